@@ -1,6 +1,13 @@
 package schema
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotSCO reports an operation that needs a STIX Cyber-observable Object,
+// such as SCOID, applied to another kind of object.
+var ErrNotSCO = errors.New("not a cyber-observable object")
 
 // ValidationError says which object and which property broke which rule.
 // Ingest wraps it with the file and the object's position.

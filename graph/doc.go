@@ -1,0 +1,50 @@
+// Package graph is Verband's property graph of STIX objects on Badger, with
+// a bleve full-text index kept beside it as a derived view.
+//
+// The main types:
+//
+//   - Store: the open data directory. Open(dir, DefaultOptions()) creates or
+//     opens it; Close flushes the search index and releases the id lease.
+//   - Tx: a transaction bound to a Viewer. Store.View runs a read-only
+//     snapshot; Store.Update runs a read-write transaction that commits
+//     atomically. Badger never leaks out of this package.
+//   - Viewer: who reads. Every read path takes one, and every answer (a node,
+//     a neighbour list, a degree, a count, a search hit or facet) covers only
+//     what the viewer may see; a hidden node is reported as not found.
+//   - Bulk: the fast load path, committing objects in atomic chunks.
+//   - Node and Edge: what reads return. Nodes are STIX objects (SDOs, SCOs,
+//     SROs, marking definitions and custom types alike); edges are STIX
+//     relationships (typed by relationship_type, with Via naming the
+//     relationship object) and embedded references (typed by the property
+//     name, such as created_by_ref or object_refs).
+//
+// Storage layout. All keys are built and parsed in keys.go, with a persisted
+// FormatVersion. Nodes live under fixed-width big-endian ids from a leased
+// sequence; both directions of every edge are written in the transaction
+// that writes the object implying it; a STIX id index, a type index (whose
+// values hold each node's access class), a time index, a canonical value
+// index, degree counters and per-type counters are maintained in the same
+// transaction, together with an outbox entry listing the changed ids.
+// References to objects that have not arrived are stored against stub
+// records and resolve when the object arrives.
+//
+// Access. Each node has a Policy (owner, TLP, sharing list, named users),
+// interned as a Class. An in-memory id → class array lets reads decide
+// visibility of neighbours and hits without reading their records. An edge
+// is visible when both ends and the relationship object behind it are.
+//
+// Search. One indexer goroutine reads the outbox past the index's high-water
+// mark and applies each batch of documents together with the new mark, so a
+// crash never leaves the index ahead of or inconsistent with its mark; on
+// start it replays the outbox, or rebuilds from the records when the outbox
+// no longer covers the gap. Store.Search restricts the query to the classes
+// the viewer may see inside the index, so totals and facets are exact.
+//
+// Concurrency. A Store is safe for concurrent use. Reads run in parallel on
+// snapshots. Writes are serialized by the store (one writer at a time), which
+// keeps counter updates free of conflicts. A Tx must not outlive its closure
+// or be shared between goroutines.
+//
+// Consistency. Store.Check verifies every invariant and reports each one
+// that fails; the test helper in graphtest runs it after every test.
+package graph

@@ -1,0 +1,232 @@
+package textindex
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// Field names in the bleve index. They are also the field names power users
+// write in query-string syntax ("type:malware name:emotet").
+const (
+	fieldType     = "type"
+	fieldClass    = "class"
+	fieldName     = "name"
+	fieldText     = "text"
+	fieldKeyword  = "kw"
+	fieldIP       = "ip"
+	fieldCreated  = "created"
+	fieldModified = "modified"
+)
+
+// keywordAnalyzer keeps the whole value as one token and lower-cases it.
+const keywordAnalyzer = "kwlower"
+
+// Indexing options per kind of field. Nothing is stored and nothing keeps
+// term vectors; only the type field keeps doc values, which facets read.
+// Filter-only fields skip frequencies and norms.
+const (
+	optsFacet   = index.IndexField | index.DocValues | index.SkipFreqNorm
+	optsFilter  = index.IndexField | index.SkipFreqNorm
+	optsText    = index.IndexField
+	optsKeyword = index.IndexField
+	optsDate    = index.IndexField
+)
+
+// Doc is one graph node as the index sees it.
+type Doc struct {
+	// ID is the graph node id; the bleve document id is its fixed-width
+	// hex form (see DocID).
+	ID uint64
+	// Type is the STIX type, indexed as one exact keyword and faceted.
+	Type string
+	// Class is the access class; searches may be restricted to classes.
+	Class uint32
+	// Name is analysed text: name or title.
+	Name string
+	// Text is other analysed text: description, aliases and the like.
+	Text []string
+	// Keywords are exact values (canonical SCO values, hashes, external
+	// ids, labels), matched whole and case-insensitively.
+	Keywords []string
+	// IPs are IPv4 or IPv6 addresses, indexed so that CIDR queries work.
+	// Values that do not parse as addresses are indexed as Keywords.
+	IPs []string
+	// Created and Modified are date fields; the zero time means absent.
+	Created, Modified time.Time
+}
+
+// bare reports whether d carries nothing to search for but its type.
+func (d *Doc) bare() bool {
+	return d.Name == "" && len(d.Text) == 0 && len(d.Keywords) == 0 && len(d.IPs) == 0
+}
+
+// DocID returns the bleve document id of a node id: 16 lower-case hex
+// digits, so that ids sort like the numbers.
+func DocID(id uint64) string {
+	const hexdigits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = hexdigits[id&0xf]
+		id >>= 4
+	}
+	return string(b[:])
+}
+
+// parseDocID is the inverse of DocID.
+func parseDocID(s string) (uint64, error) {
+	if len(s) != 16 {
+		return 0, fmt.Errorf("parse doc id %q: want 16 hex digits", s)
+	}
+	v, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse doc id %q: %w", s, err)
+	}
+	return v, nil
+}
+
+// newMapping builds the static index mapping. Documents are built directly
+// as bleve documents (see docBuilder), so the mapping serves the query side:
+// it names the analyzer of each field for match and query-string queries and
+// lets bleve validate field types. Dynamic mapping and the _all field are off.
+func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
+	im := mapping.NewIndexMapping()
+	if err := im.AddCustomAnalyzer(keywordAnalyzer, map[string]interface{}{
+		"type":          custom.Name,
+		"tokenizer":     single.Name,
+		"token_filters": []string{lowercase.Name},
+	}); err != nil {
+		return nil, fmt.Errorf("add keyword analyzer: %w", err)
+	}
+	im.DefaultAnalyzer = textAnalyzer
+	im.DefaultField = fieldName
+	im.IndexDynamic = false
+	im.StoreDynamic = false
+	im.DocValuesDynamic = false
+
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := mapping.NewTextFieldMapping()
+		f.Analyzer = keywordAnalyzer
+		f.Store = false
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = docValues
+		return f
+	}
+	text := func() *mapping.FieldMapping {
+		f := mapping.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store = false
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	date := func() *mapping.FieldMapping {
+		f := mapping.NewDateTimeFieldMapping()
+		f.Store = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	ip := mapping.NewIPFieldMapping()
+	ip.Store = false
+	ip.IncludeInAll = false
+	ip.DocValues = false
+
+	dm := mapping.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt(fieldType, kw(true))
+	dm.AddFieldMappingsAt(fieldClass, kw(false))
+	dm.AddFieldMappingsAt(fieldKeyword, kw(false))
+	dm.AddFieldMappingsAt(fieldName, text())
+	dm.AddFieldMappingsAt(fieldText, text())
+	dm.AddFieldMappingsAt(fieldIP, ip)
+	dm.AddFieldMappingsAt(fieldCreated, date())
+	dm.AddFieldMappingsAt(fieldModified, date())
+	im.DefaultMapping = dm
+	if err := im.Validate(); err != nil {
+		return nil, fmt.Errorf("validate mapping: %w", err)
+	}
+	return im, nil
+}
+
+// docBuilder turns Docs into bleve documents without going through the
+// reflection-based mapper, with the analyzers of the mapping.
+type docBuilder struct {
+	text, keyword analysis.Analyzer
+	indexCreated  bool
+}
+
+func newDocBuilder(im *mapping.IndexMappingImpl, indexCreated bool) (*docBuilder, error) {
+	b := &docBuilder{
+		text:         im.AnalyzerNamed(im.DefaultAnalyzer),
+		keyword:      im.AnalyzerNamed(keywordAnalyzer),
+		indexCreated: indexCreated,
+	}
+	if b.text == nil || b.keyword == nil {
+		return nil, fmt.Errorf("look up analyzers %q and %q: not registered", im.DefaultAnalyzer, keywordAnalyzer)
+	}
+	return b, nil
+}
+
+// build returns the bleve document of d.
+func (b *docBuilder) build(d *Doc) *document.Document {
+	doc := document.NewDocument(DocID(d.ID))
+	doc.Fields = make([]document.Field, 0, 4+len(d.Text)+len(d.Keywords)+len(d.IPs))
+	if d.Type != "" {
+		doc.AddField(document.NewTextFieldCustom(fieldType, nil, []byte(d.Type), optsFacet, b.keyword))
+	}
+	doc.AddField(document.NewTextFieldCustom(fieldClass, nil, strconv.AppendUint(nil, uint64(d.Class), 10), optsFilter, b.keyword))
+	if d.Name != "" {
+		doc.AddField(document.NewTextFieldCustom(fieldName, nil, []byte(d.Name), optsText, b.text))
+	}
+	for _, t := range d.Text {
+		if t != "" {
+			doc.AddField(document.NewTextFieldCustom(fieldText, nil, []byte(t), optsText, b.text))
+		}
+	}
+	for _, k := range d.Keywords {
+		if k != "" {
+			doc.AddField(document.NewTextFieldCustom(fieldKeyword, nil, []byte(k), optsKeyword, b.keyword))
+		}
+	}
+	for _, s := range d.IPs {
+		addr, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			// Keep a value the caller believed to be an address findable
+			// as an exact value rather than dropping it.
+			if s != "" {
+				doc.AddField(document.NewTextFieldCustom(fieldKeyword, nil, []byte(s), optsKeyword, b.keyword))
+			}
+			continue
+		}
+		doc.AddField(document.NewIPFieldWithIndexingOptions(fieldIP, nil, addr.Unmap().AsSlice(), optsFilter))
+	}
+	if b.indexCreated {
+		addDate(doc, fieldCreated, d.Created)
+	}
+	addDate(doc, fieldModified, d.Modified)
+	return doc
+}
+
+// addDate adds a date field unless t is zero or out of bleve's range.
+func addDate(doc *document.Document, name string, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	f, err := document.NewDateTimeFieldWithIndexingOptions(name, nil, t, "", optsDate)
+	if err != nil {
+		return // Outside the years 1678–2262: treated as absent.
+	}
+	doc.AddField(f)
+}

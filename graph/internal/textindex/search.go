@@ -1,0 +1,543 @@
+package textindex
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// Query limits that are not options.
+const (
+	// maxClauses caps how many terms a wildcard, fuzzy or range query may
+	// expand to in a scored query. It is installed as bleve's process-wide
+	// searcher.DisjunctionMaxClauseCount (see init); bleve then rejects
+	// broader expansions instead of allocating one searcher per term, and
+	// unscored expansions (CIDR ranges, filters) are unioned in batches of
+	// this size.
+	maxClauses = 4096
+	// maxCIDRAddresses caps how many distinct indexed addresses one CIDR
+	// query may cover.
+	maxCIDRAddresses = 1 << 21
+	// maxLeaves caps the leaf queries of a query-string query.
+	maxLeaves = 64
+	// maxTokens caps the analysed words of a plain query.
+	maxTokens = 32
+	// maxFacetTerms caps the number of types a facet reports.
+	maxFacetTerms = 1000
+)
+
+// Boosts of the ways a plain query can match.
+const (
+	boostExact = 10 // whole query equals a keyword or an address
+	boostName  = 2  // a word in the name
+	boostText  = 1  // a word in other text
+)
+
+func init() {
+	// See maxClauses. This package is the project's only bleve user.
+	if searcher.DisjunctionMaxClauseCount == 0 {
+		searcher.DisjunctionMaxClauseCount = maxClauses
+	}
+}
+
+// Query is one search as a viewer asks it.
+//
+// Text is interpreted in this order:
+//   - empty: every document in the restriction (useful with Facets);
+//   - an IP prefix such as "10.0.0.0/8" or "2001:db8::/32": documents with an
+//     address in it, unscored;
+//   - query-string syntax when Text uses a field name ("name:emotet",
+//     "type:malware", "kw:\"http://x.test/\""), a leading + or -, a quote,
+//     a wildcard (* or ?) or a tilde: bleve's query string, guarded (no
+//     regular expressions, at least two characters before a wildcard, at
+//     most 64 leaves; quoted phrases match all their words in any order
+//     because no positions are indexed). Text that looks like syntax but
+//     does not parse is searched
+//     as plain text;
+//   - otherwise plain text: documents whose Keywords or IPs equal the whole
+//     text (case-insensitively, ranked first), or whose Name or Text contain
+//     every analysed word.
+type Query struct {
+	// Text is what the user typed.
+	Text string
+	// Types restricts hits to these STIX types; empty means all types.
+	Types []string
+	// Classes restricts hits to these access classes. Nil means no
+	// restriction; a non-nil empty slice matches nothing.
+	Classes []uint32
+	// From and Size page through hits ordered by descending score. Size 0
+	// means Options.DefaultSize; larger sizes are capped at Options.MaxSize;
+	// From+Size beyond Options.MaxWindow returns ErrBadQuery.
+	From, Size int
+	// Facets asks for per-type counts over all hits.
+	Facets bool
+	// After and Before restrict hits to After <= Modified < Before; a zero
+	// bound is open. With either bound set, documents without Modified do
+	// not match.
+	After, Before time.Time
+}
+
+// Hit is one matching document.
+type Hit struct {
+	ID    uint64
+	Score float64
+}
+
+// Result is the answer to a Query. Total and Facets count exactly the hits
+// inside the query's restriction (types, classes, time window), never
+// documents outside it.
+type Result struct {
+	Total  uint64
+	Hits   []Hit
+	Facets map[string]uint64 // STIX type → hits; nil unless Query.Facets
+}
+
+// Search runs q. It may be called from many goroutines at once. A context
+// without deadline gets Options.SearchTimeout.
+func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
+	ix.closeMu.RLock()
+	defer ix.closeMu.RUnlock()
+	if ix.closed {
+		return nil, fmt.Errorf("search: %w", ErrClosed)
+	}
+
+	size := q.Size
+	if size <= 0 {
+		size = ix.opts.DefaultSize
+	}
+	size = min(size, ix.opts.MaxSize)
+	from := max(q.From, 0)
+	if from+size > ix.opts.MaxWindow {
+		return nil, fmt.Errorf("search: from %d + size %d beyond %d: %w", from, size, ix.opts.MaxWindow, ErrBadQuery)
+	}
+	if len(q.Text) > ix.opts.MaxQueryLength {
+		return nil, fmt.Errorf("search: query of %d bytes longer than %d: %w", len(q.Text), ix.opts.MaxQueryLength, ErrBadQuery)
+	}
+	if q.Classes != nil && len(q.Classes) == 0 {
+		res := &Result{Hits: []Hit{}}
+		if q.Facets {
+			res.Facets = map[string]uint64{}
+		}
+		return res, nil
+	}
+
+	main, unscored, err := ix.userQuery(strings.TrimSpace(q.Text))
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	if _, all := main.(*query.MatchAllQuery); !all {
+		bq.AddMust(main)
+	}
+	if f := restriction(&q); f != nil {
+		bq.AddFilter(f)
+	}
+	var final query.Query = bq
+	if bq.Must == nil && bq.Filter == nil {
+		final = main
+	}
+
+	req := bleve.NewSearchRequestOptions(final, size, from, false)
+	if unscored {
+		req.Score = "none"
+	}
+	if q.Facets {
+		req.AddFacet(fieldType, bleve.NewFacetRequest(fieldType, maxFacetTerms))
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ix.opts.SearchTimeout)
+		defer cancel()
+	}
+	sr, err := ix.search.SearchInContext(ctx, req)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("search: %w", cerr)
+		}
+		if strings.Contains(err.Error(), "TooManyClauses") {
+			return nil, fmt.Errorf("search: query expands to too many terms: %v: %w", err, ErrBadQuery)
+		}
+		return nil, fmt.Errorf("search: %w", err)
+	}
+
+	res := &Result{Total: sr.Total, Hits: make([]Hit, 0, len(sr.Hits))}
+	for _, h := range sr.Hits {
+		id, err := parseDocID(h.ID)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		res.Hits = append(res.Hits, Hit{ID: id, Score: h.Score})
+	}
+	if q.Facets {
+		res.Facets = map[string]uint64{}
+		if fr := sr.Facets[fieldType]; fr != nil && fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				res.Facets[t.Term] = uint64(t.Count)
+			}
+		}
+	}
+	return res, nil
+}
+
+// restriction returns the unscored filter of q's types, classes and time
+// window, or nil when q has none.
+func restriction(q *Query) query.Query {
+	var parts []query.Query
+	if q.Classes != nil {
+		cs := make([]query.Query, 0, len(q.Classes))
+		for _, c := range q.Classes {
+			cs = append(cs, termQuery(fieldClass, strconv.FormatUint(uint64(c), 10), 1))
+		}
+		parts = append(parts, query.NewDisjunctionQuery(cs))
+	}
+	if len(q.Types) > 0 {
+		ts := make([]query.Query, 0, len(q.Types))
+		for _, t := range q.Types {
+			ts = append(ts, termQuery(fieldType, strings.ToLower(t), 1))
+		}
+		parts = append(parts, query.NewDisjunctionQuery(ts))
+	}
+	if !q.After.IsZero() || !q.Before.IsZero() {
+		incl, excl := true, false
+		dq := query.NewDateRangeInclusiveQuery(q.After, q.Before, &incl, &excl)
+		dq.SetField(fieldModified)
+		parts = append(parts, dq)
+	}
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return parts[0]
+	default:
+		return query.NewConjunctionQuery(parts)
+	}
+}
+
+// advancedSyntax matches text that uses query-string syntax.
+var advancedSyntax = regexp.MustCompile(`(?i)(^|[\s(])[+-]?(type|class|name|text|kw|ip|created|modified):|(^|\s)[+-]\S|["*?~]`)
+
+// userQuery turns the typed text into a query. unscored reports that the
+// query is best run without scoring (a CIDR range).
+func (ix *Index) userQuery(text string) (q query.Query, unscored bool, err error) {
+	if text == "" {
+		return query.NewMatchAllQuery(), false, nil
+	}
+	if strings.Contains(text, "/") {
+		if p, err := netip.ParsePrefix(text); err == nil {
+			return newIPQuery(p), true, nil
+		}
+	}
+	if advancedSyntax.MatchString(text) {
+		parsed, perr := query.NewQueryStringQuery(text).Parse()
+		if perr == nil {
+			leaves := 0
+			q, err := ix.rewrite(parsed, &leaves)
+			if err != nil {
+				return nil, false, fmt.Errorf("check query string: %w", err)
+			}
+			return q, false, nil
+		}
+		// Text that merely looks like syntax (a pasted command line with
+		// an odd quote) is searched as plain text.
+	}
+	q, err = ix.plainQuery(text)
+	return q, false, err
+}
+
+// plainQuery matches text as an exact keyword or address, or as words.
+func (ix *Index) plainQuery(text string) (query.Query, error) {
+	should := []query.Query{termQuery(fieldKeyword, strings.ToLower(text), boostExact)}
+	if a, err := netip.ParseAddr(text); err == nil {
+		should = append(should, ipTermQuery(a, boostExact))
+	}
+	if words, err := ix.words(text); err != nil {
+		return nil, err
+	} else if len(words) > 0 {
+		should = append(should, wordsQuery(words))
+	}
+	if len(should) == 1 {
+		return should[0], nil
+	}
+	return query.NewDisjunctionQuery(should), nil
+}
+
+// words returns the distinct analysed words of text, at most maxTokens.
+func (ix *Index) words(text string) ([]string, error) {
+	ts, err := ix.im.AnalyzeText(ix.im.DefaultAnalyzer, []byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("analyse query: %w", err)
+	}
+	seen := make(map[string]bool, len(ts))
+	var words []string
+	for _, t := range ts {
+		w := string(t.Term)
+		if !seen[w] && len(words) < maxTokens {
+			seen[w] = true
+			words = append(words, w)
+		}
+	}
+	return words, nil
+}
+
+// wordsQuery requires every word in Name or Text.
+func wordsQuery(words []string) query.Query {
+	conj := make([]query.Query, 0, len(words))
+	for _, w := range words {
+		conj = append(conj, query.NewDisjunctionQuery([]query.Query{
+			termQuery(fieldName, w, boostName),
+			termQuery(fieldText, w, boostText),
+		}))
+	}
+	if len(conj) == 1 {
+		return conj[0]
+	}
+	return query.NewConjunctionQuery(conj)
+}
+
+func termQuery(field, term string, boost float64) *query.TermQuery {
+	t := query.NewTermQuery(term)
+	t.SetField(field)
+	t.SetBoost(boost)
+	return t
+}
+
+// rewrite walks a parsed query string: it spreads field-less leaves over
+// Name, Text and Keywords, turns phrases into all-words matches (no
+// positions are indexed), turns "ip:" leaves into address queries, lower-
+// cases wildcards, and rejects regular expressions, leading wildcards and
+// queries of more than maxLeaves leaves.
+func (ix *Index) rewrite(q query.Query, leaves *int) (query.Query, error) {
+	leaf := func() error {
+		*leaves++
+		if *leaves > maxLeaves {
+			return fmt.Errorf("more than %d terms: %w", maxLeaves, ErrBadQuery)
+		}
+		return nil
+	}
+	switch t := q.(type) {
+	case *query.BooleanQuery:
+		var err error
+		if t.Must, err = ix.rewriteOptional(t.Must, leaves); err != nil {
+			return nil, err
+		}
+		if t.Should, err = ix.rewriteOptional(t.Should, leaves); err != nil {
+			return nil, err
+		}
+		if t.MustNot, err = ix.rewriteOptional(t.MustNot, leaves); err != nil {
+			return nil, err
+		}
+		if t.Filter, err = ix.rewriteOptional(t.Filter, leaves); err != nil {
+			return nil, err
+		}
+		return t, nil
+	case *query.ConjunctionQuery:
+		for i, c := range t.Conjuncts {
+			r, err := ix.rewrite(c, leaves)
+			if err != nil {
+				return nil, err
+			}
+			t.Conjuncts[i] = r
+		}
+		return t, nil
+	case *query.DisjunctionQuery:
+		for i, c := range t.Disjuncts {
+			r, err := ix.rewrite(c, leaves)
+			if err != nil {
+				return nil, err
+			}
+			t.Disjuncts[i] = r
+		}
+		return t, nil
+	case *query.MatchQuery:
+		if err := leaf(); err != nil {
+			return nil, err
+		}
+		t.Fuzziness = min(t.Fuzziness, 1)
+		switch t.FieldVal {
+		case "":
+			return ix.anyField(t.Match, t.Operator, t.Fuzziness), nil
+		case fieldIP:
+			return ipFieldQuery(t.Match), nil
+		}
+		return t, nil
+	case *query.MatchPhraseQuery:
+		if err := leaf(); err != nil {
+			return nil, err
+		}
+		switch t.FieldVal {
+		case "":
+			return ix.anyField(t.MatchPhrase, query.MatchQueryOperatorAnd, 0), nil
+		case fieldIP:
+			return ipFieldQuery(t.MatchPhrase), nil
+		}
+		m := query.NewMatchQuery(t.MatchPhrase)
+		m.SetField(t.FieldVal)
+		m.SetOperator(query.MatchQueryOperatorAnd)
+		return m, nil
+	case *query.WildcardQuery:
+		if err := leaf(); err != nil {
+			return nil, err
+		}
+		w := strings.ToLower(t.Wildcard)
+		if i := strings.IndexAny(w, "*?"); i >= 0 && i < 2 {
+			return nil, fmt.Errorf("wildcard %q: at least two characters must come before * or ?: %w", t.Wildcard, ErrBadQuery)
+		}
+		fields := []string{t.FieldVal}
+		if t.FieldVal == "" {
+			fields = []string{fieldName, fieldText, fieldKeyword}
+		}
+		ds := make([]query.Query, 0, len(fields))
+		for _, f := range fields {
+			wq := query.NewWildcardQuery(w)
+			wq.SetField(f)
+			ds = append(ds, wq)
+		}
+		if len(ds) == 1 {
+			return ds[0], nil
+		}
+		return query.NewDisjunctionQuery(ds), nil
+	case *query.NumericRangeQuery, *query.DateRangeQuery:
+		if err := leaf(); err != nil {
+			return nil, err
+		}
+		if f, ok := q.(query.FieldableQuery); ok && f.Field() == "" {
+			// A bare number also becomes a range over the default field,
+			// which holds no numbers; the match alternative stays.
+			return query.NewMatchNoneQuery(), nil
+		}
+		return q, nil
+	case *query.RegexpQuery:
+		return nil, fmt.Errorf("regular expressions are not supported: %w", ErrBadQuery)
+	case *query.MatchAllQuery, *query.MatchNoneQuery:
+		return q, nil
+	default:
+		return nil, fmt.Errorf("unsupported query %T: %w", q, ErrBadQuery)
+	}
+}
+
+func (ix *Index) rewriteOptional(q query.Query, leaves *int) (query.Query, error) {
+	if q == nil {
+		return nil, nil
+	}
+	return ix.rewrite(q, leaves)
+}
+
+// anyField matches text against Name and Text, and whole against Keywords.
+func (ix *Index) anyField(text string, op query.MatchQueryOperator, fuzziness int) query.Query {
+	ds := make([]query.Query, 0, 4)
+	ds = append(ds, termQuery(fieldKeyword, strings.ToLower(text), boostExact))
+	if a, err := netip.ParseAddr(text); err == nil {
+		ds = append(ds, ipTermQuery(a, boostExact))
+	}
+	for _, f := range []struct {
+		name  string
+		boost float64
+	}{{fieldName, boostName}, {fieldText, boostText}} {
+		m := query.NewMatchQuery(text)
+		m.SetField(f.name)
+		m.SetOperator(op)
+		m.SetFuzziness(fuzziness)
+		m.SetBoost(f.boost)
+		ds = append(ds, m)
+	}
+	return query.NewDisjunctionQuery(ds)
+}
+
+// ipFieldQuery turns the value of an "ip:" leaf into an address or prefix
+// query; other values match nothing.
+func ipFieldQuery(v string) query.Query {
+	if a, err := netip.ParseAddr(v); err == nil {
+		return ipTermQuery(a, boostExact)
+	}
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return newIPQuery(p)
+	}
+	return query.NewMatchNoneQuery()
+}
+
+// ipTermQuery matches one address exactly.
+func ipTermQuery(a netip.Addr, boost float64) query.Query {
+	return newIPQueryBoost(netip.PrefixFrom(a, a.BitLen()), boost)
+}
+
+// ipQuery matches documents with an address inside a prefix. Unlike bleve's
+// IPRangeQuery it is not bounded by the clause limit: it unions the
+// postings of up to maxCIDRAddresses indexed addresses without scoring,
+// in batches (see maxClauses).
+type ipQuery struct {
+	lo, hi []byte // 16-byte bounds, inclusive
+	exact  bool
+	boost  float64
+}
+
+func newIPQuery(p netip.Prefix) *ipQuery { return newIPQueryBoost(p, 1) }
+
+func newIPQueryBoost(p netip.Prefix, boost float64) *ipQuery {
+	if a := p.Addr(); a.Is4In6() {
+		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
+	}
+	p = p.Masked()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
+	}
+	lo := p.Addr().As16()
+	hi := lo
+	for i := bits; i < 128; i++ {
+		hi[i/8] |= 1 << (7 - i%8)
+	}
+	return &ipQuery{lo: lo[:], hi: hi[:], exact: bits == 128, boost: boost}
+}
+
+// Searcher implements query.Query.
+func (q *ipQuery) Searcher(ctx context.Context, i index.IndexReader, _ mapping.IndexMapping,
+	options search.SearcherOptions) (search.Searcher, error) {
+	if q.exact {
+		return searcher.NewTermSearcherBytes(ctx, i, q.lo, fieldIP, q.boost, options)
+	}
+	dict, err := i.FieldDictRange(fieldIP, q.lo, q.hi)
+	if err != nil {
+		return nil, fmt.Errorf("read address range: %w", err)
+	}
+	var terms []string
+	var derr error
+	for {
+		e, err := dict.Next()
+		if err != nil || e == nil {
+			derr = err
+			break
+		}
+		if len(terms) == maxCIDRAddresses {
+			derr = fmt.Errorf("prefix covers more than %d indexed addresses: %w", maxCIDRAddresses, ErrBadQuery)
+			break
+		}
+		terms = append(terms, e.Term)
+	}
+	if err := dict.Close(); derr == nil && err != nil {
+		derr = err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	if len(terms) == 0 {
+		return searcher.NewMatchNoneSearcher(i)
+	}
+	unscored := options
+	unscored.Score = "none"
+	unscored.IncludeTermVectors = false
+	unscored.Explain = false
+	return searcher.NewMultiTermSearcher(ctx, i, terms, fieldIP, q.boost, unscored, false)
+}
+
+var _ query.Query = (*ipQuery)(nil)

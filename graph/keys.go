@@ -1,0 +1,295 @@
+package graph
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// FormatVersion is the version of the key layout and record encodings in
+// this file and in record.go. Open refuses a store written with another
+// version rather than misread it.
+const FormatVersion uint32 = 1
+
+// Every key starts with a one-byte keyspace tag. IDs are fixed-width
+// big-endian uint64, so keys sort by id; symbols (interned type and edge-type
+// names) are fixed-width big-endian uint32; variable parts are length
+// prefixed with a big-endian uint16, so no variable part can run into the
+// next one.
+//
+//	tag  key layout                                   value
+//	0x00 meta: 0x00 name                              format version, sequence state
+//	'n'  n | id(8)                                    node record (record.go)
+//	'x'  x | stixID                                   id(8): STIX id (or alias) → node
+//	't'  t | typeSym(4) | id(8)                       class(4): type index
+//	'm'  m | modified unix ns(8, sign-flipped) | id(8) empty: time index
+//	'v'  v | len(2) | value | id(8)                   empty: canonical value index
+//	'o'  o | src(8) | edgeSym(4) | dst(8) | via(8)    empty: out-edge
+//	'i'  i | dst(8) | edgeSym(4) | src(8) | via(8)    empty: in-edge
+//	'd'  d | id(8) | dir(1) | edgeSym(4)              count(8): degree counter
+//	'k'  k | typeSym(4)                               count(8): nodes per type
+//	'q'  q | seq(8)                                   outbox entry: ids changed in one commit
+//	'y'  y | name                                     sym(4): symbol by name
+//	'Y'  Y | sym(4)                                   name: name by symbol
+//	'c'  c | class(4)                                 access policy (access.go)
+//
+// via is the id of the relationship object that an edge stands for, or 0 for
+// an embedded reference (created_by_ref, object_refs, …) of src.
+const (
+	tagMeta    byte = 0x00
+	tagNode    byte = 'n'
+	tagXID     byte = 'x'
+	tagType    byte = 't'
+	tagTime    byte = 'm'
+	tagValue   byte = 'v'
+	tagOut     byte = 'o'
+	tagIn      byte = 'i'
+	tagDegree  byte = 'd'
+	tagCount   byte = 'k'
+	tagOutbox  byte = 'q'
+	tagSym     byte = 'y'
+	tagSymName byte = 'Y'
+	tagClass   byte = 'c'
+)
+
+// Meta keys.
+var (
+	keyFormatVersion = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	keyIDSequence    = []byte{tagMeta, 's', 'e', 'q'}
+)
+
+// errBadKey reports a key that does not parse as its keyspace says.
+var errBadKey = errors.New("malformed key")
+
+const (
+	idLen   = 8
+	symLen  = 4
+	edgeLen = 1 + idLen + symLen + idLen + idLen
+)
+
+// maxVarPart is the longest variable key part (a value in the value index).
+const maxVarPart = 1<<16 - 1
+
+func putID(b []byte, id ID) []byte  { return binary.BigEndian.AppendUint64(b, uint64(id)) }
+func putSym(b []byte, s sym) []byte { return binary.BigEndian.AppendUint32(b, uint32(s)) }
+
+func getID(b []byte) ID   { return ID(binary.BigEndian.Uint64(b)) }
+func getSym(b []byte) sym { return sym(binary.BigEndian.Uint32(b)) }
+
+// nodeKey is n | id.
+func nodeKey(id ID) []byte { return putID([]byte{tagNode}, id) }
+
+// parseNodeKey returns the id of a node key.
+func parseNodeKey(k []byte) (ID, error) {
+	if len(k) != 1+idLen || k[0] != tagNode {
+		return 0, fmt.Errorf("node key %x: %w", k, errBadKey)
+	}
+	return getID(k[1:]), nil
+}
+
+// xidKey is x | stixID.
+func xidKey(stixID string) []byte {
+	b := make([]byte, 0, 1+len(stixID))
+	return append(append(b, tagXID), stixID...)
+}
+
+// parseXIDKey returns the STIX id of an x key.
+func parseXIDKey(k []byte) (string, error) {
+	if len(k) < 2 || k[0] != tagXID {
+		return "", fmt.Errorf("xid key %x: %w", k, errBadKey)
+	}
+	return string(k[1:]), nil
+}
+
+// typeKey is t | typeSym | id.
+func typeKey(t sym, id ID) []byte {
+	b := make([]byte, 0, 1+symLen+idLen)
+	return putID(putSym(append(b, tagType), t), id)
+}
+
+// typePrefix is t | typeSym, or t alone when t is 0.
+func typePrefix(t sym) []byte {
+	if t == 0 {
+		return []byte{tagType}
+	}
+	return putSym([]byte{tagType}, t)
+}
+
+// parseTypeKey returns the type symbol and id of a t key.
+func parseTypeKey(k []byte) (sym, ID, error) {
+	if len(k) != 1+symLen+idLen || k[0] != tagType {
+		return 0, 0, fmt.Errorf("type key %x: %w", k, errBadKey)
+	}
+	return getSym(k[1:]), getID(k[1+symLen:]), nil
+}
+
+// timeKey is m | ts | id, where ts is the modification time in Unix
+// nanoseconds with the sign bit flipped so negative times sort first.
+func timeKey(ns int64, id ID) []byte {
+	b := make([]byte, 0, 1+8+idLen)
+	b = binary.BigEndian.AppendUint64(append(b, tagTime), uint64(ns)^(1<<63))
+	return putID(b, id)
+}
+
+// timeBound is m | ts, the first key at or after ns.
+func timeBound(ns int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{tagTime}, uint64(ns)^(1<<63))
+}
+
+// parseTimeKey returns the Unix nanoseconds and id of an m key.
+func parseTimeKey(k []byte) (int64, ID, error) {
+	if len(k) != 1+8+idLen || k[0] != tagTime {
+		return 0, 0, fmt.Errorf("time key %x: %w", k, errBadKey)
+	}
+	return int64(binary.BigEndian.Uint64(k[1:]) ^ (1 << 63)), getID(k[9:]), nil
+}
+
+// valuePrefix is v | len | value; values longer than maxVarPart are cut,
+// which only makes the index coarser (readers compare the full value).
+func valuePrefix(value string) []byte {
+	if len(value) > maxVarPart {
+		value = value[:maxVarPart]
+	}
+	b := make([]byte, 0, 3+len(value)+idLen)
+	b = binary.BigEndian.AppendUint16(append(b, tagValue), uint16(len(value)))
+	return append(b, value...)
+}
+
+// valueKey is v | len | value | id.
+func valueKey(value string, id ID) []byte { return putID(valuePrefix(value), id) }
+
+// parseValueKey returns the value and id of a v key.
+func parseValueKey(k []byte) (string, ID, error) {
+	if len(k) < 3+idLen || k[0] != tagValue {
+		return "", 0, fmt.Errorf("value key %x: %w", k, errBadKey)
+	}
+	n := int(binary.BigEndian.Uint16(k[1:]))
+	if len(k) != 3+n+idLen {
+		return "", 0, fmt.Errorf("value key %x: length %d: %w", k, n, errBadKey)
+	}
+	return string(k[3 : 3+n]), getID(k[3+n:]), nil
+}
+
+// Direction selects outgoing or incoming edges.
+type Direction uint8
+
+// Directions. Both is accepted by reads only.
+const (
+	Out Direction = iota + 1
+	In
+	Both
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Out:
+		return "out"
+	case In:
+		return "in"
+	case Both:
+		return "both"
+	}
+	return fmt.Sprintf("direction(%d)", d)
+}
+
+// edgeKey is o | src | edgeSym | dst | via for Out, and i | dst | edgeSym |
+// src | via for In: from is the node whose adjacency list holds the key.
+func edgeKey(dir Direction, from ID, e sym, to, via ID) []byte {
+	tag := tagOut
+	if dir == In {
+		tag = tagIn
+	}
+	b := make([]byte, 0, edgeLen)
+	return putID(putID(putSym(putID(append(b, tag), from), e), to), via)
+}
+
+// edgePrefix is the adjacency prefix of a node in one direction, narrowed to
+// one edge type when e is not 0.
+func edgePrefix(dir Direction, from ID, e sym) []byte {
+	tag := tagOut
+	if dir == In {
+		tag = tagIn
+	}
+	b := putID([]byte{tag}, from)
+	if e != 0 {
+		b = putSym(b, e)
+	}
+	return b
+}
+
+// parseEdgeKey returns the parts of an o or i key.
+func parseEdgeKey(k []byte) (dir Direction, from ID, e sym, to, via ID, err error) {
+	if len(k) != edgeLen || (k[0] != tagOut && k[0] != tagIn) {
+		return 0, 0, 0, 0, 0, fmt.Errorf("edge key %x: %w", k, errBadKey)
+	}
+	dir = Out
+	if k[0] == tagIn {
+		dir = In
+	}
+	return dir, getID(k[1:]), getSym(k[9:]), getID(k[13:]), getID(k[21:]), nil
+}
+
+// degreeKey is d | id | dir | edgeSym.
+func degreeKey(id ID, dir Direction, e sym) []byte {
+	b := make([]byte, 0, 1+idLen+1+symLen)
+	return putSym(append(putID(append(b, tagDegree), id), byte(dir)), e)
+}
+
+// degreePrefix is d | id, or d | id | dir when dir is Out or In.
+func degreePrefix(id ID, dir Direction) []byte {
+	b := putID([]byte{tagDegree}, id)
+	if dir == Out || dir == In {
+		b = append(b, byte(dir))
+	}
+	return b
+}
+
+// parseDegreeKey returns the parts of a d key.
+func parseDegreeKey(k []byte) (ID, Direction, sym, error) {
+	if len(k) != 1+idLen+1+symLen || k[0] != tagDegree || (k[9] != byte(Out) && k[9] != byte(In)) {
+		return 0, 0, 0, fmt.Errorf("degree key %x: %w", k, errBadKey)
+	}
+	return getID(k[1:]), Direction(k[9]), getSym(k[10:]), nil
+}
+
+// countKey is k | typeSym.
+func countKey(t sym) []byte { return putSym([]byte{tagCount}, t) }
+
+// outboxKey is q | seq.
+func outboxKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{tagOutbox}, seq) }
+
+// parseOutboxKey returns the sequence number of a q key.
+func parseOutboxKey(k []byte) (uint64, error) {
+	if len(k) != 9 || k[0] != tagOutbox {
+		return 0, fmt.Errorf("outbox key %x: %w", k, errBadKey)
+	}
+	return binary.BigEndian.Uint64(k[1:]), nil
+}
+
+// symKey is y | name; symNameKey is Y | sym.
+func symKey(name string) []byte { return append([]byte{tagSym}, name...) }
+func symNameKey(s sym) []byte   { return putSym([]byte{tagSymName}, s) }
+func classKey(c Class) []byte   { return binary.BigEndian.AppendUint32([]byte{tagClass}, uint32(c)) }
+func encodeU64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+func decodeU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// parseClassKey returns the class of a c key.
+func parseClassKey(k []byte) (Class, error) {
+	if len(k) != 5 || k[0] != tagClass {
+		return 0, fmt.Errorf("class key %x: %w", k, errBadKey)
+	}
+	return Class(binary.BigEndian.Uint32(k[1:])), nil
+}
+
+// parseSymNameKey returns the symbol of a Y key.
+func parseSymNameKey(k []byte) (sym, error) {
+	if len(k) != 5 || k[0] != tagSymName {
+		return 0, fmt.Errorf("symbol key %x: %w", k, errBadKey)
+	}
+	return getSym(k[1:]), nil
+}

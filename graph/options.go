@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Options configure a store. Start from DefaultOptions and change what you
+// need; the zero Options is not meant to be used directly.
+type Options struct {
+	// SyncWrites makes every commit wait for fsync, so a commit that returned
+	// survives a crash. Default true.
+	SyncWrites bool
+	// ReadOnly opens the store without write access (for check and backup
+	// while another process holds no lock). Default false.
+	ReadOnly bool
+	// EncryptionKeyFile names a file holding the AES key for encryption at
+	// rest: 16, 24 or 32 raw bytes, or the same as hex or base64 text.
+	// Default empty (no encryption). Keys are never taken from the command
+	// line, where they would show in process listings.
+	EncryptionKeyFile string
+	// EncryptionKeyEnv names an environment variable holding the key, hex or
+	// base64 encoded. Used when EncryptionKeyFile is empty. Default empty.
+	EncryptionKeyEnv string
+	// BlockCacheSize is Badger's block cache in bytes. Default 128 MiB.
+	BlockCacheSize int64
+	// IndexCacheSize is Badger's table index cache in bytes; required (and
+	// defaulted to 64 MiB) when encryption is on. Default 0: indexes in memory.
+	IndexCacheSize int64
+	// MemTableSize is the size of one Badger memtable and bounds how much one
+	// transaction (and so one atomic batch) may write. Default 64 MiB.
+	MemTableSize int64
+	// IDLease is how many node ids are leased from the persisted sequence at
+	// once. A crash wastes at most this many ids. Default 10,000.
+	IDLease uint64
+	// Search turns on the full-text sidecar index under <dir>/search.
+	// Default true.
+	Search bool
+	// Logger receives store and Badger messages. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		SyncWrites:     true,
+		BlockCacheSize: 128 << 20,
+		MemTableSize:   64 << 20,
+		IDLease:        10_000,
+		Search:         true,
+	}
+}
+
+// encryptionKey reads the key named by the options, or returns nil when
+// encryption is off.
+func (o Options) encryptionKey() ([]byte, error) {
+	var text string
+	switch {
+	case o.EncryptionKeyFile != "":
+		b, err := os.ReadFile(o.EncryptionKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read encryption key file: %w: %w", ErrEncryptionKey, err)
+		}
+		if k := len(b); k == 16 || k == 24 || k == 32 {
+			return b, nil
+		}
+		text = string(b)
+	case o.EncryptionKeyEnv != "":
+		v, ok := os.LookupEnv(o.EncryptionKeyEnv)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("read encryption key: environment variable %s is not set: %w", o.EncryptionKeyEnv, ErrEncryptionKey)
+		}
+		text = v
+	default:
+		return nil, nil
+	}
+	text = strings.TrimSpace(text)
+	for _, dec := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString} {
+		if k, err := dec(text); err == nil && (len(k) == 16 || len(k) == 24 || len(k) == 32) {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("decode encryption key: want 16, 24 or 32 bytes (raw, hex or base64): %w", ErrEncryptionKey)
+}

@@ -1,0 +1,544 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/verband-cti/verband/graph/internal/textindex"
+	"github.com/verband-cti/verband/schema"
+)
+
+// The search index is a derived view of the store. Every commit writes the
+// ids it changed to the outbox in the same Badger transaction; one indexer
+// goroutine reads the outbox past the index's high-water mark, turns the
+// nodes into documents and applies them in one bleve batch together with
+// the new mark. After a crash the index reopens at its last persisted mark
+// and the indexer replays the outbox from there.
+
+// indexBatchIDs bounds how many node ids one bleve batch covers.
+const indexBatchIDs = 4000
+
+type indexer struct {
+	s    *Store
+	dir  string
+	ix   *textindex.Index
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	hwm     atomic.Uint64
+	mu      sync.Mutex
+	changed *sync.Cond // broadcast when hwm advances or the indexer fails
+	err     error      // sticky error that stopped the indexer
+	trimmed uint64     // outbox pruned up to here
+}
+
+func startIndexer(s *Store, dir string) (*indexer, error) {
+	ix, err := openIndex(s, dir)
+	if err != nil {
+		return nil, err
+	}
+	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	in.changed = sync.NewCond(&in.mu)
+	hwm, err := ix.HWM()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("read search high-water mark: %w", err), ix.Close())
+	}
+	first, err := s.firstOutboxSeq()
+	if err != nil {
+		return nil, errors.Join(err, ix.Close())
+	}
+	if hwm > s.outSeq.Load() || (first > 0 && hwm+1 < first) || (first == 0 && hwm < s.outSeq.Load()) {
+		// The outbox no longer holds everything the index misses (or the
+		// index is ahead of a restored store): rebuild from the records.
+		s.log.Warn("search index does not match the store; rebuilding", "index_hwm", hwm, "outbox_first", first, "outbox_last", s.outSeq.Load())
+		if err := ix.Close(); err != nil {
+			return nil, fmt.Errorf("close stale search index: %w", err)
+		}
+		if ix, err = rebuildIndex(s, dir, nil); err != nil {
+			return nil, err
+		}
+		in.ix = ix
+		if hwm, err = ix.HWM(); err != nil {
+			return nil, errors.Join(err, ix.Close())
+		}
+	}
+	in.hwm.Store(hwm)
+	in.trimmed = hwm
+	go in.run()
+	in.notify()
+	return in, nil
+}
+
+func openIndex(s *Store, dir string) (*textindex.Index, error) {
+	ix, err := textindex.Open(dir, textindex.DefaultOptions())
+	if errors.Is(err, textindex.ErrCorrupt) {
+		s.log.Warn("search index is damaged; removing it to rebuild", "dir", dir, "err", err)
+		if err := textindex.Remove(dir); err != nil {
+			return nil, fmt.Errorf("remove damaged search index: %w", err)
+		}
+		ix, err = textindex.Open(dir, textindex.DefaultOptions())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open search index: %w", err)
+	}
+	return ix, nil
+}
+
+func (in *indexer) notify() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (in *indexer) run() {
+	defer close(in.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		caughtUp, err := in.step()
+		if err != nil {
+			in.mu.Lock()
+			in.err = err
+			in.changed.Broadcast()
+			in.mu.Unlock()
+			in.s.log.Error("search indexer stopped", "err", err)
+			return
+		}
+		if !caughtUp {
+			select {
+			case <-in.stop:
+				// Drain what was committed before Close.
+			default:
+			}
+			continue
+		}
+		in.trim()
+		select {
+		case <-in.stop:
+			return
+		case <-in.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// step indexes one batch of outbox entries; it reports whether the index
+// had already caught up.
+func (in *indexer) step() (bool, error) {
+	hwm, target := in.hwm.Load(), in.s.outSeq.Load()
+	if hwm >= target {
+		return true, nil
+	}
+	var ids []ID
+	last := hwm
+	err := in.s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagOutbox}})
+		defer it.Close()
+		for it.Seek(outboxKey(hwm + 1)); it.Valid() && len(ids) < indexBatchIDs; it.Next() {
+			seq, err := parseOutboxKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			if seq > target {
+				break
+			}
+			if err := it.Item().Value(func(v []byte) error {
+				more, err := decodeIDs(v)
+				ids = append(ids, more...)
+				return err
+			}); err != nil {
+				return fmt.Errorf("read outbox entry %d: %w", seq, err)
+			}
+			last = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("read outbox: %w", err)
+	}
+	if last == hwm {
+		return false, fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+	}
+	docs, deletes, err := in.s.documents(ids)
+	if err != nil {
+		return false, err
+	}
+	if err := in.ix.Apply(docs, deletes, last); err != nil {
+		return false, fmt.Errorf("index batch up to outbox entry %d: %w", last, err)
+	}
+	in.mu.Lock()
+	in.hwm.Store(last)
+	in.changed.Broadcast()
+	in.mu.Unlock()
+	return false, nil
+}
+
+// trim deletes outbox entries the index has persisted.
+func (in *indexer) trim() {
+	durable := in.ix.DurableHWM()
+	if durable <= in.trimmed {
+		return
+	}
+	err := in.s.db.Update(func(txn *badger.Txn) error {
+		for seq := in.trimmed + 1; seq <= durable; seq++ {
+			if err := txn.Delete(outboxKey(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		in.s.log.Warn("prune outbox", "err", err)
+		return
+	}
+	in.trimmed = durable
+}
+
+func (in *indexer) close() error {
+	close(in.stop)
+	<-in.done
+	return in.ix.Close()
+}
+
+// wait blocks until the index has caught up with outbox entry seq, the
+// indexer failed, or ctx ends.
+func (in *indexer) wait(ctx context.Context, seq uint64) error {
+	stop := context.AfterFunc(ctx, func() {
+		in.mu.Lock()
+		in.changed.Broadcast()
+		in.mu.Unlock()
+	})
+	defer stop()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for in.hwm.Load() < seq {
+		if in.err != nil {
+			return fmt.Errorf("search indexer: %w", in.err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("wait for search index: %w", err)
+		}
+		in.changed.Wait()
+	}
+	return nil
+}
+
+// firstOutboxSeq returns the oldest outbox entry still stored, or 0.
+func (s *Store) firstOutboxSeq() (uint64, error) {
+	var first uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagOutbox}})
+		defer it.Close()
+		it.Rewind()
+		if it.Valid() {
+			var err error
+			first, err = parseOutboxKey(it.Item().Key())
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read outbox start: %w", err)
+	}
+	return first, nil
+}
+
+// documents builds the search documents of ids as they are now; ids whose
+// node is gone or a stub become deletes.
+func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
+	docs := make([]textindex.Doc, 0, len(ids))
+	var deletes []uint64
+	err := s.view(System(), func(tx *Tx) error {
+		for _, id := range ids {
+			r, err := tx.getRecord(id)
+			if errors.Is(err, ErrNotFound) || (err == nil && r.stub()) {
+				deletes = append(deletes, uint64(id))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			d, err := s.document(id, &r)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, d)
+		}
+		return nil
+	})
+	return docs, deletes, err
+}
+
+// textProps are the properties indexed as analysed text besides "name".
+var textProps = []string{"description", "aliases", "x_mitre_aliases", "abstract", "content", "explanation", "objective", "goals", "roles", "sectors", "x_mitre_platforms", "pattern", "subject", "body", "product", "vendor", "x_verband_reason"}
+
+// document turns a record into a search document. Protected properties are
+// never indexed: only the public properties named here are read.
+func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
+	o, err := schema.ParseObject(r.raw)
+	if err != nil {
+		return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
+	}
+	d := textindex.Doc{
+		ID: uint64(id), Type: o.Type, Class: uint32(r.class),
+		Created: fromUnixNano(r.created), Modified: fromUnixNano(r.modified),
+	}
+	if o.Type == "relationship" {
+		return d, nil // bare: applied as a delete; relationships are reached through the graph
+	}
+	d.Name, _ = o.String("name")
+	for _, p := range textProps {
+		if v, ok := o.String(p); ok {
+			d.Text = append(d.Text, v)
+		} else if vs := o.Strings(p); len(vs) > 0 {
+			d.Text = append(d.Text, vs...)
+		}
+	}
+	d.Keywords = append(d.Keywords, o.ID)
+	for _, v := range schema.IndexValues(o) {
+		if (o.Type == "ipv4-addr" || o.Type == "ipv6-addr") && isAddr(v) {
+			d.IPs = append(d.IPs, v)
+			continue
+		}
+		d.Keywords = append(d.Keywords, v)
+	}
+	d.Keywords = append(d.Keywords, o.Strings("labels")...)
+	d.Keywords = append(d.Keywords, externalIDs(o)...)
+	if d.Name == "" && len(d.IPs) == 0 {
+		if v := schema.IndexValues(o); len(v) > 0 {
+			d.Name = v[0]
+		}
+	}
+	return d, nil
+}
+
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// externalIDs returns external_references[].external_id, such as T1055.
+func externalIDs(o *schema.Object) []string {
+	raw, ok := o.Props["external_references"]
+	if !ok {
+		return nil
+	}
+	var refs []struct {
+		ExternalID string `json:"external_id"`
+	}
+	if err := json.Unmarshal(raw, &refs); err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range refs {
+		if r.ExternalID != "" {
+			out = append(out, r.ExternalID)
+		}
+	}
+	return out
+}
+
+// rebuildIndex replaces the index in dir with one built from every node
+// record, reporting progress (nodes done) through progress when not nil.
+// The new index's high-water mark is the outbox position the scan saw.
+func rebuildIndex(s *Store, dir string, progress func(done int)) (*textindex.Index, error) {
+	if err := textindex.Remove(dir); err != nil {
+		return nil, fmt.Errorf("remove search index: %w", err)
+	}
+	ix, err := textindex.Open(dir, textindex.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	// The snapshot and the outbox position are taken together under the
+	// writer lock, so the index holds exactly the state at that position.
+	s.wmu.Lock()
+	txn := s.db.NewTransaction(false)
+	seq := s.outSeq.Load()
+	s.wmu.Unlock()
+	defer txn.Discard()
+	tx := s.newTx(txn, System())
+	var docs []textindex.Doc
+	done := 0
+	flush := func(hwm uint64) error {
+		if err := ix.Apply(docs, nil, hwm); err != nil {
+			return fmt.Errorf("rebuild search index: %w", err)
+		}
+		done += len(docs)
+		docs = docs[:0]
+		if progress != nil {
+			progress(done)
+		}
+		return nil
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagType}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		_, id, err := parseTypeKey(it.Item().Key())
+		if err != nil {
+			return nil, errors.Join(err, ix.Close())
+		}
+		r, err := tx.getRecord(id)
+		if err != nil {
+			return nil, errors.Join(err, ix.Close())
+		}
+		d, err := s.document(id, &r)
+		if err != nil {
+			return nil, errors.Join(err, ix.Close())
+		}
+		docs = append(docs, d)
+		if len(docs) == indexBatchIDs {
+			// Intermediate batches keep mark 0: a crash mid-rebuild leaves
+			// an index that is rebuilt again on the next start.
+			if err := flush(0); err != nil {
+				return nil, errors.Join(err, ix.Close())
+			}
+		}
+	}
+	if err := flush(seq); err != nil {
+		return nil, errors.Join(err, ix.Close())
+	}
+	return ix, nil
+}
+
+// SearchQuery is a full-text query. See Store.Search.
+type SearchQuery struct {
+	// Text is what the user typed: words, an exact value (IP, domain,
+	// hash, external id such as T1055), or a CIDR.
+	Text string
+	// Types restricts hits to these STIX types; empty means all.
+	Types []string
+	// From and Size page through hits; Size 0 means 20, at most 1000.
+	From, Size int
+	// Facets asks for per-type counts.
+	Facets bool
+	// After and Before restrict hits to a window of modification times.
+	After, Before time.Time
+}
+
+// SearchHit is one hit.
+type SearchHit struct {
+	ID    ID
+	Score float64
+}
+
+// SearchResult holds hits, the total number of matches and per-type counts,
+// all over what the viewer may see.
+type SearchResult struct {
+	Total  uint64
+	Hits   []SearchHit
+	Facets map[string]uint64
+}
+
+// Search runs a full-text query as viewer v. The query is restricted to the
+// access classes v may see inside the index, so hits, Total and Facets count
+// only visible nodes.
+func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchResult, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	in := s.search.Load()
+	if in == nil {
+		return nil, fmt.Errorf("search: the store was opened without a search index: %w", ErrInvalid)
+	}
+	tq := textindex.Query{Text: q.Text, Types: q.Types, From: q.From, Size: q.Size, Facets: q.Facets, After: q.After, Before: q.Before}
+	vis := visibility{v: v, t: s.classes}
+	if !v.all {
+		tq.Classes = []uint32{}
+		for c := Class(1); c < s.classes.next(); c++ {
+			if vis.class(c) {
+				tq.Classes = append(tq.Classes, uint32(c))
+			}
+		}
+	}
+	res, err := in.ix.Search(ctx, tq)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := &SearchResult{Total: res.Total, Facets: res.Facets}
+	for _, h := range res.Hits {
+		// The index lags the store: drop a hit whose node has since become
+		// hidden or gone.
+		if id := ID(h.ID); vis.class(s.cache.get(id)) {
+			out.Hits = append(out.Hits, SearchHit{ID: id, Score: h.Score})
+		}
+	}
+	return out, nil
+}
+
+// IndexStatus reports how far the search index lags the store.
+type IndexStatus struct {
+	// Committed is the last outbox entry written; Indexed the last one the
+	// search index has applied. Lag is their difference, in commits.
+	Committed, Indexed, Lag uint64
+	// Docs is the number of documents in the index.
+	Docs uint64
+	// Err is the error that stopped the indexer, if any.
+	Err error
+}
+
+// IndexStatus returns the search index's position.
+func (s *Store) IndexStatus() IndexStatus {
+	st := IndexStatus{Committed: s.outSeq.Load()}
+	in := s.search.Load()
+	if in == nil {
+		return st
+	}
+	st.Indexed = in.hwm.Load()
+	if st.Committed > st.Indexed {
+		st.Lag = st.Committed - st.Indexed
+	}
+	st.Docs, _ = in.ix.DocCount()
+	in.mu.Lock()
+	st.Err = in.err
+	in.mu.Unlock()
+	return st
+}
+
+// WaitIndexed blocks until everything committed before the call is
+// searchable, or ctx ends.
+func (s *Store) WaitIndexed(ctx context.Context) error {
+	in := s.search.Load()
+	if in == nil {
+		return nil
+	}
+	return in.wait(ctx, s.outSeq.Load())
+}
+
+// Reindex rebuilds the search index from the store, for after a damaged
+// index or a mapping change. Writes may continue meanwhile; the indexer
+// resumes from the rebuilt index's mark.
+func (s *Store) Reindex(ctx context.Context, progress func(done int)) error {
+	in := s.search.Load()
+	if in == nil {
+		return fmt.Errorf("reindex: the store was opened without a search index: %w", ErrInvalid)
+	}
+	close(in.stop)
+	<-in.done
+	if err := in.ix.Close(); err != nil {
+		return fmt.Errorf("reindex: close index: %w", err)
+	}
+	ix, err := rebuildIndex(s, in.dir, progress)
+	if err != nil {
+		return err
+	}
+	hwm, err := ix.HWM()
+	if err != nil {
+		return errors.Join(err, ix.Close())
+	}
+	fresh := &indexer{s: s, dir: in.dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), trimmed: hwm}
+	fresh.changed = sync.NewCond(&fresh.mu)
+	fresh.hwm.Store(hwm)
+	s.search.Store(fresh)
+	go fresh.run()
+	fresh.notify()
+	return s.WaitIndexed(ctx)
+}

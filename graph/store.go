@@ -1,0 +1,404 @@
+package graph
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ID is a node's internal id. IDs come from a leased, persisted sequence;
+// 0 is never used, and every id fits in an int64 so it can serve as a gonum
+// node id.
+type ID uint64
+
+// sym is an interned name: a STIX type or an edge type.
+type sym uint32
+
+// Store is a STIX property graph kept in Badger, with a full-text sidecar.
+// It is safe for concurrent use: any number of readers, and writers that
+// the store runs one at a time.
+type Store struct {
+	dir    string
+	opts   Options
+	log    *slog.Logger
+	db     *badger.DB
+	seq    *badger.Sequence
+	closed atomic.Bool
+
+	// wmu makes the store single-writer: Update and Bulk commits hold it, so
+	// read-modify-write of counters never conflicts.
+	wmu sync.Mutex
+
+	syms    symTable
+	classes *classTable
+	cache   classCache
+
+	// outSeq is the last outbox sequence number written.
+	outSeq atomic.Uint64
+
+	search atomic.Pointer[indexer] // nil without Options.Search
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.IDLease == 0 {
+		opts.IDLease = DefaultOptions().IDLease
+	}
+	key, err := opts.encryptionKey()
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	bopts := badger.DefaultOptions(filepath.Join(dir, "badger")).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithSyncWrites(opts.SyncWrites).
+		WithReadOnly(opts.ReadOnly).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false).
+		WithNumGoroutines(4)
+	if opts.BlockCacheSize > 0 {
+		bopts = bopts.WithBlockCacheSize(opts.BlockCacheSize)
+	}
+	if opts.MemTableSize > 0 {
+		bopts = bopts.WithMemTableSize(opts.MemTableSize)
+	}
+	if opts.IndexCacheSize > 0 {
+		bopts = bopts.WithIndexCacheSize(opts.IndexCacheSize)
+	}
+	if key != nil {
+		bopts = bopts.WithEncryptionKey(key)
+		if opts.IndexCacheSize == 0 {
+			bopts = bopts.WithIndexCacheSize(64 << 20)
+		}
+	}
+	db, err := badger.Open(bopts)
+	if err != nil {
+		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
+	}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, db: db, classes: newClassTable()}
+	if err := s.load(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if !opts.ReadOnly {
+		if s.seq, err = db.GetSequence(keyIDSequence, opts.IDLease); err != nil {
+			return nil, errors.Join(fmt.Errorf("lease id sequence: %w", err), db.Close())
+		}
+	}
+	if opts.Search && !opts.ReadOnly {
+		in, err := startIndexer(s, filepath.Join(dir, "search"))
+		if err != nil {
+			return nil, errors.Join(err, s.closeBadger())
+		}
+		s.search.Store(in)
+	}
+	return s, nil
+}
+
+// load checks the format version and loads symbols, classes, the class of
+// every node and the outbox position into memory.
+func (s *Store) load() error {
+	if !s.opts.ReadOnly {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			item, err := txn.Get(keyFormatVersion)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				if !isEmpty(txn) {
+					return fmt.Errorf("data dir has data but no format version: %w", ErrFormatVersion)
+				}
+				return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion))
+			}
+			if err != nil {
+				return err
+			}
+			return item.Value(func(v []byte) error { return checkVersion(v) })
+		})
+		if err != nil {
+			return fmt.Errorf("check format version: %w", err)
+		}
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		if s.opts.ReadOnly {
+			item, err := txn.Get(keyFormatVersion)
+			if err != nil {
+				return fmt.Errorf("check format version: %w", err)
+			}
+			if err := item.Value(checkVersion); err != nil {
+				return fmt.Errorf("check format version: %w", err)
+			}
+		}
+		if err := s.syms.load(txn); err != nil {
+			return err
+		}
+		if err := s.loadClasses(txn); err != nil {
+			return err
+		}
+		if err := s.loadClassCache(txn); err != nil {
+			return err
+		}
+		return s.loadOutboxSeq(txn)
+	})
+}
+
+func checkVersion(v []byte) error {
+	if len(v) != 4 {
+		return fmt.Errorf("format version record of %d bytes: %w", len(v), ErrCorrupt)
+	}
+	if got := binary.BigEndian.Uint32(v); got != FormatVersion {
+		return fmt.Errorf("store has format %d, this build reads %d: %w", got, FormatVersion, ErrFormatVersion)
+	}
+	return nil
+}
+
+func isEmpty(txn *badger.Txn) bool {
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid()
+}
+
+func (s *Store) loadClasses(txn *badger.Txn) error {
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagClass}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		c, err := parseClassKey(it.Item().Key())
+		if err != nil {
+			return fmt.Errorf("load classes: %w", err)
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("load class %d: %w", c, err)
+		}
+		p, err := decodePolicy(v)
+		if err != nil {
+			return fmt.Errorf("load class %d: %w", c, err)
+		}
+		s.classes.add(c, p)
+	}
+	return nil
+}
+
+// loadClassCache fills the id → class cache from the type index, whose
+// values are the classes.
+func (s *Store) loadClassCache(txn *badger.Txn) error {
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1000, Prefix: []byte{tagType}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		_, id, err := parseTypeKey(it.Item().Key())
+		if err != nil {
+			return fmt.Errorf("load class cache: %w", err)
+		}
+		var c Class
+		if err := it.Item().Value(func(v []byte) error {
+			if len(v) != 4 {
+				return fmt.Errorf("type index value of node %d: %w", id, ErrCorrupt)
+			}
+			c = Class(binary.BigEndian.Uint32(v))
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load class cache: %w", err)
+		}
+		s.cache.set(id, c)
+	}
+	return nil
+}
+
+func (s *Store) loadOutboxSeq(txn *badger.Txn) error {
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{tagOutbox}})
+	defer it.Close()
+	it.Seek(outboxKey(^uint64(0)))
+	if it.Valid() {
+		seq, err := parseOutboxKey(it.Item().Key())
+		if err != nil {
+			return fmt.Errorf("load outbox position: %w", err)
+		}
+		s.outSeq.Store(seq)
+	}
+	return nil
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close stops the indexer (after it has caught up with what was committed
+// before Close), releases the id lease and closes Badger.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	var errs []error
+	if in := s.search.Load(); in != nil {
+		errs = append(errs, in.close())
+	}
+	errs = append(errs, s.closeBadger())
+	return errors.Join(errs...)
+}
+
+func (s *Store) closeBadger() error {
+	var errs []error
+	if s.seq != nil {
+		if err := s.seq.Release(); err != nil {
+			errs = append(errs, fmt.Errorf("release id lease: %w", err))
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close badger: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// nextID allocates a node id from the leased sequence.
+func (s *Store) nextID() (ID, error) {
+	if s.seq == nil {
+		return 0, ErrReadOnly
+	}
+	for {
+		n, err := s.seq.Next()
+		if err != nil {
+			return 0, fmt.Errorf("allocate id: %w", err)
+		}
+		if n != 0 && n <= 1<<63-1 {
+			return ID(n), nil
+		}
+		if n > 1<<63-1 {
+			return 0, fmt.Errorf("allocate id: id space exhausted: %w", ErrInvalid)
+		}
+	}
+}
+
+// classFor interns a policy, persisting a new class in its own transaction.
+// A class written for a batch that later fails is harmless: it is unused.
+func (s *Store) classFor(p Policy) (Class, error) {
+	p = p.normalize()
+	if c, _, ok := s.classes.lookup(p); ok {
+		return c, nil
+	}
+	s.classes.mu.Lock()
+	defer s.classes.mu.Unlock()
+	key := string(p.encode())
+	if c, ok := s.classes.byKey[key]; ok {
+		return c, nil
+	}
+	c := s.classes.next()
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(classKey(c), []byte(key))
+	}); err != nil {
+		return 0, fmt.Errorf("store access class: %w", err)
+	}
+	s.classes.addLocked(c, p)
+	return c, nil
+}
+
+// symFor interns a name, persisting a new symbol in its own transaction.
+func (s *Store) symFor(name string) (sym, error) {
+	if y, ok := s.syms.lookup(name); ok {
+		return y, nil
+	}
+	s.syms.mu.Lock()
+	defer s.syms.mu.Unlock()
+	if y, ok := s.syms.byName[name]; ok {
+		return y, nil
+	}
+	y := sym(len(s.syms.names))
+	if y == 0 {
+		y = 1
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(symKey(name), binary.BigEndian.AppendUint32(nil, uint32(y))); err != nil {
+			return err
+		}
+		return txn.Set(symNameKey(y), []byte(name))
+	}); err != nil {
+		return 0, fmt.Errorf("store symbol %q: %w", name, err)
+	}
+	s.syms.addLocked(y, name)
+	return y, nil
+}
+
+// symTable interns type and edge-type names.
+type symTable struct {
+	mu     sync.RWMutex
+	byName map[string]sym
+	names  []string // index = sym; [0] = ""
+}
+
+func (t *symTable) lookup(name string) (sym, bool) {
+	t.mu.RLock()
+	y, ok := t.byName[name]
+	t.mu.RUnlock()
+	return y, ok
+}
+
+func (t *symTable) name(y sym) string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if int(y) < len(t.names) {
+		return t.names[y]
+	}
+	return ""
+}
+
+func (t *symTable) addLocked(y sym, name string) {
+	if t.byName == nil {
+		t.byName = map[string]sym{}
+	}
+	for int(y) >= len(t.names) {
+		t.names = append(t.names, "")
+	}
+	t.names[y] = name
+	t.byName[name] = y
+}
+
+func (t *symTable) load(txn *badger.Txn) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.names = []string{""}
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagSymName}})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		y, err := parseSymNameKey(it.Item().Key())
+		if err != nil {
+			return fmt.Errorf("load symbols: %w", err)
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("load symbol %d: %w", y, err)
+		}
+		t.addLocked(y, string(v))
+	}
+	return nil
+}
+
+// badgerLogger sends Badger's messages to slog; Badger's info chatter goes
+// to debug.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (b badgerLogger) Infof(f string, a ...any) { b.l.Debug("badger: " + trimNL(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+
+func trimNL(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

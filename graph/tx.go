@@ -1,0 +1,462 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Tx is a transaction bound to one viewer. Every read through it returns
+// only what the viewer may see; a hidden node is indistinguishable from a
+// missing one. A Tx is valid only inside the closure it was passed to and
+// must not be used from several goroutines.
+type Tx struct {
+	s   *Store
+	txn *badger.Txn
+	vis visibility
+	w   *writeState // nil in read-only transactions
+
+	stopped bool // set by scanEdges when its callback asked to stop
+}
+
+// View runs fn in a read-only snapshot as viewer v.
+func (s *Store) View(v Viewer, fn func(tx *Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.view(v, fn)
+}
+
+// view is View without the closed check, for the indexer's final drain.
+func (s *Store) view(v Viewer, fn func(tx *Tx) error) error {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	return fn(s.newTx(txn, v))
+}
+
+func (s *Store) newTx(txn *badger.Txn, v Viewer) *Tx {
+	return &Tx{s: s, txn: txn, vis: visibility{v: v, t: s.classes}}
+}
+
+// Viewer returns the transaction's viewer.
+func (tx *Tx) Viewer() Viewer { return tx.vis.v }
+
+// visible reports whether the viewer may see node id.
+func (tx *Tx) visible(id ID) bool { return tx.vis.class(tx.s.cache.get(id)) }
+
+// edgeVisible reports whether the viewer may see an edge: the edge itself
+// (its relationship object, or for an embedded reference its source) and
+// both ends.
+func (tx *Tx) edgeVisible(from, to, via ID) bool {
+	return tx.visible(from) && tx.visible(to) && (via == 0 || tx.visible(via))
+}
+
+// Visible reports whether the viewer may see node id.
+func (tx *Tx) Visible(id ID) bool { return tx.visible(id) }
+
+// getRecord reads the record of id regardless of visibility. The record's
+// raw JSON is a copy the caller owns.
+func (tx *Tx) getRecord(id ID) (record, error) {
+	item, err := tx.txn.Get(nodeKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return record{}, ErrNotFound
+	}
+	if err != nil {
+		return record{}, fmt.Errorf("read node %d: %w", id, err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return record{}, fmt.Errorf("read node %d: %w", id, err)
+	}
+	r, err := decodeRecord(v)
+	if err != nil {
+		return record{}, fmt.Errorf("node %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Node returns node id.
+func (tx *Tx) Node(id ID) (*Node, error) {
+	if !tx.visible(id) {
+		return nil, fmt.Errorf("node %d: %w", id, ErrNotFound)
+	}
+	r, err := tx.getRecord(id)
+	if err != nil {
+		return nil, err
+	}
+	if r.stub() || !tx.vis.class(r.class) {
+		return nil, fmt.Errorf("node %d: %w", id, ErrNotFound)
+	}
+	return tx.toNode(id, &r), nil
+}
+
+func (tx *Tx) toNode(id ID, r *record) *Node {
+	p, _ := tx.s.classes.policy(r.class)
+	return &Node{
+		ID: id, StixID: r.stixID, Type: tx.s.syms.name(r.typ), Class: r.class, Policy: p,
+		Created: fromUnixNano(r.created), Modified: fromUnixNano(r.modified),
+		Provenance: r.prov, Raw: r.raw,
+	}
+}
+
+// lookupID resolves a STIX id (or alias) to an internal id, regardless of
+// visibility; ok is false when the id was never seen.
+func (tx *Tx) lookupID(stixID string) (ID, bool, error) {
+	item, err := tx.txn.Get(xidKey(stixID))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look up %s: %w", stixID, err)
+	}
+	var id ID
+	err = item.Value(func(v []byte) error {
+		if len(v) != idLen {
+			return fmt.Errorf("id of %s: %w", stixID, ErrCorrupt)
+		}
+		id = getID(v)
+		return nil
+	})
+	return id, err == nil, err
+}
+
+// Lookup returns the internal id of a visible node by STIX id.
+func (tx *Tx) Lookup(stixID string) (ID, error) {
+	id, ok, err := tx.lookupID(stixID)
+	if err != nil {
+		return 0, err
+	}
+	if !ok || !tx.visible(id) {
+		return 0, fmt.Errorf("%s: %w", stixID, ErrNotFound)
+	}
+	return id, nil
+}
+
+// NodeByStixID returns the visible node with the given STIX id or alias.
+func (tx *Tx) NodeByStixID(stixID string) (*Node, error) {
+	id, err := tx.Lookup(stixID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Node(id)
+}
+
+// ByValue returns the visible nodes indexed under a canonical value (an IP,
+// a domain, any hash of a file, …), in id order.
+func (tx *Tx) ByValue(value string) ([]ID, error) {
+	prefix := valuePrefix(value)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var ids []ID
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+idLen {
+			continue
+		}
+		if id := getID(k[len(prefix):]); tx.visible(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// ByType calls fn with the visible nodes of a STIX type in id order,
+// starting after id after (0 for the beginning), until fn returns false.
+func (tx *Tx) ByType(typ string, after ID, fn func(ID) bool) error {
+	y, ok := tx.s.syms.lookup(typ)
+	if !ok {
+		return nil
+	}
+	prefix := typePrefix(y)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(typeKey(y, after+1)); it.Valid(); it.Next() {
+		_, id, err := parseTypeKey(it.Item().Key())
+		if err != nil {
+			return err
+		}
+		if tx.visible(id) && !fn(id) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// TypeCount is the number of nodes of one type.
+type TypeCount struct {
+	Type  string
+	Count int64
+}
+
+// Types returns the number of visible nodes per type, by type name. The
+// system viewer reads the maintained counters; other viewers count the type
+// index, whose values hold each node's class, without reading records.
+func (tx *Tx) Types() ([]TypeCount, error) {
+	var out []TypeCount
+	if tx.vis.v.all {
+		it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagCount}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 1+symLen {
+				return nil, fmt.Errorf("count key %x: %w", k, errBadKey)
+			}
+			var n int64
+			if err := it.Item().Value(func(v []byte) error { n = int64(decodeU64(v)); return nil }); err != nil {
+				return nil, fmt.Errorf("read type count: %w", err)
+			}
+			if n > 0 {
+				out = append(out, TypeCount{Type: tx.s.syms.name(getSym(k[1:])), Count: n})
+			}
+		}
+	} else {
+		counts := map[sym]int64{}
+		it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1000, Prefix: []byte{tagType}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			y, id, err := parseTypeKey(it.Item().Key())
+			if err != nil {
+				return nil, err
+			}
+			if tx.visible(id) {
+				counts[y]++
+			}
+		}
+		for y, n := range counts {
+			out = append(out, TypeCount{Type: tx.s.syms.name(y), Count: n})
+		}
+	}
+	sortTypeCounts(out)
+	return out, nil
+}
+
+// ByTime calls fn with the visible nodes whose modification time lies in
+// [from, to), oldest first, until fn returns false. A zero to means no
+// upper bound.
+func (tx *Tx) ByTime(from, to time.Time, fn func(ID, time.Time) bool) error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagTime}})
+	defer it.Close()
+	var end []byte
+	if !to.IsZero() {
+		end = timeBound(to.UnixNano())
+	}
+	for it.Seek(timeBound(from.UnixNano())); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if end != nil && bytes.Compare(k, end) >= 0 {
+			return nil
+		}
+		ns, id, err := parseTimeKey(k)
+		if err != nil {
+			return err
+		}
+		if tx.visible(id) && !fn(id, fromUnixNano(ns)) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Edge is one stored edge, in its own direction: From → To, of type Type
+// (a relationship_type such as "uses", or an embedded reference property
+// such as "created_by_ref"). Via is the relationship object the edge stands
+// for, or 0 for an embedded reference of From.
+type Edge struct {
+	From, To, Via ID
+	Type          string
+}
+
+// Other returns the end of e that is not id.
+func (e Edge) Other(id ID) ID {
+	if e.From == id {
+		return e.To
+	}
+	return e.From
+}
+
+// NeighbourQuery narrows a neighbour scan.
+type NeighbourQuery struct {
+	// Dir is Out, In or Both (the default, when zero).
+	Dir Direction
+	// EdgeTypes keeps only these edge types; empty keeps all.
+	EdgeTypes []string
+}
+
+// Neighbours calls fn with every visible edge at id that matches q, until fn
+// returns false. It scans keys only: no record is read.
+func (tx *Tx) Neighbours(id ID, q NeighbourQuery, fn func(Edge) bool) error {
+	if !tx.visible(id) {
+		return fmt.Errorf("node %d: %w", id, ErrNotFound)
+	}
+	dirs := []Direction{Out, In}
+	switch q.Dir {
+	case Out:
+		dirs = dirs[:1]
+	case In:
+		dirs = dirs[1:]
+	}
+	var syms []sym
+	for _, t := range q.EdgeTypes {
+		if y, ok := tx.s.syms.lookup(t); ok {
+			syms = append(syms, y)
+		}
+	}
+	if len(q.EdgeTypes) > 0 && len(syms) == 0 {
+		return nil
+	}
+	if len(syms) == 0 {
+		syms = []sym{0}
+	}
+	for _, d := range dirs {
+		if err := tx.scanEdges(id, d, syms, fn); err != nil || tx.stopped {
+			tx.stopped = false
+			return err
+		}
+	}
+	return nil
+}
+
+// scanEdges is Neighbours for one direction; it sets tx.stopped when fn
+// asked to stop.
+func (tx *Tx) scanEdges(id ID, d Direction, syms []sym, fn func(Edge) bool) error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: edgePrefix(d, id, 0)})
+	defer it.Close()
+	for _, y := range syms {
+		prefix := edgePrefix(d, id, y)
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()
+			if len(k) != edgeLen {
+				return fmt.Errorf("edge key %x: %w", k, errBadKey)
+			}
+			other, via := getID(k[13:]), getID(k[21:])
+			if !tx.visible(other) || (via != 0 && !tx.visible(via)) {
+				continue
+			}
+			e := Edge{From: id, To: other, Via: via, Type: tx.s.syms.name(getSym(k[9:]))}
+			if d == In {
+				e.From, e.To = other, id
+			}
+			if !fn(e) {
+				tx.stopped = true
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Degree returns the number of visible edges at id in direction dir (Out,
+// In or Both), of one edge type or of all when edgeType is empty. The
+// system viewer reads the maintained counters; other viewers count the
+// visible edges with a key-only scan, since a counter would reveal edges
+// through hidden nodes.
+func (tx *Tx) Degree(id ID, dir Direction, edgeType string) (int64, error) {
+	if !tx.visible(id) {
+		return 0, fmt.Errorf("node %d: %w", id, ErrNotFound)
+	}
+	if !tx.vis.v.all {
+		var n int64
+		q := NeighbourQuery{Dir: dir}
+		if edgeType != "" {
+			q.EdgeTypes = []string{edgeType}
+		}
+		err := tx.Neighbours(id, q, func(Edge) bool { n++; return true })
+		return n, err
+	}
+	var y sym
+	if edgeType != "" {
+		var ok bool
+		if y, ok = tx.s.syms.lookup(edgeType); !ok {
+			return 0, nil
+		}
+	}
+	var total int64
+	for _, d := range []Direction{Out, In} {
+		if dir != Both && dir != 0 && dir != d {
+			continue
+		}
+		if y != 0 {
+			n, err := tx.counter(degreeKey(id, d, y))
+			if err != nil {
+				return 0, err
+			}
+			total += n
+			continue
+		}
+		prefix := degreePrefix(id, d)
+		it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefix})
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := it.Item().Value(func(v []byte) error { total += int64(decodeU64(v)); return nil }); err != nil {
+				it.Close()
+				return 0, fmt.Errorf("read degree of %d: %w", id, err)
+			}
+		}
+		it.Close()
+	}
+	return total, nil
+}
+
+// counter reads an 8-byte counter; a missing key counts 0.
+func (tx *Tx) counter(key []byte) (int64, error) {
+	item, err := tx.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read counter %x: %w", key, err)
+	}
+	var n int64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("counter %x: %w", key, ErrCorrupt)
+		}
+		n = int64(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	return n, err
+}
+
+// Expand walks the visible neighbourhood of start breadth-first up to depth
+// hops, following edges that match q, and returns the nodes reached (start
+// first, then in order of discovery) and every edge walked, once each. It
+// stops adding nodes at limit (0 means no limit), so a hub cannot blow up an
+// answer; edges are kept only between nodes that are returned.
+func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []Edge, error) {
+	if !tx.visible(start) {
+		return nil, nil, fmt.Errorf("node %d: %w", start, ErrNotFound)
+	}
+	seen := map[ID]struct{}{start: {}}
+	nodes := []ID{start}
+	var edges []Edge
+	walked := map[Edge]struct{}{}
+	frontier := []ID{start}
+	for d := 0; d < depth && len(frontier) > 0; d++ {
+		var next []ID
+		for _, id := range frontier {
+			err := tx.Neighbours(id, q, func(e Edge) bool {
+				o := e.Other(id)
+				if _, ok := seen[o]; !ok {
+					if limit > 0 && len(nodes) >= limit {
+						return true
+					}
+					seen[o] = struct{}{}
+					nodes = append(nodes, o)
+					next = append(next, o)
+				}
+				if _, ok := walked[e]; !ok {
+					walked[e] = struct{}{}
+					edges = append(edges, e)
+				}
+				return true
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		frontier = next
+	}
+	return nodes, edges, nil
+}

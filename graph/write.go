@@ -1,0 +1,580 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/verband-cti/verband/schema"
+)
+
+// Meta is what the writer says about an object beyond its STIX content:
+// who owns it and may see it, and where it came from.
+type Meta struct {
+	// Policy sets owner, TLP and sharing. When the object already exists the
+	// stored policy is kept; contributions from several owners are merged by
+	// the access layer.
+	Policy Policy
+	// Provenance records the source of this contribution. Its At is set to
+	// the commit time when zero.
+	Provenance Provenance
+}
+
+// Outcome says what a Put did.
+type Outcome uint8
+
+// Outcomes of Put.
+const (
+	// Created: the object was new (or only a dangling reference to it
+	// existed).
+	Created Outcome = iota + 1
+	// Updated: a newer version replaced the stored one, or a new
+	// contribution was recorded.
+	Updated
+	// Unchanged: the same version from the same source was already stored;
+	// nothing was written.
+	Unchanged
+	// Older: the stored version is newer; nothing was written.
+	Older
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Unchanged:
+		return "unchanged"
+	case Older:
+		return "older"
+	}
+	return fmt.Sprintf("outcome(%d)", o)
+}
+
+// writeState is what a write transaction accumulates until commit.
+type writeState struct {
+	changed  []ID
+	inChange map[ID]struct{}
+	degrees  map[degreeDelta]int64
+	counts   map[sym]int64
+	classes  map[ID]Class // new classes to publish to the cache after commit
+	ops      int          // Badger entries written, for batch sizing
+	bytes    int          // their approximate size
+}
+
+type degreeDelta struct {
+	id  ID
+	dir Direction
+	e   sym
+}
+
+func newWriteState() *writeState {
+	return &writeState{
+		inChange: map[ID]struct{}{},
+		degrees:  map[degreeDelta]int64{},
+		counts:   map[sym]int64{},
+		classes:  map[ID]Class{},
+	}
+}
+
+// entryOverhead approximates Badger's per-entry bookkeeping in a batch.
+const entryOverhead = 32
+
+func (tx *Tx) set(k, v []byte) error {
+	tx.w.ops++
+	tx.w.bytes += len(k) + len(v) + entryOverhead
+	if err := tx.txn.Set(k, v); err != nil {
+		return tx.wrapTxnErr(err)
+	}
+	return nil
+}
+
+func (tx *Tx) del(k []byte) error {
+	tx.w.ops++
+	tx.w.bytes += len(k) + entryOverhead
+	if err := tx.txn.Delete(k); err != nil {
+		return tx.wrapTxnErr(err)
+	}
+	return nil
+}
+
+func (tx *Tx) wrapTxnErr(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
+}
+
+func (tx *Tx) touch(id ID) {
+	if _, ok := tx.w.inChange[id]; !ok {
+		tx.w.inChange[id] = struct{}{}
+		tx.w.changed = append(tx.w.changed, id)
+	}
+}
+
+// Update runs fn in a read-write transaction as viewer v and commits it
+// atomically. Writers run one at a time. When fn returns an error nothing is
+// written.
+func (s *Store) Update(v Viewer, fn func(tx *Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx := s.newTx(s.db.NewTransaction(true), v)
+	defer tx.txn.Discard()
+	tx.w = newWriteState()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// commit writes the counters and the outbox entry, commits, and publishes
+// the new classes to the cache. The caller holds s.wmu.
+func (tx *Tx) commit() error {
+	w := tx.w
+	for d, delta := range w.degrees {
+		if delta == 0 {
+			continue
+		}
+		if err := tx.addCounter(degreeKey(d.id, d.dir, d.e), delta); err != nil {
+			return fmt.Errorf("update degree of %d: %w", d.id, err)
+		}
+	}
+	for y, delta := range w.counts {
+		if delta == 0 {
+			continue
+		}
+		if err := tx.addCounter(countKey(y), delta); err != nil {
+			return fmt.Errorf("update type count: %w", err)
+		}
+	}
+	seq := tx.s.outSeq.Load()
+	if len(w.changed) > 0 {
+		seq++
+		if err := tx.set(outboxKey(seq), encodeIDs(w.changed)); err != nil {
+			return fmt.Errorf("write outbox: %w", err)
+		}
+	}
+	if err := tx.txn.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", tx.wrapTxnErr(err))
+	}
+	for id, c := range w.classes {
+		tx.s.cache.set(id, c)
+	}
+	if len(w.changed) > 0 {
+		tx.s.outSeq.Store(seq)
+		if in := tx.s.search.Load(); in != nil {
+			in.notify()
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) addCounter(key []byte, delta int64) error {
+	n, err := tx.counter(key)
+	if err != nil {
+		return err
+	}
+	n += delta
+	if n < 0 {
+		return fmt.Errorf("counter %x below zero: %w", key, ErrCorrupt)
+	}
+	if n == 0 {
+		return tx.del(key)
+	}
+	return tx.set(key, encodeU64(uint64(n)))
+}
+
+func encodeIDs(ids []ID) []byte {
+	b := make([]byte, 0, 2+len(ids)*4)
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	var prev ID
+	for _, id := range ids {
+		b = binary.AppendVarint(b, int64(id)-int64(prev))
+		prev = id
+	}
+	return b
+}
+
+func decodeIDs(b []byte) ([]ID, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("decode id list: %w", ErrCorrupt)
+	}
+	b = b[k:]
+	ids := make([]ID, n)
+	var prev int64
+	for i := range ids {
+		d, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, fmt.Errorf("decode id list: %w", ErrCorrupt)
+		}
+		b = b[k:]
+		prev += d
+		ids[i] = ID(prev)
+	}
+	return ids, nil
+}
+
+// edgeSpec is one edge an object implies, by STIX ids.
+type edgeSpec struct {
+	typ      string
+	from, to string
+}
+
+// skipRefs are embedded references that are not materialised as edges:
+// markings are metadata (every node would neighbour the TLP definitions).
+var skipRefs = map[string]bool{"object_marking_refs": true}
+
+// impliedEdges lists the edges an object stands for. A relationship is one
+// edge source_ref → target_ref typed by its relationship_type; any other
+// object has an edge per embedded reference, typed by the property name.
+func impliedEdges(o *schema.Object) []edgeSpec {
+	if o == nil {
+		return nil
+	}
+	if o.Type == "relationship" {
+		rt, _ := o.String("relationship_type")
+		src, ok1 := o.String("source_ref")
+		dst, ok2 := o.String("target_ref")
+		if rt == "" || !ok1 || !ok2 || src == "" || dst == "" {
+			return nil
+		}
+		return []edgeSpec{{typ: rt, from: src, to: dst}}
+	}
+	var out []edgeSpec
+	for _, r := range o.Refs() {
+		if skipRefs[r.Prop] {
+			continue
+		}
+		out = append(out, edgeSpec{typ: r.Prop, from: o.ID, to: r.Target})
+	}
+	return out
+}
+
+// resolve returns the id of a STIX id, creating a stub for an object not
+// seen yet so that references to it can be stored before it arrives.
+func (tx *Tx) resolve(stixID string) (ID, error) {
+	id, ok, err := tx.lookupID(stixID)
+	if err != nil || ok {
+		return id, err
+	}
+	if id, err = tx.s.nextID(); err != nil {
+		return 0, err
+	}
+	typ, _, _ := strings.Cut(stixID, "--")
+	y, err := tx.s.symFor(typ)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.set(xidKey(stixID), putID(nil, id)); err != nil {
+		return 0, fmt.Errorf("index %s: %w", stixID, err)
+	}
+	stub := record{flags: flagStub, typ: y, stixID: stixID}
+	if err := tx.set(nodeKey(id), stub.encode()); err != nil {
+		return 0, fmt.Errorf("store reference to %s: %w", stixID, err)
+	}
+	return id, nil
+}
+
+// Alias makes another STIX id resolve to the node of stixID, for example the
+// id a source gave an SCO before canonicalisation. References to the alias
+// then land on the node.
+func (tx *Tx) Alias(alias, stixID string) error {
+	if tx.w == nil {
+		return ErrReadOnly
+	}
+	id, err := tx.resolve(stixID)
+	if err != nil {
+		return err
+	}
+	old, ok, err := tx.lookupID(alias)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if old == id {
+			return nil
+		}
+		return fmt.Errorf("alias %s already names node %d: %w", alias, old, ErrInvalid)
+	}
+	return tx.set(xidKey(alias), putID(nil, id))
+}
+
+// Put stores an object: it creates it, replaces an older version, or does
+// nothing when the same version is already stored. Edges implied by the
+// object (its relationship, its embedded references) are added and removed
+// with it, in both directions, in this transaction. References to objects
+// not yet stored are kept and resolve when those objects arrive.
+func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
+	if tx.w == nil {
+		return 0, 0, ErrReadOnly
+	}
+	id, err := tx.resolve(o.ID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if orig := m.Provenance.OriginalID; orig != "" && orig != o.ID {
+		// The source knew the object by another id (an SCO before
+		// canonicalisation): make references to that id land here. When the
+		// id already names another node, the first one keeps it.
+		if _, ok, err := tx.lookupID(orig); err != nil {
+			return 0, 0, err
+		} else if !ok {
+			if err := tx.set(xidKey(orig), putID(nil, id)); err != nil {
+				return 0, 0, fmt.Errorf("alias %s: %w", orig, err)
+			}
+		}
+	}
+	old, err := tx.getRecord(id)
+	if err != nil {
+		return 0, 0, err
+	}
+	raw, err := o.MarshalJSON()
+	if err != nil {
+		return 0, 0, fmt.Errorf("encode %s: %w", o.ID, err)
+	}
+	prov := m.Provenance
+	if prov.At.IsZero() {
+		prov.At = commitClock()
+	}
+	isNew := old.stub()
+	outcome := Created
+	rec := record{typ: old.typ, stixID: o.ID, created: unixNano(o.Created), modified: unixNano(o.Modified), raw: raw}
+	var oldObj *schema.Object
+	if !isNew {
+		if rec.modified < old.modified {
+			return id, Older, nil
+		}
+		sameVersion := rec.modified == old.modified && bytes.Equal(raw, old.raw)
+		if sameVersion && hasProvenance(old.prov, prov) {
+			return id, Unchanged, nil
+		}
+		outcome = Updated
+		rec.class = old.class
+		rec.prov = appendProvenance(old.prov, prov)
+		if sameVersion {
+			// A new contribution of the same version: record its
+			// provenance, nothing else changes.
+			rec.created, rec.modified = old.created, old.modified
+			tx.touch(id)
+			return id, outcome, tx.set(nodeKey(id), rec.encode())
+		}
+		if oldObj, err = schema.ParseObject(old.raw); err != nil {
+			return 0, 0, fmt.Errorf("decode stored %s: %w", o.ID, err)
+		}
+	} else {
+		if rec.typ, err = tx.s.symFor(o.Type); err != nil {
+			return 0, 0, err
+		}
+		if rec.class, err = tx.s.classFor(m.Policy); err != nil {
+			return 0, 0, err
+		}
+		rec.prov = []Provenance{prov}
+		tx.w.counts[rec.typ]++
+	}
+	if err := tx.set(nodeKey(id), rec.encode()); err != nil {
+		return 0, 0, fmt.Errorf("store %s: %w", o.ID, err)
+	}
+	if isNew || rec.class != old.class {
+		if err := tx.set(typeKey(rec.typ, id), binary.BigEndian.AppendUint32(nil, uint32(rec.class))); err != nil {
+			return 0, 0, fmt.Errorf("index type of %s: %w", o.ID, err)
+		}
+		tx.w.classes[id] = rec.class
+	}
+	if err := tx.reindexTime(id, old, rec, isNew); err != nil {
+		return 0, 0, fmt.Errorf("index time of %s: %w", o.ID, err)
+	}
+	if err := tx.reindexValues(id, oldObj, o); err != nil {
+		return 0, 0, fmt.Errorf("index values of %s: %w", o.ID, err)
+	}
+	if err := tx.replaceEdges(id, impliedEdges(oldObj), impliedEdges(o)); err != nil {
+		return 0, 0, fmt.Errorf("store edges of %s: %w", o.ID, err)
+	}
+	tx.touch(id)
+	return id, outcome, nil
+}
+
+func (tx *Tx) reindexTime(id ID, old, rec record, isNew bool) error {
+	if !isNew && old.modified == rec.modified {
+		return nil
+	}
+	if !isNew && old.modified != 0 {
+		if err := tx.del(timeKey(old.modified, id)); err != nil {
+			return err
+		}
+	}
+	if rec.modified != 0 {
+		return tx.set(timeKey(rec.modified, id), nil)
+	}
+	return nil
+}
+
+func (tx *Tx) reindexValues(id ID, oldObj, o *schema.Object) error {
+	var oldVals []string
+	if oldObj != nil {
+		oldVals = schema.IndexValues(oldObj)
+	}
+	var newVals []string
+	if o != nil {
+		newVals = schema.IndexValues(o)
+	}
+	for _, v := range oldVals {
+		if !slices.Contains(newVals, v) {
+			if err := tx.del(valueKey(v, id)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, v := range newVals {
+		if !slices.Contains(oldVals, v) {
+			if err := tx.set(valueKey(v, id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// replaceEdges removes the edges of before that are not in after and adds
+// those of after that are not in before. via is the id of the object that
+// implies them when it is a relationship, 0 otherwise.
+func (tx *Tx) replaceEdges(self ID, before, after []edgeSpec) error {
+	key := func(e edgeSpec) string { return e.typ + "\x00" + e.from + "\x00" + e.to }
+	inAfter := make(map[string]bool, len(after))
+	for _, e := range after {
+		inAfter[key(e)] = true
+	}
+	inBefore := make(map[string]bool, len(before))
+	for _, e := range before {
+		inBefore[key(e)] = true
+		if !inAfter[key(e)] {
+			if err := tx.edge(self, e, false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range after {
+		if !inBefore[key(e)] {
+			inBefore[key(e)] = true // duplicates within one object count once
+			if err := tx.edge(self, e, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// edge adds or removes both directions of one edge and its degree deltas.
+func (tx *Tx) edge(self ID, e edgeSpec, add bool) error {
+	y, err := tx.s.symFor(e.typ)
+	if err != nil {
+		return err
+	}
+	from, err := tx.resolve(e.from)
+	if err != nil {
+		return err
+	}
+	to, err := tx.resolve(e.to)
+	if err != nil {
+		return err
+	}
+	var via ID
+	if from != self {
+		via = self // a relationship: the edge stands for this object
+	}
+	out, in := edgeKey(Out, from, y, to, via), edgeKey(In, to, y, from, via)
+	delta := int64(1)
+	if add {
+		err = errors.Join(tx.set(out, nil), tx.set(in, nil))
+	} else {
+		delta = -1
+		err = errors.Join(tx.del(out), tx.del(in))
+	}
+	if err != nil {
+		return err
+	}
+	tx.w.degrees[degreeDelta{from, Out, y}] += delta
+	tx.w.degrees[degreeDelta{to, In, y}] += delta
+	return nil
+}
+
+// Delete removes an object: its record becomes a stub (so references to it
+// stay valid and resolve again if it returns), its indexes and the edges it
+// implies go. It returns ErrNotFound when no such object is stored.
+func (tx *Tx) Delete(stixID string) error {
+	if tx.w == nil {
+		return ErrReadOnly
+	}
+	id, ok, err := tx.lookupID(stixID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("delete %s: %w", stixID, ErrNotFound)
+	}
+	old, err := tx.getRecord(id)
+	if err != nil {
+		return err
+	}
+	if old.stub() {
+		return fmt.Errorf("delete %s: %w", stixID, ErrNotFound)
+	}
+	oldObj, err := schema.ParseObject(old.raw)
+	if err != nil {
+		return fmt.Errorf("decode stored %s: %w", stixID, err)
+	}
+	if err := tx.replaceEdges(id, impliedEdges(oldObj), nil); err != nil {
+		return fmt.Errorf("delete edges of %s: %w", stixID, err)
+	}
+	if err := tx.reindexValues(id, oldObj, nil); err != nil {
+		return fmt.Errorf("delete values of %s: %w", stixID, err)
+	}
+	if old.modified != 0 {
+		if err := tx.del(timeKey(old.modified, id)); err != nil {
+			return err
+		}
+	}
+	if err := tx.del(typeKey(old.typ, id)); err != nil {
+		return err
+	}
+	stub := record{flags: flagStub, typ: old.typ, stixID: old.stixID}
+	if err := tx.set(nodeKey(id), stub.encode()); err != nil {
+		return err
+	}
+	tx.w.counts[old.typ]--
+	tx.w.classes[id] = 0
+	tx.touch(id)
+	return nil
+}
+
+func hasProvenance(list []Provenance, p Provenance) bool {
+	for _, q := range list {
+		if q.Source == p.Source && q.File == p.File && q.OriginalID == p.OriginalID {
+			return true
+		}
+	}
+	return false
+}
+
+// maxProvenance bounds how many contributions a node remembers; the oldest
+// is kept (first seen) and the newest replace the middle.
+const maxProvenance = 32
+
+func appendProvenance(list []Provenance, p Provenance) []Provenance {
+	out := append(slices.Clone(list), p)
+	if len(out) > maxProvenance {
+		out = append(out[:1], out[len(out)-maxProvenance+1:]...)
+	}
+	return out
+}
