@@ -182,10 +182,11 @@ func (in *indexer) step() (bool, error) {
 	return false, nil
 }
 
-// trim deletes outbox entries the index has persisted.
+// trim deletes outbox entries the index has persisted. It always keeps the
+// newest entry, because the outbox position is read back from it on open.
 func (in *indexer) trim() {
-	durable := in.ix.DurableHWM()
-	if durable <= in.trimmed {
+	durable := min(in.ix.DurableHWM(), in.s.outSeq.Load()-1)
+	if in.s.outSeq.Load() == 0 || durable <= in.trimmed {
 		return
 	}
 	err := in.s.db.Update(func(txn *badger.Txn) error {

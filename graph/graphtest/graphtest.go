@@ -88,8 +88,8 @@ const (
 // FixtureIDs names the fixture's objects by role.
 var FixtureIDs = struct {
 	Identity, Campaign, IntrusionSet, Malware, Indicator, Report, Case, Incident string
-	Uses, Attributed, Indicates                                                 string
-	IP, Domain                                                                  string
+	Uses, Attributed, Indicates                                                  string
+	IP, Domain                                                                   string
 }{
 	Identity:     "identity--8a1f0c6e-6f5d-4d7e-9a43-2f4a8c0b1d01",
 	Campaign:     "campaign--8a1f0c6e-6f5d-4d7e-9a43-2f4a8c0b1d02",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/document"
@@ -40,7 +41,7 @@ const (
 	optsFilter  = index.IndexField | index.SkipFreqNorm
 	optsText    = index.IndexField
 	optsKeyword = index.IndexField
-	optsDate    = index.IndexField
+	optsDate    = index.IndexField | index.SkipFreqNorm
 )
 
 // Doc is one graph node as the index sees it.
@@ -132,11 +133,10 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 		f.DocValues = false
 		return f
 	}
+	// Dates are terms of the date trie (see dateTerms), exact bytes.
 	date := func() *mapping.FieldMapping {
-		f := mapping.NewDateTimeFieldMapping()
-		f.Store = false
-		f.IncludeInAll = false
-		f.DocValues = false
+		f := kw(false)
+		f.Analyzer = keyword.Name
 		return f
 	}
 	ip := mapping.NewIPFieldMapping()
@@ -163,17 +163,18 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 // docBuilder turns Docs into bleve documents without going through the
 // reflection-based mapper, with the analyzers of the mapping.
 type docBuilder struct {
-	text, keyword analysis.Analyzer
-	indexCreated  bool
+	text, keyword, exact analysis.Analyzer
+	indexCreated         bool
 }
 
 func newDocBuilder(im *mapping.IndexMappingImpl, indexCreated bool) (*docBuilder, error) {
 	b := &docBuilder{
 		text:         im.AnalyzerNamed(im.DefaultAnalyzer),
 		keyword:      im.AnalyzerNamed(keywordAnalyzer),
+		exact:        im.AnalyzerNamed(keyword.Name),
 		indexCreated: indexCreated,
 	}
-	if b.text == nil || b.keyword == nil {
+	if b.text == nil || b.keyword == nil || b.exact == nil {
 		return nil, fmt.Errorf("look up analyzers %q and %q: not registered", im.DefaultAnalyzer, keywordAnalyzer)
 	}
 	return b, nil
@@ -213,20 +214,18 @@ func (b *docBuilder) build(d *Doc) *document.Document {
 		doc.AddField(document.NewIPFieldWithIndexingOptions(fieldIP, nil, addr.Unmap().AsSlice(), optsFilter))
 	}
 	if b.indexCreated {
-		addDate(doc, fieldCreated, d.Created)
+		b.addDate(doc, fieldCreated, d.Created)
 	}
-	addDate(doc, fieldModified, d.Modified)
+	b.addDate(doc, fieldModified, d.Modified)
 	return doc
 }
 
-// addDate adds a date field unless t is zero or out of bleve's range.
-func addDate(doc *document.Document, name string, t time.Time) {
+// addDate adds the date trie terms of t unless t is zero.
+func (b *docBuilder) addDate(doc *document.Document, name string, t time.Time) {
 	if t.IsZero() {
 		return
 	}
-	f, err := document.NewDateTimeFieldWithIndexingOptions(name, nil, t, "", optsDate)
-	if err != nil {
-		return // Outside the years 1678–2262: treated as absent.
+	for _, term := range dateTerms(t) {
+		doc.AddField(document.NewTextFieldCustom(name, nil, term, optsDate, b.exact))
 	}
-	doc.AddField(f)
 }

@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
-	index "github.com/blevesearch/bleve_index_api"
 )
 
 // Query limits that are not options.
@@ -26,9 +23,9 @@ const (
 	// unscored expansions (CIDR ranges, filters) are unioned in batches of
 	// this size.
 	maxClauses = 4096
-	// maxCIDRAddresses caps how many distinct indexed addresses one CIDR
-	// query may cover.
-	maxCIDRAddresses = 1 << 21
+	// maxRangeTerms caps how many distinct indexed terms one address or
+	// date range may cover.
+	maxRangeTerms = 1 << 21
 	// maxLeaves caps the leaf queries of a query-string query.
 	maxLeaves = 64
 	// maxTokens caps the analysed words of a plain query.
@@ -209,10 +206,7 @@ func restriction(q *Query) query.Query {
 		parts = append(parts, query.NewDisjunctionQuery(ts))
 	}
 	if !q.After.IsZero() || !q.Before.IsZero() {
-		incl, excl := true, false
-		dq := query.NewDateRangeInclusiveQuery(q.After, q.Before, &incl, &excl)
-		dq.SetField(fieldModified)
-		parts = append(parts, dq)
+		parts = append(parts, newDateQuery(fieldModified, q.After, true, q.Before, false))
 	}
 	switch len(parts) {
 	case 0:
@@ -407,16 +401,22 @@ func (ix *Index) rewrite(q query.Query, leaves *int) (query.Query, error) {
 			return ds[0], nil
 		}
 		return query.NewDisjunctionQuery(ds), nil
-	case *query.NumericRangeQuery, *query.DateRangeQuery:
+	case *query.DateRangeQuery:
 		if err := leaf(); err != nil {
 			return nil, err
 		}
-		if f, ok := q.(query.FieldableQuery); ok && f.Field() == "" {
-			// A bare number also becomes a range over the default field,
-			// which holds no numbers; the match alternative stays.
+		if t.FieldVal != fieldModified && t.FieldVal != fieldCreated {
 			return query.NewMatchNoneQuery(), nil
 		}
-		return q, nil
+		inclStart := t.InclusiveStart == nil || *t.InclusiveStart
+		inclEnd := t.InclusiveEnd != nil && *t.InclusiveEnd
+		return newDateQuery(t.FieldVal, t.Start.Time, inclStart, t.End.Time, inclEnd), nil
+	case *query.NumericRangeQuery:
+		// No field holds numbers; a bare number also stays a match query.
+		if err := leaf(); err != nil {
+			return nil, err
+		}
+		return query.NewMatchNoneQuery(), nil
 	case *query.RegexpQuery:
 		return nil, fmt.Errorf("regular expressions are not supported: %w", ErrBadQuery)
 	case *query.MatchAllQuery, *query.MatchNoneQuery:
@@ -465,79 +465,3 @@ func ipFieldQuery(v string) query.Query {
 	}
 	return query.NewMatchNoneQuery()
 }
-
-// ipTermQuery matches one address exactly.
-func ipTermQuery(a netip.Addr, boost float64) query.Query {
-	return newIPQueryBoost(netip.PrefixFrom(a, a.BitLen()), boost)
-}
-
-// ipQuery matches documents with an address inside a prefix. Unlike bleve's
-// IPRangeQuery it is not bounded by the clause limit: it unions the
-// postings of up to maxCIDRAddresses indexed addresses without scoring,
-// in batches (see maxClauses).
-type ipQuery struct {
-	lo, hi []byte // 16-byte bounds, inclusive
-	exact  bool
-	boost  float64
-}
-
-func newIPQuery(p netip.Prefix) *ipQuery { return newIPQueryBoost(p, 1) }
-
-func newIPQueryBoost(p netip.Prefix, boost float64) *ipQuery {
-	if a := p.Addr(); a.Is4In6() {
-		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
-	}
-	p = p.Masked()
-	bits := p.Bits()
-	if p.Addr().Is4() {
-		bits += 96
-	}
-	lo := p.Addr().As16()
-	hi := lo
-	for i := bits; i < 128; i++ {
-		hi[i/8] |= 1 << (7 - i%8)
-	}
-	return &ipQuery{lo: lo[:], hi: hi[:], exact: bits == 128, boost: boost}
-}
-
-// Searcher implements query.Query.
-func (q *ipQuery) Searcher(ctx context.Context, i index.IndexReader, _ mapping.IndexMapping,
-	options search.SearcherOptions) (search.Searcher, error) {
-	if q.exact {
-		return searcher.NewTermSearcherBytes(ctx, i, q.lo, fieldIP, q.boost, options)
-	}
-	dict, err := i.FieldDictRange(fieldIP, q.lo, q.hi)
-	if err != nil {
-		return nil, fmt.Errorf("read address range: %w", err)
-	}
-	var terms []string
-	var derr error
-	for {
-		e, err := dict.Next()
-		if err != nil || e == nil {
-			derr = err
-			break
-		}
-		if len(terms) == maxCIDRAddresses {
-			derr = fmt.Errorf("prefix covers more than %d indexed addresses: %w", maxCIDRAddresses, ErrBadQuery)
-			break
-		}
-		terms = append(terms, e.Term)
-	}
-	if err := dict.Close(); derr == nil && err != nil {
-		derr = err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	if len(terms) == 0 {
-		return searcher.NewMatchNoneSearcher(i)
-	}
-	unscored := options
-	unscored.Score = "none"
-	unscored.IncludeTermVectors = false
-	unscored.Explain = false
-	return searcher.NewMultiTermSearcher(ctx, i, terms, fieldIP, q.boost, unscored, false)
-}
-
-var _ query.Query = (*ipQuery)(nil)

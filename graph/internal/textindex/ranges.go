@@ -1,0 +1,196 @@
+package textindex
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// rangeQuery matches documents with a term of field inside any of a set of
+// inclusive byte ranges. It enumerates the terms that exist in the index
+// (at most maxRangeTerms) and unions their postings without scoring, in
+// batches (see maxClauses), so unlike bleve's IPRangeQuery it does not fail
+// on a wide CIDR and does not allocate one scored searcher per term.
+type rangeQuery struct {
+	field  string
+	ranges [][2][]byte
+	boost  float64
+}
+
+var _ query.Query = (*rangeQuery)(nil)
+
+// Searcher implements query.Query.
+func (q *rangeQuery) Searcher(ctx context.Context, i index.IndexReader, _ mapping.IndexMapping,
+	options search.SearcherOptions) (search.Searcher, error) {
+	if len(q.ranges) == 1 && string(q.ranges[0][0]) == string(q.ranges[0][1]) {
+		return searcher.NewTermSearcherBytes(ctx, i, q.ranges[0][0], q.field, q.boost, options)
+	}
+	var terms []string
+	for _, r := range q.ranges {
+		var err error
+		if terms, err = appendTerms(terms, i, q.field, r[0], r[1]); err != nil {
+			return nil, err
+		}
+	}
+	if len(terms) == 0 {
+		return searcher.NewMatchNoneSearcher(i)
+	}
+	unscored := options
+	unscored.Score = "none"
+	unscored.IncludeTermVectors = false
+	unscored.Explain = false
+	return searcher.NewMultiTermSearcher(ctx, i, terms, q.field, q.boost, unscored, false)
+}
+
+// appendTerms appends the terms of field in [lo, hi] to terms.
+func appendTerms(terms []string, i index.IndexReader, field string, lo, hi []byte) ([]string, error) {
+	dict, err := i.FieldDictRange(field, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("read term range of %s: %w", field, err)
+	}
+	var derr error
+	for {
+		e, err := dict.Next()
+		if err != nil || e == nil {
+			derr = err
+			break
+		}
+		if len(terms) == maxRangeTerms {
+			derr = fmt.Errorf("range covers more than %d indexed values of %s: %w", maxRangeTerms, field, ErrBadQuery)
+			break
+		}
+		terms = append(terms, e.Term)
+	}
+	if err := dict.Close(); derr == nil && err != nil {
+		derr = err
+	}
+	return terms, derr
+}
+
+// ipTermQuery matches one address exactly.
+func ipTermQuery(a netip.Addr, boost float64) query.Query {
+	return newIPQueryBoost(netip.PrefixFrom(a, a.BitLen()), boost)
+}
+
+// newIPQuery matches the addresses inside a prefix.
+func newIPQuery(p netip.Prefix) query.Query { return newIPQueryBoost(p, 1) }
+
+func newIPQueryBoost(p netip.Prefix, boost float64) query.Query {
+	if a := p.Addr(); a.Is4In6() {
+		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
+	}
+	p = p.Masked()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
+	}
+	lo := p.Addr().As16()
+	hi := lo
+	for i := bits; i < 128; i++ {
+		hi[i/8] |= 1 << (7 - i%8)
+	}
+	return &rangeQuery{field: fieldIP, ranges: [][2][]byte{{lo[:], hi[:]}}, boost: boost}
+}
+
+// Dates are indexed as a small trie of exact terms instead of bleve's date
+// field, which writes 16 prefix-coded terms per value and cost more than
+// half of all indexing time in BenchmarkApply. A date becomes one term per
+// level: its Unix time in milliseconds shifted right by each of dateShifts,
+// as a level byte and 8 bytes big-endian (sign bit flipped so that order is
+// preserved). A range query needs, per level, at most two runs of up to
+// 1023 existing terms at its edges.
+var dateShifts = [...]uint{0, 16, 32}
+
+func dateValue(t time.Time) uint64 { return uint64(t.UnixMilli()) ^ (1 << 63) }
+
+func dateTerm(level int, v uint64) []byte {
+	b := make([]byte, 9)
+	b[0] = byte('a' + level)
+	binary.BigEndian.PutUint64(b[1:], v>>dateShifts[level])
+	return b
+}
+
+// dateTerms returns the terms indexed for t.
+func dateTerms(t time.Time) [][]byte {
+	v := dateValue(t)
+	out := make([][]byte, len(dateShifts))
+	for l := range dateShifts {
+		out[l] = dateTerm(l, v)
+	}
+	return out
+}
+
+// newDateQuery matches dates of field between start and end, compared at
+// millisecond precision; a zero bound is open.
+func newDateQuery(field string, start time.Time, inclStart bool, end time.Time, inclEnd bool) query.Query {
+	lo, hi := uint64(0), uint64(math.MaxUint64)
+	if !start.IsZero() {
+		lo = dateValue(start)
+		if !inclStart {
+			if lo == math.MaxUint64 {
+				return query.NewMatchNoneQuery()
+			}
+			lo++
+		}
+	}
+	if !end.IsZero() {
+		hi = dateValue(end)
+		if !inclEnd {
+			if hi == 0 {
+				return query.NewMatchNoneQuery()
+			}
+			hi--
+		}
+	}
+	if lo > hi {
+		return query.NewMatchNoneQuery()
+	}
+	return &rangeQuery{field: field, ranges: dateRanges(lo, hi), boost: 1}
+}
+
+// dateRanges splits [lo, hi] into term ranges over the date trie: at each
+// level the unaligned edges, then the aligned middle one level up.
+func dateRanges(lo, hi uint64) [][2][]byte {
+	var out [][2][]byte
+	emit := func(level int, a, b uint64) {
+		s := dateShifts[level]
+		out = append(out, [2][]byte{dateTerm(level, a<<s), dateTerm(level, b<<s)})
+	}
+	a, b := lo, hi // in units of 1<<dateShifts[level]
+	for l := range dateShifts {
+		if l == len(dateShifts)-1 {
+			emit(l, a, b)
+			break
+		}
+		step := dateShifts[l+1] - dateShifts[l]
+		mask := uint64(1)<<step - 1
+		if a&mask != 0 {
+			end := min(b, a|mask)
+			emit(l, a, end)
+			if end == b {
+				return out
+			}
+			a = end + 1
+		}
+		if b&mask != mask {
+			start := max(a, b&^mask)
+			emit(l, start, b)
+			if start == a {
+				return out
+			}
+			b = start - 1
+		}
+		a >>= step
+		b >>= step
+	}
+	return out
+}
