@@ -25,11 +25,12 @@ func valueErr(kind, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %w", kind, fmt.Sprintf(format, args...), ErrInvalidValue)
 }
 
-// domainProfile is the idna Lookup profile (UTS #46 mapping, non-transitional
-// processing, Bidi and joiner rules, hyphen checks off), except that it does
-// not apply the STD3 ASCII rules: underscores occur in real malicious host
-// names (48 of the 222,340 maltrail entries), and rejecting them would lose
-// data. CanonicalDomain checks the ASCII result itself instead.
+// domainProfile is the idna Lookup profile (UTS #46 mapping for lookup,
+// non-transitional processing, the Bidi and CONTEXTJ rules, punycode label
+// validation) without two of its checks: the STD3 ASCII rules, because
+// underscores occur in real malicious host names (48 of the 222,340 maltrail
+// entries), and the hyphen-position rules, because sub-domains such as
+// "-x.example.com" exist. CanonicalDomain checks the ASCII result itself.
 var domainProfile = idna.New(
 	idna.MapForLookup(),
 	idna.Transitional(false),
@@ -54,12 +55,25 @@ func CanonicalDomain(s string) (string, error) {
 	if strings.Contains(s, "..") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
 		return "", valueErr("domain", "empty label in %q", in)
 	}
+	if !utf8.ValidString(s) {
+		return "", valueErr("domain", "%q is not UTF-8", in)
+	}
 	out := asciiLower(s)
 	if !isASCII(out) || strings.Contains(out, "xn--") {
 		var err error
 		out, err = domainProfile.ToASCII(s)
 		if err != nil {
 			return "", fmt.Errorf("domain: %q: %w: %w", in, err, ErrInvalidValue)
+		}
+		if !strings.HasSuffix(strings.TrimSpace(in), ".") {
+			// A full stop that UTS #46 maps to "." (such as U+3002) ends
+			// the name like an ASCII trailing dot.
+			out = strings.TrimSuffix(out, ".")
+		}
+		// The result must itself be accepted unchanged; the idna package
+		// can produce punycode labels that its own validation refuses.
+		if again, err := domainProfile.ToASCII(out); err != nil || again != out {
+			return "", valueErr("domain", "%q has no stable IDNA form", in)
 		}
 	}
 	if err := checkDomainASCII(out); err != nil {
@@ -267,20 +281,21 @@ func splitHostPort(a string) (host, port string, err error) {
 	if strings.HasPrefix(a, "[") {
 		end := strings.IndexByte(a, ']')
 		if end < 0 {
-			return "", "", valueErr("url", "unclosed '[' in host")
+			return "", "", fmt.Errorf("unclosed '[' in host: %w", ErrInvalidValue)
 		}
-		host, rest := a[:end+1], a[end+1:]
+		rest := a[end+1:]
+		host = a[:end+1]
 		if rest == "" {
 			return host, "", nil
 		}
 		if rest[0] != ':' {
-			return "", "", valueErr("url", "junk after ']' in host")
+			return "", "", fmt.Errorf("junk after ']' in host: %w", ErrInvalidValue)
 		}
 		port = rest[1:]
 	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
 		host, port = a[:i], a[i+1:]
 		if strings.IndexByte(host, ':') >= 0 {
-			return "", "", valueErr("url", "IPv6 host must be in brackets")
+			return "", "", fmt.Errorf("IPv6 host must be in brackets: %w", ErrInvalidValue)
 		}
 	} else {
 		return a, "", nil
@@ -289,11 +304,11 @@ func splitHostPort(a string) (host, port string, err error) {
 		return host, "", nil
 	}
 	if len(port) > 5 || strings.TrimLeft(port, "0123456789") != "" {
-		return "", "", valueErr("url", "bad port %q", port)
+		return "", "", fmt.Errorf("bad port %q: %w", port, ErrInvalidValue)
 	}
 	n, _ := strconv.Atoi(port)
 	if n > 65535 {
-		return "", "", valueErr("url", "port %d out of range", n)
+		return "", "", fmt.Errorf("port %d out of range: %w", n, ErrInvalidValue)
 	}
 	return host, strconv.Itoa(n), nil
 }
@@ -304,7 +319,7 @@ func canonicalURLHost(h string) (string, error) {
 	if strings.HasPrefix(h, "[") {
 		inner := h[1 : len(h)-1]
 		if strings.Contains(inner, "/") {
-			return "", valueErr("url", "prefix length in host")
+			return "", fmt.Errorf("prefix length in host: %w", ErrInvalidValue)
 		}
 		ip, err := CanonicalIP(inner)
 		if err != nil {
@@ -324,7 +339,7 @@ func canonicalURLHost(h string) (string, error) {
 	}
 	if looksNumericHost(h) {
 		if strings.Contains(h, "/") {
-			return "", valueErr("url", "prefix length in host")
+			return "", fmt.Errorf("prefix length in host: %w", ErrInvalidValue)
 		}
 		return CanonicalIP(h)
 	}
@@ -359,12 +374,12 @@ func percentDecode(s string) (string, error) {
 			continue
 		}
 		if i+2 >= len(s) {
-			return "", valueErr("url", "truncated percent-escape in host")
+			return "", fmt.Errorf("truncated percent-escape in host: %w", ErrInvalidValue)
 		}
 		hi, ok1 := unhex(s[i+1])
 		lo, ok2 := unhex(s[i+2])
 		if !ok1 || !ok2 {
-			return "", valueErr("url", "bad percent-escape in host")
+			return "", fmt.Errorf("bad percent-escape in host: %w", ErrInvalidValue)
 		}
 		b = append(b, hi<<4|lo)
 		i += 2

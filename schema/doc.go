@@ -17,8 +17,8 @@
 //     CanonicalHash and CanonicalMAC normalise observable values;
 //     Canonicalize applies them to an SCO and gives it its deterministic id,
 //     which SCOID computes (STIX 2.1 section 2.9, with CanonicalJSON as the
-//     RFC 8785 serialisation). IndexValues lists the values a node is found
-//     by.
+//     RFC 8785 serialisation). RewriteRefs moves references to the new ids,
+//     and IndexValues lists the values a node is found by.
 //   - TLP and PAP are the marking levels; TLPOf reads an object's TLP from
 //     its object_marking_refs.
 //

@@ -204,6 +204,23 @@ func rawString(raw []byte) (string, bool) {
 	return s, true
 }
 
+// rawStringBytes returns the content of a JSON string value without
+// allocating when it has no escapes; otherwise it decodes it.
+func rawStringBytes(raw []byte) ([]byte, bool) {
+	raw = trimWS(raw)
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			s, ok := rawString(raw)
+			return []byte(s), ok
+		}
+	}
+	return body, true
+}
+
 // rawStringEq reports whether raw is a JSON string equal to s, without
 // allocating in the common case.
 func rawStringEq(raw []byte, s string) bool {

@@ -170,6 +170,12 @@ func uuid5(ns [16]byte, name []byte) string {
 // Hashes inside extensions (NTFS streams, PE sections) are not rewritten.
 // Errors are *ValidationError values naming the property; o may then be
 // partly rewritten.
+//
+// Order matters within a bundle: an SCO whose ID contributing properties
+// hold references (email-message, file, network-traffic) gets the right id
+// only after those references name the canonical ids of their targets, so
+// canonicalise the targets first and apply RewriteRefs before
+// canonicalising the SCOs that refer to them.
 func Canonicalize(o *Object) (changed bool, err error) {
 	if KindOf(o.Type) != KindSCO {
 		return false, nil

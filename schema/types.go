@@ -82,10 +82,9 @@ var CaseStatuses = []string{"open", "in-progress", "closed"}
 // CaseSeverities lists the allowed values of an x-verband-case "severity".
 var CaseSeverities = []string{"low", "medium", "high", "critical"}
 
-// sdoCommon and friends are the required common properties by kind.
-var (
-	sdoCommon = []string{"spec_version", "created", "modified"}
-)
+// sdoCommon lists the common properties that every SDO and SRO requires
+// besides "type" and "id".
+var sdoCommon = []string{"spec_version", "created", "modified"}
 
 func sdo(name string, req ...string) TypeInfo {
 	return TypeInfo{Name: name, Kind: KindSDO, Required: append(slices.Clone(sdoCommon), req...)}

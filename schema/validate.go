@@ -29,8 +29,8 @@ import (
 //
 // On failure Validate returns a *ValidationError naming the object id and the
 // property. When several properties are wrong, it reports the one whose name
-// sorts first, so the message is deterministic. Validate decodes nothing by
-// reflection: the checks scan the raw JSON bytes.
+// sorts first, so the message is deterministic. The checks scan the raw JSON
+// bytes; only strings with escapes go through encoding/json.
 func Validate(o *Object) error {
 	if o == nil || o.Props == nil {
 		return &ValidationError{Reason: "no object", Err: ErrNotObject}
@@ -97,16 +97,18 @@ func validateTypeAndID(o *Object) error {
 	return nil
 }
 
-func quote(s string) string { return `"` + s + `"` }
+func quote(s string) string { return strconv.Quote(s) }
 
 // IsIdentifier reports whether s is a well-formed STIX identifier: a type
 // name, "--", and an RFC 4122 UUID (versions 1 to 8, either hex case).
-func IsIdentifier(s string) bool {
-	if len(s) < 3+2+36 {
+func IsIdentifier(s string) bool { return isIdentifier(s) }
+
+func isIdentifier[T ~string | ~[]byte](s T) bool {
+	n := len(s)
+	if n < 3+2+36 || s[n-37] != '-' || s[n-38] != '-' {
 		return false
 	}
-	typ, ok := strings.CutSuffix(s[:len(s)-36], "--")
-	return ok && isTypeName(typ) && isUUID(s[len(s)-36:])
+	return isTypeName(s[:n-38]) && isUUID(s[n-36:])
 }
 
 // IdentifierType returns the type part of an identifier, or "" when s is not
@@ -118,7 +120,7 @@ func IdentifierType(s string) string {
 	return s[:len(s)-38]
 }
 
-func isTypeName(s string) bool {
+func isTypeName[T ~string | ~[]byte](s T) bool {
 	if len(s) < 3 || len(s) > 250 {
 		return false
 	}
@@ -131,26 +133,25 @@ func isTypeName(s string) bool {
 	return true
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
+// hexDigit marks the bytes that are hex digits.
+var hexDigit = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdefABCDEF") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isHex(c byte) bool { return hexDigit[c] }
 
 // isUUID checks the 8-4-4-4-12 hex layout, a version nibble from 1 to 8 and
 // the RFC 4122 variant.
-func isUUID(s string) bool {
-	if len(s) != 36 {
+func isUUID[T ~string | ~[]byte](s T) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
 	for i := 0; i < 36; i++ {
-		switch i {
-		case 8, 13, 18, 23:
-			if s[i] != '-' {
-				return false
-			}
-		default:
-			if !isHex(s[i]) {
-				return false
-			}
+		if !hexDigit[s[i]] && i != 8 && i != 13 && i != 18 && i != 23 {
+			return false
 		}
 	}
 	if v := s[14]; v < '1' || v > '8' {
@@ -222,15 +223,15 @@ func checkProp(o *Object, known bool, name string, raw []byte) *ValidationError 
 	custom := !known || strings.HasPrefix(name, "x_")
 	switch {
 	case strings.HasSuffix(name, "_ref"):
-		s, ok := rawString(raw)
+		s, ok := rawStringBytes(raw)
 		if !ok {
 			return invalid(o, name, "must be an identifier string, got "+truncate(string(raw), 60))
 		}
-		if s == "" && custom {
+		if len(s) == 0 && custom {
 			return nil
 		}
-		if !IsIdentifier(s) {
-			return invalid(o, name, "not a STIX identifier: "+quote(truncate(s, 80)))
+		if !isIdentifier(s) {
+			return invalid(o, name, "not a STIX identifier: "+quote(truncate(string(s), 80)))
 		}
 	case strings.HasSuffix(name, "_refs"):
 		return checkRefList(o, name, raw, "", custom)
@@ -299,16 +300,16 @@ func checkRefList(o *Object, name string, raw []byte, wantType string, tolerant 
 	n := 0
 	err := eachElem(raw, func(e []byte) error {
 		n++
-		s, ok := rawString(e)
+		s, ok := rawStringBytes(e)
 		switch {
 		case !ok:
 			bad = invalid(o, name, "must be a list of identifier strings, got element "+truncate(string(e), 60))
-		case s == "" && tolerant:
+		case len(s) == 0 && tolerant:
 			return nil
-		case !IsIdentifier(s):
-			bad = invalid(o, name, "not a STIX identifier: "+quote(truncate(s, 80)))
-		case wantType != "" && IdentifierType(s) != wantType:
-			bad = invalid(o, name, "must reference "+wantType+" objects, got "+quote(truncate(s, 80)))
+		case !isIdentifier(s):
+			bad = invalid(o, name, "not a STIX identifier: "+quote(truncate(string(s), 80)))
+		case wantType != "" && string(s[:len(s)-38]) != wantType:
+			bad = invalid(o, name, "must reference "+wantType+" objects, got "+quote(truncate(string(s), 80)))
 		default:
 			return nil
 		}
