@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -371,6 +373,22 @@ func TestEncryptionAtRest(t *testing.T) {
 		mustLookup(t, tx, ids.Malware)
 		return nil
 	})
+}
+
+func TestEncryptionKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := graph.DefaultOptions()
+	opts.EncryptionKeyFile = keyFile
+	s := graphtest.OpenWith(t, dir, opts)
+	graphtest.Load(t, s, graphtest.Fixture(t))
+	opts.EncryptionKeyFile = filepath.Join(t.TempDir(), "missing")
+	if _, err := graph.Open(t.TempDir(), opts); !errors.Is(err, graph.ErrEncryptionKey) {
+		t.Errorf("missing key file: %v", err)
+	}
 }
 
 func TestSearchIsFilteredByViewer(t *testing.T) {

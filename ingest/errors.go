@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/verband-cti/verband/schema"
 )
@@ -102,13 +103,13 @@ func (e *ObjectError) Error() string {
 		b.WriteString(": object ")
 		b.WriteString(strconv.Itoa(e.Index))
 		if id != "" {
-			b.WriteString(" (" + id + ")")
+			b.WriteString(" (" + clip(id) + ")")
 		}
 	case id != "":
-		b.WriteString(": " + id)
+		b.WriteString(": " + clip(id))
 	}
 	if field != "" {
-		b.WriteString(": field " + strconv.Quote(field))
+		b.WriteString(": field " + strconv.Quote(clip(field)))
 	}
 	if e.Fatal && e.Offset >= 0 {
 		b.WriteString(": at byte ")
@@ -117,6 +118,22 @@ func (e *ObjectError) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.reason())
 	return b.String()
+}
+
+// maxShown is how many bytes of an id or property name an error message
+// shows; hostile input can make either arbitrarily long.
+const maxShown = 200
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	i := maxShown
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // Unwrap returns the cause.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/verband-cti/verband/schema"
@@ -46,6 +47,11 @@ func TestObjectErrorMessage(t *testing.T) {
 			name: "about the bundle",
 			err:  &ObjectError{File: "b.json", Index: -1, ID: "bundle--1", Field: "objects", Offset: -1, Fatal: true, Err: ErrBadTopLevel},
 			want: `b.json: bundle--1: field "objects": top-level value is not a bundle, an object or an array of objects`,
+		},
+		{
+			name: "long id and field are clipped",
+			err:  &ObjectError{File: "c.json", Index: 0, ID: strings.Repeat("é", 150), Field: strings.Repeat("f", 300), Offset: -1, Err: ErrDuplicateKey},
+			want: `c.json: object 0 (` + strings.Repeat("é", 100) + `…): field "` + strings.Repeat("f", 200) + `…": duplicate property`,
 		},
 		{
 			name: "no file name",

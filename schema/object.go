@@ -86,8 +86,9 @@ func NewObject(props map[string]json.RawMessage) (*Object, error) {
 }
 
 // needsCompact reports whether a raw value may hold insignificant whitespace.
+// A string holds none (its spaces are content), and most values are strings.
 func needsCompact(v json.RawMessage) bool {
-	return bytes.ContainsAny(v, " \t\r\n")
+	return len(v) > 0 && v[0] != '"' && bytes.ContainsAny(v, " \t\r\n")
 }
 
 func (o *Object) timeProp(name string) (time.Time, error) {

@@ -55,8 +55,12 @@ const (
 	stDone             // io.EOF or a fatal error returned; see err
 )
 
-// maxInterned bounds the decoder's table of property names.
-const maxInterned = 4096
+// maxInterned and maxInternedLen bound the decoder's table of property
+// names.
+const (
+	maxInterned    = 4096
+	maxInternedLen = 64
+)
 
 // Decoder reads STIX objects one at a time from a bundle, a single object,
 // or a top-level array of objects. It holds at most one object in memory.
@@ -134,6 +138,7 @@ func NewDecoder(r io.Reader, name string, opts Options) (*Decoder, error) {
 	}
 	d.s.src = src
 	d.s.buf = make([]byte, readBufSize)
+	d.s.limit = -1
 	return d, nil
 }
 
@@ -174,9 +179,10 @@ func (d *Decoder) Bundle() (id, specVersion string) {
 }
 
 // Next returns the next object, or io.EOF after the last one. On bad input
-// it returns an *ingest.ObjectError: when ingest.IsFatal reports false, the
-// error is about one object, which is skipped, and the caller may call Next
-// again; otherwise every further call returns the same error.
+// it returns an *ingest.ObjectError. When ingest.IsFatal reports false, the
+// error is about one object, which is skipped (or, with Index -1, it is the
+// ingest.ErrNotUpgraded warning about the bundle), and the caller may call
+// Next again; otherwise every further call returns the same error.
 func (d *Decoder) Next() (*schema.Object, error) {
 	for {
 		switch d.state {
@@ -316,16 +322,20 @@ func (d *Decoder) headerValue(key string, dup bool) error {
 		}
 		return d.fatalFrom(&ingest.ObjectError{File: d.name, Index: 0, ID: d.topID, Field: key, Offset: s.offset(), Err: ingest.ErrDuplicateKey})
 	}
+	// While the object may be a single STIX object, its members are
+	// buffered, and its size counts from its opening brace. The members a
+	// bundle needs are read in any case, each within MaxObjectBytes.
 	overflow := d.hdrErr != nil && d.hdrErr.Err == ingest.ErrTooLarge
-	buffer := !bundle && !overflow
-	limit := int64(-1)
+	buffer := !bundle && !d.streamed && !overflow
 	switch {
-	case buffer:
-		limit = int64(d.opts.MaxObjectBytes) - int64(len(d.hdrBuf))
 	case wanted:
-		limit = int64(d.opts.MaxObjectBytes)
+		s.begin(false, false, d.opts.MaxDepth-1, int64(d.opts.MaxObjectBytes))
+	case buffer:
+		s.begin(false, false, d.opts.MaxDepth-1, int64(d.opts.MaxObjectBytes))
+		s.start = d.topStart
+	default:
+		s.begin(true, false, d.opts.MaxDepth-1, -1)
 	}
-	s.begin(!buffer && !wanted, false, d.opts.MaxDepth-1, limit)
 	if err := s.scanValue(); err != nil {
 		return d.fatalSyntax(-1, key, err)
 	}
@@ -334,6 +344,9 @@ func (d *Decoder) headerValue(key string, dup bool) error {
 			d.hdrErr = d.errAt(0, key, s.problemOff, false, s.problem)
 		}
 		return nil
+	}
+	if buffer && wanted && s.offset()-d.topStart > int64(d.opts.MaxObjectBytes) && d.hdrErr == nil {
+		d.hdrErr = d.errAt(0, key, d.topStart+int64(d.opts.MaxObjectBytes), false, ingest.ErrTooLarge)
 	}
 	raw := s.out
 	if buffer {
@@ -371,11 +384,20 @@ func (d *Decoder) headerValue(key string, dup bool) error {
 func (d *Decoder) readKey() (string, error) {
 	s := &d.s
 	s.begin(false, false, 1, int64(d.opts.MaxObjectBytes))
-	if err := s.scanString(); err != nil {
+	err := s.scanString()
+	s.checkSize()
+	s.endLimit()
+	if err != nil {
 		return "", d.fatalSyntax(-1, "", err)
 	}
 	if s.problem != nil {
-		return "", d.fatal(-1, "", s.problemOff, fmt.Errorf("top-level member name: %w", s.problem))
+		// Invalid UTF-8, or a name larger than MaxObjectBytes.
+		if d.hdrErr == nil {
+			d.hdrErr = d.errAt(0, "", s.problemOff, false, s.problem)
+		}
+		if s.discard {
+			return "", nil
+		}
 	}
 	key, err := decodeKey(s.out)
 	if err != nil {
@@ -460,7 +482,7 @@ func (d *Decoder) element() (*schema.Object, error, bool) {
 	if !isObj {
 		return nil, d.errAt(idx, "", start, false, fmt.Errorf("%w: an array element is not a JSON object", ingest.ErrNotObject)), true
 	}
-	if s.problem != nil && s.problem != ingest.ErrInvalidUTF8 {
+	if s.problem != nil && (s.problem != ingest.ErrInvalidUTF8 || s.discard) {
 		e := d.errAt(idx, s.problemKey, start, false, s.problem)
 		e.ID = s.problemID
 		d.shrink()
@@ -503,6 +525,9 @@ func (d *Decoder) shrink() {
 	if cap(d.s.out) > 4<<20 {
 		d.s.out = nil
 	}
+	if cap(d.s.members) > 1<<14 {
+		d.s.members = nil
+	}
 }
 
 // intern returns a property name as a string, sharing the strings of
@@ -516,7 +541,7 @@ func (d *Decoder) intern(quoted []byte) string {
 		// The scanner has checked the syntax; this cannot happen.
 		k = string(quoted)
 	}
-	if len(d.keys) < maxInterned {
+	if len(d.keys) < maxInterned && len(quoted) <= maxInternedLen {
 		d.keys[string(quoted)] = k
 	}
 	return k

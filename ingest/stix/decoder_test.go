@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/verband-cti/verband/ingest"
 	"github.com/verband-cti/verband/schema"
@@ -25,8 +26,14 @@ type decoded struct {
 // does not end within a bound on the number of calls.
 func decodeAll(tb testing.TB, name string, data []byte, opts Options) decoded {
 	tb.Helper()
+	return decodeAllFrom(tb, name, bytes.NewReader(data), len(data), opts)
+}
+
+// decodeAllFrom is decodeAll reading from r, which holds size bytes.
+func decodeAllFrom(tb testing.TB, name string, r io.Reader, size int, opts Options) decoded {
+	tb.Helper()
 	var out decoded
-	d, err := NewDecoder(bytes.NewReader(data), name, opts)
+	d, err := NewDecoder(r, name, opts)
 	if err != nil {
 		var oe *ingest.ObjectError
 		if !errors.As(err, &oe) {
@@ -35,7 +42,7 @@ func decodeAll(tb testing.TB, name string, data []byte, opts Options) decoded {
 		out.errs = append(out.errs, oe)
 		return out
 	}
-	for range len(data) + 3 {
+	for range size + 3 {
 		obj, err := d.Next()
 		switch {
 		case err == io.EOF:
@@ -60,7 +67,7 @@ func decodeAll(tb testing.TB, name string, data []byte, opts Options) decoded {
 			out.objs = append(out.objs, obj)
 		}
 	}
-	tb.Fatalf("decoder did not end after %d calls", len(data)+3)
+	tb.Fatalf("decoder did not end after %d calls", size+3)
 	return out
 }
 
@@ -249,7 +256,7 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "UTF-8 encoded surrogate",
-			in:   []byte(bundle(`{"type":"malware","id":"malware--1","name":"`+"\xed\xa0\x80"+`"}`)),
+			in:   []byte(bundle(`{"type":"malware","id":"malware--1","name":"` + "\xed\xa0\x80" + `"}`)),
 			errs: []wantErr{{index: 0, id: "malware--1", field: "name", is: ingest.ErrInvalidUTF8}},
 		},
 		{
@@ -299,6 +306,20 @@ func TestBadInput(t *testing.T) {
 			opts: small,
 			objs: 2,
 			errs: []wantErr{{index: 1, id: "note--1", field: "content", is: ingest.ErrTooLarge}},
+		},
+		{
+			name: "invalid UTF-8 beyond the size limit",
+			in:   []byte(bundle(`{"type":"note","id":"note--1","content":"`+strings.Repeat("a", 400)+"\xff"+`"}`, ind2)),
+			opts: small,
+			objs: 1,
+			errs: []wantErr{{index: 0, id: "note--1", field: "content", is: ingest.ErrTooLarge}},
+		},
+		{
+			name: "invalid UTF-8 within the size limit",
+			in:   []byte(bundle(`{"type":"note","id":"note--1","abstract":"`+"\xff"+`","content":"`+strings.Repeat("a", 400)+`"}`, ind2)),
+			opts: small,
+			objs: 1,
+			errs: []wantErr{{index: 0, id: "note--1", field: "abstract", is: ingest.ErrInvalidUTF8}},
 		},
 		{
 			name: "single object larger than MaxObjectBytes",
@@ -382,6 +403,7 @@ func TestBadInput(t *testing.T) {
 				opts = DefaultOptions()
 			}
 			got := decodeAll(t, "in.json", tt.in, opts)
+			sameResults(t, got, decodeAllFrom(t, "in.json", iotest.OneByteReader(bytes.NewReader(tt.in)), len(tt.in), opts))
 			if tt.objs != anyCount && len(got.objs) != tt.objs {
 				t.Errorf("got %d objects, want %d", len(got.objs), tt.objs)
 			}
@@ -655,5 +677,45 @@ func TestOptions(t *testing.T) {
 func TestOpenFile(t *testing.T) {
 	if _, _, err := OpenFile(t.TempDir()+"/missing.json", DefaultOptions()); err == nil {
 		t.Error("OpenFile of a missing file succeeded")
+	}
+}
+
+// TestLimitBoundaries pins what MaxObjectBytes and MaxDepth count: the
+// object's bytes as they appear in the input, and nesting with the object
+// itself at depth 1. Whitespace between objects counts against no object.
+func TestLimitBoundaries(t *testing.T) {
+	obj := `{"type":"x-a","id":"x-a--1","x":[[1]]}`
+	pad := strings.Repeat(" \n", 100000)
+	in := []byte(pad + "[" + pad + obj + pad + "," + pad + obj + pad + "]" + pad)
+	tests := []struct {
+		name  string
+		opts  Options
+		wantE error
+	}{
+		{"size at the limit", Options{MaxObjectBytes: len(obj), MaxDepth: 3}, nil},
+		{"size over the limit", Options{MaxObjectBytes: len(obj) - 1, MaxDepth: 3}, ingest.ErrTooLarge},
+		{"depth over the limit", Options{MaxObjectBytes: len(obj), MaxDepth: 2}, ingest.ErrTooDeep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decodeAll(t, "in.json", in, tt.opts)
+			if !got.ended {
+				t.Fatalf("did not reach io.EOF: %v", got.errs)
+			}
+			if tt.wantE == nil {
+				if len(got.objs) != 2 || len(got.errs) != 0 {
+					t.Errorf("got %d objects, errors %v", len(got.objs), got.errs)
+				}
+				return
+			}
+			if len(got.objs) != 0 || len(got.errs) != 2 {
+				t.Fatalf("got %d objects, errors %v", len(got.objs), got.errs)
+			}
+			for i, e := range got.errs {
+				if !errors.Is(e, tt.wantE) || e.Index != i || e.Field != "x" {
+					t.Errorf("error %v, want %v at object %d, field x", e, tt.wantE, i)
+				}
+			}
+		})
 	}
 }

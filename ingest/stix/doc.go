@@ -36,7 +36,8 @@
 // wrapping io.ErrUnexpectedEOF), a bad gzip checksum, trailing data after
 // the top-level value, an empty input, a top-level value of the wrong kind,
 // and problems with the bundle's own members (a repeated type, id,
-// spec_version or objects; an "objects" that is not an array). Trailing data
+// spec_version or objects; an "objects" that is not an array; a member that
+// holds invalid UTF-8 or nests deeper than MaxDepth). Trailing data
 // and gzip checksums are checked when the last object has been returned, so
 // the error comes in place of io.EOF. Errors name the file, the 0-based
 // index of the object, its id when it was read, and the property at fault;
@@ -64,7 +65,8 @@
 // touched; canonicalisation of cyber observables happens later in the
 // pipeline. If a bundle's spec_version "2.0" comes after its "objects", the
 // objects were returned before it was known; the decoder then reports an
-// error wrapping ingest.ErrNotUpgraded, not fatal, in place of io.EOF.
+// error wrapping ingest.ErrNotUpgraded, not fatal, after the last object and
+// before io.EOF.
 //
 // # Concurrency
 //

@@ -35,7 +35,7 @@ var plain = func() (t [256]bool) {
 // scanner's output: the key (with its quotes) and the value.
 type member struct {
 	ks, ke, vs, ve int
-	koff           int64 // input offset of the key
+	koff, voff     int64 // input offsets of the key and of the value's end
 }
 
 // scanner reads JSON values from a stream, one at a time, checking their
@@ -77,9 +77,7 @@ func (s *scanner) offset() int64 { return s.base + int64(s.r) }
 // reports whether more bytes are available; when it returns false, rerr
 // says why. It also enforces the size limit of the value being scanned.
 func (s *scanner) fill() bool {
-	if s.limit >= 0 && !s.discard && s.offset()-s.start > s.limit {
-		s.fail(ingest.ErrTooLarge, s.start+s.limit)
-	}
+	s.checkSize()
 	if s.rerr != nil {
 		return false
 	}
@@ -178,17 +176,31 @@ func (s *scanner) begin(discard, record bool, maxDepth int, limit int64) {
 	s.problem, s.problemKey, s.problemID, s.problemOff = nil, "", "", -1
 }
 
-// fail records a problem that spoils the value but not the stream: the
-// first one is kept. Too-deep and too-large values are not kept any
-// further; scanning goes on to find their end.
+// checkSize records a too-large problem when the value scanned so far is
+// larger than the limit.
+func (s *scanner) checkSize() {
+	if s.limit >= 0 && s.offset()-s.start > s.limit {
+		s.fail(ingest.ErrTooLarge, s.start+s.limit)
+	}
+}
+
+// endLimit ends the size limit of the value just scanned, so that reading
+// on past it does not count.
+func (s *scanner) endLimit() { s.limit = -1 }
+
+// fail records a problem that spoils the value but not the stream. The one
+// at the lowest input offset is kept, so that the outcome does not depend
+// on when a too-large value is noticed (at a buffer refill or at its end).
+// Too-deep and too-large values are not kept any further; scanning goes on
+// to find their end. What was kept so far stays, for noteWhere.
 func (s *scanner) fail(err error, off int64) {
-	if s.problem == nil {
+	if s.problem == nil || off < s.problemOff {
 		s.problem, s.problemOff = err, off
+		s.problemKey, s.problemID = "", ""
 		s.noteWhere(off)
 	}
 	if err != ingest.ErrInvalidUTF8 {
-		s.discard, s.record = true, false
-		s.out = s.out[:0]
+		s.discard = true
 	}
 }
 
@@ -204,7 +216,7 @@ func (s *scanner) noteWhere(off int64) {
 			s.problemKey, _ = decodeKey(s.out[m.ks:m.ke])
 		}
 		for _, m := range s.members {
-			if m.ve > m.vs && string(s.out[m.ks:m.ke]) == `"id"` {
+			if m.ve > m.vs && m.voff <= off && string(s.out[m.ks:m.ke]) == `"id"` {
 				var id string
 				if json.Unmarshal(s.out[m.vs:m.ve], &id) == nil {
 					s.problemID = id
@@ -217,13 +229,14 @@ func (s *scanner) noteWhere(off int64) {
 // recording reports whether the scan is directly inside the object whose
 // members are recorded.
 func (s *scanner) recording() bool {
-	return s.record && len(s.stack) == 1 && s.stack[0] == '{'
+	return s.record && !s.discard && len(s.stack) == 1 && s.stack[0] == '{'
 }
 
 // scanValue scans one value that starts at the next non-space byte. It
 // returns an error only when the stream cannot go on (bad syntax, early
 // end, read error); problems with the value itself are left in problem.
 func (s *scanner) scanValue() error {
+	defer s.endLimit()
 	const (
 		stValue        = iota // a value must follow
 		stValueOrClose        // after '['
@@ -307,7 +320,7 @@ func (s *scanner) scanValue() error {
 			if err := s.scanString(); err != nil {
 				return err
 			}
-			if rec && s.record {
+			if rec && !s.discard {
 				s.members[len(s.members)-1].ke = len(s.out)
 			}
 			state = stColon
@@ -344,13 +357,12 @@ func (s *scanner) scanValue() error {
 		}
 		// A value has just ended.
 		if len(s.stack) == 0 {
-			if s.limit >= 0 && !s.discard && s.offset()-s.start > s.limit {
-				s.fail(ingest.ErrTooLarge, s.start+s.limit)
-			}
+			s.checkSize()
 			return nil
 		}
 		if s.recording() {
-			s.members[len(s.members)-1].ve = len(s.out)
+			m := &s.members[len(s.members)-1]
+			m.ve, m.voff = len(s.out), s.offset()
 		}
 		state = stCommaOrClose
 	}

@@ -228,14 +228,22 @@ func BenchmarkSearch(b *testing.B) {
 	defer ix.Close()
 	c := newCorpus(1)
 	var all []Doc
+	var building time.Duration
+	cpu0 := cpuTime()
 	for hwm := uint64(1); len(all) < *benchSearchDocs; hwm++ {
-		docs := c.batch(min(5000, *benchSearchDocs-len(all)))
+		docs := c.batch(min(*benchBatch, *benchSearchDocs-len(all)))
+		t0 := time.Now()
 		if err := ix.Apply(docs, nil, hwm); err != nil {
 			b.Fatal(err)
 		}
+		building += time.Since(t0)
 		all = append(all, docs...)
 	}
+	t0 := time.Now()
 	ix.flush(time.Minute)
+	b.Logf("built %d documents: %.0f docs/s searchable, %.0f docs/s durable, %.1f cpu-ms/kdoc (including generation)",
+		len(all), float64(len(all))/building.Seconds(), float64(len(all))/(building+time.Since(t0)).Seconds(),
+		float64(cpuTime()-cpu0)/float64(time.Millisecond)/(float64(len(all))/1000))
 	var hashes, ips []string
 	for _, d := range all {
 		if d.Type == "file" {
@@ -262,6 +270,13 @@ func BenchmarkSearch(b *testing.B) {
 		}},
 		{"words", func() Query {
 			return Query{Text: c.words[5+rng.IntN(50)] + " " + c.words[5+rng.IntN(500)], Classes: classes}
+		}},
+		{"words-window", func() Query {
+			after := c.base.Add(time.Duration(rng.IntN(len(all))) * time.Second)
+			return Query{Text: c.words[5+rng.IntN(50)], Classes: classes, After: after, Before: after.Add(24 * time.Hour)}
+		}},
+		{"browse-type-facets", func() Query {
+			return Query{Types: []string{"malware", "campaign"}, Classes: classes, Facets: true}
 		}},
 		{"words-facets", func() Query {
 			return Query{Text: c.words[5+rng.IntN(50)] + " " + c.words[5+rng.IntN(500)], Classes: classes, Facets: true}

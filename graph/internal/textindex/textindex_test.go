@@ -3,6 +3,7 @@ package textindex
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +54,14 @@ var fixture = []Doc{
 
 func loadFixture(t *testing.T) *Index {
 	t.Helper()
-	ix, _ := openTest(t, DefaultOptions())
+	return loadFixtureShards(t, 1)
+}
+
+func loadFixtureShards(t *testing.T, shards int) *Index {
+	t.Helper()
+	opts := DefaultOptions()
+	opts.Shards = shards
+	ix, _ := openTest(t, opts)
 	if err := ix.Apply(fixture, nil, 8); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -123,7 +131,14 @@ func TestSearchMatches(t *testing.T) {
 }
 
 func TestSearchRestriction(t *testing.T) {
-	ix := loadFixture(t)
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			testSearchRestriction(t, loadFixtureShards(t, shards))
+		})
+	}
+}
+
+func testSearchRestriction(t *testing.T, ix *Index) {
 	tests := []struct {
 		name   string
 		q      Query
@@ -146,6 +161,10 @@ func TestSearchRestriction(t *testing.T) {
 		{"window and classes and cidr", Query{Text: "10.0.0.0/8", After: day(2), Classes: []uint32{2}, Facets: true}, []uint64{4},
 			map[string]uint64{"ipv4-addr": 1}},
 		{"unknown class", Query{Classes: []uint32{99}, Facets: true}, []uint64{}, map[string]uint64{}},
+		{"window millisecond edges", Query{After: day(10), Before: day(10).Add(time.Millisecond)}, []uint64{3, 6}, nil},
+		{"window just after", Query{After: day(10).Add(time.Millisecond), Before: day(20).Add(time.Millisecond)}, []uint64{4}, nil},
+		{"window before only", Query{Before: day(5), Classes: []uint32{1, 2}, Facets: true}, []uint64{1},
+			map[string]uint64{"malware": 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit status: 0 on
+// success, 2 for usage errors, 1 for every other failure.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "verband: %v\n", err)
+	if isUsageError(err) {
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return 2
+	}
+	return 1
+}
+
+// newRootCmd builds the command tree writing to stdout and stderr.
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "verband",
+		Short: "Graph-based threat-intelligence correlation store",
+		Long: `Verband pools threat intelligence from several agencies (STIX 2.1 objects:
+indicators, observables, malware, campaigns, incidents, cases) in one property
+graph with a full-text index, so analysts see fast how a new incident links to
+past ones.
+
+Every command works on the data directory given by --data-dir. Add --json for
+machine-readable output.`,
+		Example: `  verband demo
+  verband ingest ./bundles
+  verband search "spearphishing"
+  verband neighbours --depth 2 intrusion-set--899ce53f-13a0-479b-a0e4-67d46e241542`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	a.addGlobalFlags(root)
+	root.AddCommand(
+		newServeCmd(a),
+		newIngestCmd(a),
+		newSearchCmd(a),
+		newGetCmd(a),
+		newNeighboursCmd(a),
+		newCheckCmd(a),
+		newReindexCmd(a),
+		newDemoCmd(a),
+		newBenchCmd(),
+	)
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			// Wrong arguments are usage errors (exit status 2) in every
+			// command, whoever wrote its validator.
+			c.Args = args(c.Args)
+		}
+	}
+	return root
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func isUsageError(err error) bool {
+	var ue usageError
+	// Cobra reports an unknown subcommand with a plain error.
+	return errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ")
+}
+
+// oneArg accepts exactly one argument, described by name in the error.
+func oneArg(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		switch {
+		case len(a) == 0:
+			return usagef("%s: missing %s", cmd.Name(), name)
+		case len(a) > 1:
+			return usagef("%s: want one %s, got %d arguments (quote a value that has spaces)", cmd.Name(), name, len(a))
+		}
+		return nil
+	}
+}
+
+// someArgs accepts one or more arguments, described by name in the error.
+func someArgs(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if len(a) == 0 {
+			return usagef("%s: missing %s", cmd.Name(), name)
+		}
+		return nil
+	}
+}
+
+// noArgs accepts no arguments.
+func noArgs(cmd *cobra.Command, a []string) error {
+	if len(a) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.Name(), a)
+	}
+	return nil
+}
+
+// args wraps an argument validator so that its errors are usage errors.
+func args(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := v(cmd, a); err != nil {
+			var ue usageError
+			if errors.As(err, &ue) {
+				return err
+			}
+			return usageError{err}
+		}
+		return nil
+	}
+}

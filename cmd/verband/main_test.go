@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+const (
+	testdata  = "../../ingest/pipeline/testdata/"
+	infraFile = testdata + "infrastructure.json"
+	actorFile = testdata + "threat-actor-leveraging-attack-patterns-and-malware.json"
+	actorID   = "threat-actor--9a8a0d25-7636-429b-a99e-b2a73cd0f11f"
+)
+
+// result is what one run of the CLI printed and returned.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// verband runs the CLI in-process on the data directory dir.
+func verband(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"--data-dir", dir}, args...), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// ok runs the CLI and fails the test unless it exits 0.
+func ok(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := verband(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("verband %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func contains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, s)
+		}
+	}
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir() + "/data"
+
+	// ingest
+	r := ok(t, dir, "ingest", "--source", "oasis", infraFile, actorFile)
+	contains(t, "ingest output", r.stdout, "Ingested 2 files", "17 objects read, 17 created, 0 updated, 0 unchanged", "searchable")
+	contains(t, "ingest stderr", r.stderr, "Waiting for the search index")
+
+	// ingest again: nothing changes.
+	r = ok(t, dir, "--json", "ingest", "--source", "oasis", infraFile, actorFile)
+	var st struct {
+		Files, Objects, Created, Unchanged, Rejected int
+		RejectedErrors                               []string `json:"rejected_errors"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("ingest --json: %v\n%s", err, r.stdout)
+	}
+	if st.Files != 2 || st.Objects != 17 || st.Unchanged != 17 || st.Created != 0 || st.Rejected != 0 || st.RejectedErrors == nil {
+		t.Errorf("second ingest --json = %+v, want 17 objects unchanged", st)
+	}
+
+	// get by value, with provenance and the source's id.
+	r = ok(t, dir, "get", "198.51.100.3")
+	contains(t, "get output", r.stdout, "ipv4-addr--", "policy", "unmarked", "source oasis, file infrastructure.json, original id ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956", `"value": "198.51.100.3"`)
+	// get by STIX id, as JSON.
+	r = ok(t, dir, "--json", "get", actorID)
+	var got struct {
+		Nodes []struct {
+			StixID, Type, Name string
+			Degree             struct{ Out, In int }
+			Provenance         []struct{ Source, File string }
+			Object             map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("get --json: %v\n%s", err, r.stdout)
+	}
+	if len(got.Nodes) != 1 || got.Nodes[0].Type != "threat-actor" || got.Nodes[0].Name != "Adversary Bravo" ||
+		got.Nodes[0].Object["id"] != actorID || got.Nodes[0].Provenance[0].Source != "oasis" || got.Nodes[0].Degree.Out != 3 {
+		t.Errorf("get --json = %+v", got)
+	}
+
+	// search
+	r = ok(t, dir, "search", "poison", "ivy")
+	contains(t, "search output", r.stdout, `hits for "poison ivy"`, "Poison Ivy C2", "infrastructure--38c47d93-d984-4fd9-b87b-d69d0841628d", "By type: malware ")
+	r = ok(t, dir, "--json", "search", "--type", "malware", "--limit", "2", "poison")
+	var sr struct {
+		Total  int
+		Hits   []struct{ Type, Name, StixID string }
+		Facets []struct {
+			Type  string
+			Count int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &sr); err != nil {
+		t.Fatalf("search --json: %v\n%s", err, r.stdout)
+	}
+	if sr.Total < 2 || len(sr.Hits) != 2 || len(sr.Facets) != 1 || sr.Facets[0].Type != "malware" || sr.Facets[0].Count != sr.Total {
+		t.Errorf("search --json = %+v", sr)
+	}
+	for _, h := range sr.Hits {
+		if h.Type != "malware" || !strings.Contains(strings.ToLower(h.Name), "poison") {
+			t.Errorf("hit %+v", h)
+		}
+	}
+	r = ok(t, dir, "search", "nothing-matches-this")
+	contains(t, "empty search", r.stdout, "No objects match")
+
+	// neighbours
+	r = ok(t, dir, "--json", "neighbours", actorID)
+	var nb struct {
+		Start string
+		Nodes []struct {
+			StixID, Type, Name string
+			Hops               int
+		}
+		Edges []struct{ From, To, Type, Via string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &nb); err != nil {
+		t.Fatalf("neighbours --json: %v\n%s", err, r.stdout)
+	}
+	names := map[string]bool{}
+	for _, n := range nb.Nodes[1:] {
+		names[n.Type+" "+n.Name] = n.Hops == 1
+	}
+	if nb.Start != actorID || len(nb.Nodes) != 4 || !names["malware Poison Ivy Variant d1c6"] || !names["attack-pattern Phishing"] {
+		t.Errorf("neighbours --json nodes = %+v", nb.Nodes)
+	}
+	var uses int
+	for _, e := range nb.Edges {
+		if e.Type == "uses" && e.From == actorID && strings.HasPrefix(e.Via, "relationship--") {
+			uses++
+		}
+	}
+	if len(nb.Edges) != 3 || uses != 2 {
+		t.Errorf("neighbours --json edges = %+v", nb.Edges)
+	}
+	r = ok(t, dir, "neighbours", "--depth", "2", "--edge-type", "uses", "--direction", "out", actorID)
+	contains(t, "neighbours output", r.stdout, "Adversary Bravo (threat-actor", "2 neighbours and 2 edges within 2 hops, direction out", "uses", "Phishing [attack-pattern]")
+	if strings.Contains(r.stdout, "attributed-to") {
+		t.Errorf("--edge-type uses shows other edges:\n%s", r.stdout)
+	}
+
+	// check and reindex
+	r = ok(t, dir, "check")
+	contains(t, "check output", r.stdout, "OK: every invariant holds.", "nodes ", "search documents")
+	r = ok(t, dir, "--json", "check")
+	var cr struct {
+		OK    bool `json:"ok"`
+		Nodes int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &cr); err != nil || !cr.OK || cr.Nodes < 17 {
+		t.Errorf("check --json = %s (%v)", r.stdout, err)
+	}
+	r = ok(t, dir, "reindex")
+	if !regexp.MustCompile(`Reindexed \d+ objects .* the index holds \d+ documents`).MatchString(r.stdout) {
+		t.Errorf("reindex output: %s", r.stdout)
+	}
+	ok(t, dir, "check")
+}
+
+func TestIngestErrors(t *testing.T) {
+	dir := t.TempDir()
+	r := verband(t, dir, "ingest", testdata+"bad.json")
+	if r.code != 1 {
+		t.Fatalf("ingest bad.json: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	contains(t, "stop-mode error", r.stderr, "verband: ingest: "+testdata+"bad.json: object 2 (malware--6f1f3c1e-0d43-4a8e-9d1e-5a3c2b1a0f04): field \"is_family\"", "committed before the error stay stored")
+
+	r = ok(t, dir, "ingest", "--on-error=skip", testdata+"bad.json")
+	contains(t, "skip-mode stdout", r.stdout, "4 created", "4 objects were rejected")
+	if n := strings.Count(r.stderr, "rejected: "); n != 4 {
+		t.Errorf("skip mode listed %d rejected objects, want 4:\n%s", n, r.stderr)
+	}
+	contains(t, "skip-mode stderr", r.stderr, `object 4 (ipv4-addr--6f1f3c1e-0d43-4a8e-9d1e-5a3c2b1a0f05): field "value"`)
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"bogus"}, 2, `unknown command "bogus"`},
+		{[]string{"search"}, 2, "search: missing QUERY"},
+		{[]string{"get", "a", "b"}, 2, "want one ID or VALUE"},
+		{[]string{"neighbours", "--depth", "4", "x"}, 2, "--depth 4"},
+		{[]string{"neighbours", "--direction", "up", "x"}, 2, "--direction"},
+		{[]string{"ingest", "--tlp", "purple", "x.json"}, 2, "--tlp"},
+		{[]string{"ingest", "--on-error", "ignore", "x.json"}, 2, "--on-error"},
+		{[]string{"check", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"bench", "extra"}, 2, "unknown command"},
+		{[]string{"--log-level", "loud", "serve"}, 2, "--log-level"},
+		{[]string{"ingest", dir + "/missing.json"}, 1, "no such file"},
+		{[]string{"--data-dir", dir + "/none", "check"}, 1, "does not exist"},
+	} {
+		r := verband(t, dir, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || !strings.HasPrefix(r.stderr, "verband: ") {
+			t.Errorf("verband %v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.msg)
+		}
+	}
+	// get of something absent is a failure, not a usage error.
+	ok(t, dir, "ingest", actorFile)
+	r := verband(t, dir, "get", "203.0.113.99")
+	if r.code != 1 || !strings.Contains(r.stderr, `no object with STIX id or value "203.0.113.99"`) {
+		t.Errorf("get absent: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// noExampleYet lists commands written elsewhere that still lack an Example
+// in their help.
+var noExampleYet = map[string]bool{"verband bench": true}
+
+func TestHelp(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if c.Short == "" || c.Long == "" {
+			t.Errorf("%s lacks Short or Long help", c.CommandPath())
+		}
+		if c.Example == "" {
+			if noExampleYet[c.CommandPath()] {
+				t.Logf("%s has no Example yet", c.CommandPath())
+			} else {
+				t.Errorf("%s lacks an Example", c.CommandPath())
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	r := verband(t, t.TempDir(), "--help")
+	contains(t, "help", r.stdout, "ingest", "search", "neighbours", "check", "demo", "--data-dir", "--json")
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "ingest", actorFile)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0"}, &out, &errb) }()
+	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"nodes":7`) {
+		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exit %d: %s", code, errb.String())
+	}
+	contains(t, "serve log", errb.String(), "msg=\"http request\" method=GET path=/healthz status=200")
+}

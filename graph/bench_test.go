@@ -1,0 +1,137 @@
+package graph_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/internal/bench"
+)
+
+// The benchmarks run on the synthetic CTI graph of internal/bench. The
+// default size keeps them quick; the targets are set for a million objects:
+//
+//	go test ./graph -run '^$' -bench . -bench.objects=1000000 -timeout 1h
+var (
+	benchObjects = flag.Int("bench.objects", 20_000, "objects in the synthetic graph of the benchmarks")
+	benchSeed    = flag.Uint64("bench.seed", 1, "seed of the synthetic graph and the query samples")
+)
+
+// loadBench opens a store in a temporary directory with default options
+// and loads the synthetic graph, returning the store and query samples.
+func loadBench(b *testing.B) (*graph.Store, *bench.Samples, bench.LoadStats) {
+	b.Helper()
+	s, err := graph.Open(b.TempDir(), graph.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	st, samples, err := bench.Load(context.Background(), s,
+		bench.NewGenerator(bench.Config{Objects: *benchObjects, Seed: *benchSeed}),
+		bench.LoadOptions{Seed: *benchSeed, Samples: 2000, Viewer: bench.QueryViewer()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, samples, st
+}
+
+// BenchmarkBulkIngest loads the synthetic graph into a fresh store per
+// iteration and reports objects per second until committed and until
+// searchable.
+func BenchmarkBulkIngest(b *testing.B) {
+	b.Run(fmt.Sprintf("objects=%d", *benchObjects), func(b *testing.B) {
+		var objects int
+		var committed, searchable time.Duration
+		for range b.N {
+			b.StopTimer()
+			s, err := graph.Open(b.TempDir(), graph.DefaultOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			st, _, err := bench.Load(context.Background(), s,
+				bench.NewGenerator(bench.Config{Objects: *benchObjects, Seed: *benchSeed}),
+				bench.LoadOptions{Samples: 1})
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			objects += st.Objects
+			committed += st.Committed
+			searchable += st.Searchable
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(objects)/committed.Seconds(), "objects/s")
+		b.ReportMetric(float64(objects)/searchable.Seconds(), "searchable-objects/s")
+	})
+}
+
+// BenchmarkExpand2Hop times the two-hop neighbourhood of sampled start
+// nodes (any object but a relationship), limited to 100 nodes, each in its
+// own read transaction as an organization viewer.
+func BenchmarkExpand2Hop(b *testing.B) {
+	s, samples, _ := loadBench(b)
+	var starts []graph.ID
+	err := s.View(bench.QueryViewer(), func(tx *graph.Tx) error {
+		for _, sid := range samples.Starts {
+			if id, err := tx.Lookup(sid); err == nil {
+				starts = append(starts, id)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(starts) == 0 {
+		b.Fatalf("resolve start nodes: %d, %v", len(starts), err)
+	}
+	b.Run(fmt.Sprintf("objects=%d", *benchObjects), func(b *testing.B) {
+		nodes, i := 0, 0
+		for b.Loop() {
+			err := s.View(bench.QueryViewer(), func(tx *graph.Tx) error {
+				ns, _, err := tx.Expand(starts[i%len(starts)], 2, graph.NeighbourQuery{}, bench.DefaultExpandLimit)
+				nodes += len(ns)
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		b.ReportMetric(float64(nodes)/float64(i), "nodes/op")
+	})
+}
+
+// BenchmarkSearch times keyword searches (exact values) and free-text
+// searches (names and description words) for 20 hits.
+func BenchmarkSearch(b *testing.B) {
+	s, samples, _ := loadBench(b)
+	for _, c := range []struct {
+		name    string
+		queries []string
+	}{{"keyword", samples.Keywords}, {"text", samples.Texts}} {
+		b.Run(fmt.Sprintf("%s/objects=%d", c.name, *benchObjects), func(b *testing.B) {
+			if len(c.queries) == 0 {
+				b.Skip("no queries sampled")
+			}
+			hits, i := 0, 0
+			for b.Loop() {
+				r, err := s.Search(context.Background(), bench.QueryViewer(), graph.SearchQuery{Text: c.queries[i%len(c.queries)], Size: 20})
+				if err != nil {
+					b.Fatal(err)
+				}
+				hits += len(r.Hits)
+				i++
+			}
+			b.ReportMetric(float64(hits)/float64(i), "hits/op")
+		})
+	}
+}

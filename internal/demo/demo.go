@@ -1,0 +1,291 @@
+package demo
+
+//go:generate go run gen_sample.go
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/ingest/pipeline"
+	"github.com/verband-cti/verband/internal/shareddata"
+	"github.com/verband-cti/verband/query"
+)
+
+// The embedded sample and its license.
+//
+//go:embed sample/attack-sample.json.gz sample/LICENSE-ATTACK.txt sample/NOTICE
+var sampleFS embed.FS
+
+const (
+	samplePath = "sample/attack-sample.json.gz"
+	// Source is the provenance source name of the demo data.
+	Source = "mitre-attack"
+)
+
+// Dataset is the data a demo loads.
+type Dataset struct {
+	// Name describes the data for people.
+	Name string
+	// Path is the file in the shared data folder, or "" for the embedded
+	// sample.
+	Path string
+}
+
+// PickDataset returns ATT&CK Enterprise from the shared data folder when it
+// is there and useShared is set, and the embedded sample otherwise.
+func PickDataset(useShared bool) Dataset {
+	if useShared {
+		if root, ok := shareddata.Find(); ok {
+			p := filepath.Join(root, "attack", "enterprise-attack.json.gz")
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return Dataset{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}
+			}
+		}
+	}
+	return Dataset{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}
+}
+
+// SampleLicense returns the license text of the embedded sample.
+func SampleLicense() string {
+	b, _ := sampleFS.ReadFile("sample/LICENSE-ATTACK.txt")
+	return string(b)
+}
+
+// Load loads the dataset into store with the given loader options (Source
+// defaults to "mitre-attack").
+func Load(ctx context.Context, store *graph.Store, d Dataset, opts pipeline.Options) (pipeline.Stats, error) {
+	if opts.Source == "" {
+		opts.Source = Source
+	}
+	l := pipeline.New(store, opts)
+	if d.Path != "" {
+		st, err := l.LoadFiles(ctx, []string{d.Path})
+		if err != nil {
+			return st, fmt.Errorf("load demo data: %w", err)
+		}
+		return st, nil
+	}
+	b, err := sampleFS.ReadFile(samplePath)
+	if err != nil {
+		return pipeline.Stats{}, fmt.Errorf("load demo data: read embedded sample: %w", err)
+	}
+	st, err := l.LoadReader(ctx, bytes.NewReader(b), filepath.Base(samplePath), int64(len(b)))
+	if err != nil {
+		return st, fmt.Errorf("load demo data: %w", err)
+	}
+	return st, nil
+}
+
+// LoadSample loads the embedded sample into store.
+func LoadSample(ctx context.Context, store *graph.Store, opts pipeline.Options) (pipeline.Stats, error) {
+	return Load(ctx, store, Dataset{}, opts)
+}
+
+// Options configure Run.
+type Options struct {
+	// Addr is the server's listen address. Default query.DefaultAddr.
+	Addr string
+	// DataDir is where the store goes. Default: a new temporary directory,
+	// removed when Run returns unless Keep is set. A given DataDir is never
+	// removed.
+	DataDir string
+	// Keep keeps the temporary data directory.
+	Keep bool
+	// NoSharedData uses the embedded sample even when the shared data
+	// folder is present.
+	NoSharedData bool
+	// Store holds the store options (encryption, caches). Default
+	// graph.DefaultOptions() with Logger.
+	Store *graph.Options
+	// Out receives the banner: the URL, the data, what to try.
+	Out io.Writer
+	// Logger receives the server's request logs.
+	Logger *slog.Logger
+	// Progress receives load progress.
+	Progress func(pipeline.Progress)
+	// OnReady, when set, is called with the server's URL once it serves.
+	OnReady func(url string)
+	// Command is how the user runs Verband, for the hints in the banner.
+	// Default "verband".
+	Command string
+}
+
+// Run loads the demo data into a fresh store, serves it until ctx ends, and
+// cleans up.
+func Run(ctx context.Context, opts Options) (err error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Command == "" {
+		opts.Command = "verband"
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "verband-demo-"); err != nil {
+			return fmt.Errorf("demo: make data directory: %w", err)
+		}
+		if !opts.Keep {
+			defer func() {
+				if rerr := os.RemoveAll(dir); rerr != nil {
+					err = errors.Join(err, fmt.Errorf("demo: remove data directory: %w", rerr))
+				} else {
+					fmt.Fprintf(opts.Out, "Removed %s.\n", dir)
+				}
+			}()
+		}
+	}
+	sopts := graph.DefaultOptions()
+	if opts.Store != nil {
+		sopts = *opts.Store
+	}
+	if sopts.Logger == nil {
+		sopts.Logger = opts.Logger
+	}
+	store, err := graph.Open(dir, sopts)
+	if err != nil {
+		return fmt.Errorf("demo: open store: %w", err)
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("demo: close store: %w", cerr))
+		}
+	}()
+
+	d := PickDataset(!opts.NoSharedData)
+	fmt.Fprintf(opts.Out, "Loading %s into %s …\n", d.Name, dir)
+	st, err := Load(ctx, store, d, pipeline.Options{Progress: opts.Progress})
+	if err == nil {
+		err = store.WaitIndexed(ctx)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(opts.Out, "Demo stopped while loading.")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintf(opts.Out, "Loaded %d objects in %s; all searchable.\n", st.Committed(), st.Duration.Round(1e6))
+
+	srv := query.NewServer(store, query.ServerOptions{Addr: opts.Addr, Logger: opts.Logger})
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	banner(opts.Out, store, srv.URL(), dir, opts)
+	if opts.OnReady != nil {
+		opts.OnReady(srv.URL())
+	}
+	if err := srv.Run(ctx); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fmt.Fprintln(opts.Out, "Demo stopped.")
+	return nil
+}
+
+// banner prints where the server is, a glimpse of the graph, and what to
+// try next.
+func banner(w io.Writer, store *graph.Store, url, dir string, opts Options) {
+	fmt.Fprintf(w, "\nVerband demo is running at %s\n\n", url)
+	fmt.Fprintf(w, "  curl %s/healthz\n\n", url)
+	example := glimpse(w, store)
+	if example == "" {
+		example = "<id from search>"
+	}
+	keep := "it is removed when the demo stops; run with --keep to keep it"
+	if opts.Keep || opts.DataDir != "" {
+		keep = "it is kept when the demo stops"
+	}
+	fmt.Fprintf(w, "Data directory: %s (%s).\n", dir, keep)
+	fmt.Fprintf(w, "The store is locked while the demo runs. To explore it with the CLI, run the demo with\n"+
+		"--keep, stop it with Ctrl-C, then for example:\n\n")
+	for _, c := range []string{`search "spearphishing attachment"`, `search --type campaign,intrusion-set ukraine`, "neighbours --depth 2 --edge-type uses --limit 30 " + example, `check`} {
+		fmt.Fprintf(w, "  %s --data-dir %s %s\n", opts.Command, dir, c)
+	}
+	fmt.Fprintf(w, "\nThe GraphQL API and playground come in a later release. Press Ctrl-C to stop.\n")
+}
+
+// glimpse shows the node counts and one intrusion set with its neighbours.
+func glimpse(w io.Writer, store *graph.Store) (example string) {
+	v := graph.System()
+	res, serr := store.Search(context.Background(), v, graph.SearchQuery{Text: "APT29", Types: []string{"intrusion-set"}, Size: 1})
+	err := store.View(v, func(tx *graph.Tx) error {
+		types, terr := tx.Types()
+		if terr != nil {
+			return terr
+		}
+		fmt.Fprintln(w, "In the graph:")
+		slices.SortFunc(types, func(a, b graph.TypeCount) int { return cmp.Compare(b.Count, a.Count) })
+		line := ""
+		for i, t := range types {
+			if t.Count == 0 {
+				continue
+			}
+			part := fmt.Sprintf("%d %s", t.Count, t.Type)
+			if i < len(types)-1 {
+				part += ","
+			}
+			if line != "" && len(line)+len(part) > 76 {
+				fmt.Fprintln(w, line)
+				line = ""
+			}
+			if line == "" {
+				line = " "
+			}
+			line += " " + part
+		}
+		fmt.Fprintf(w, "%s\n\n", line)
+		if serr != nil || len(res.Hits) == 0 {
+			return nil
+		}
+		n, nerr := tx.Node(res.Hits[0].ID)
+		if nerr != nil {
+			return nerr
+		}
+		counts := map[string]int{}
+		qerr := tx.Neighbours(n.ID, graph.NeighbourQuery{Dir: graph.Out, EdgeTypes: []string{"uses"}}, func(e graph.Edge) bool {
+			if m, err := tx.Node(e.To); err == nil {
+				counts[m.Type]++
+			}
+			return true
+		})
+		if qerr != nil {
+			return qerr
+		}
+		example = n.StixID
+		fmt.Fprintf(w, "For example %s (%s) uses:\n", name(n), n.StixID)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, t := range []string{"attack-pattern", "malware", "tool"} {
+			fmt.Fprintf(tw, "  %s\t%d\n", t, counts[t])
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(w, "(could not read the graph: %v)\n", err)
+	}
+	return example
+}
+
+// name returns a node's name, or its STIX id.
+func name(n *graph.Node) string {
+	if o, err := n.Object(); err == nil {
+		if s, ok := o.String("name"); ok {
+			return s
+		}
+	}
+	return n.StixID
+}
