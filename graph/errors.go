@@ -24,6 +24,9 @@ var (
 	ErrTooLarge = errors.New("object too large for one transaction")
 	// ErrInvalid means an argument was rejected before any work was done.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrLocked means another process (a running serve or demo) has the
+	// data directory open.
+	ErrLocked = errors.New("data directory is in use by another process")
 	// ErrEncryptionKey means the encryption key could not be read or has the
 	// wrong length.
 	ErrEncryptionKey = errors.New("bad encryption key")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -87,6 +88,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	db, err := badger.Open(bopts)
 	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			// Badger does not wrap the lock error, so match its text.
+			return nil, fmt.Errorf("open %s: %w", dir, ErrLocked)
+		}
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, opts: opts, log: opts.Logger, db: db, classes: newClassTable()}

@@ -347,6 +347,13 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}
 }
 
+func TestSecondOpenReportsLock(t *testing.T) {
+	s := graphtest.Open(t)
+	if _, err := graph.Open(s.Dir(), graph.DefaultOptions()); !errors.Is(err, graph.ErrLocked) {
+		t.Fatalf("second open of a store in use: %v", err)
+	}
+}
+
 func TestEncryptionAtRest(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("VERBAND_TEST_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
@@ -464,4 +471,49 @@ func TestBulkCommitsInChunks(t *testing.T) {
 	if total, err = b.Close(); err != nil || total.Unchanged != len(items) {
 		t.Errorf("second bulk load: %+v %v", total, err)
 	}
+}
+
+// TestOriginalIDMergesEarlierReference covers an SCO that a source named by
+// a random id: a relationship referred to that id before the canonical SCO
+// (already stored from another source) arrived with it as its original id.
+// The reference must end on the canonical node.
+func TestOriginalIDMergesEarlierReference(t *testing.T) {
+	s := loadFixture(t)
+	const random = "ipv4-addr--0b9e2cf3-4b3d-4f3e-9d77-1c2d3e4f5a6b"
+	items := graphtest.Fixture(t)
+	meta := items[0].Meta
+	rel := items[5].Object.Clone() // campaign uses malware
+	for k, v := range map[string]string{"id": "relationship--7d1c3a55-0d64-4b8e-9c55-7a3cf1b2e001", "relationship_type": "communicates-with", "target_ref": random} {
+		if err := rel.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ip *schema.Object
+	for _, it := range items {
+		if it.Object.ID == ids.IP {
+			ip = it.Object
+		}
+	}
+	err := s.Update(graph.System(), func(tx *graph.Tx) error {
+		if _, _, err := tx.Put(rel, meta); err != nil {
+			return err
+		}
+		m := meta
+		m.Provenance = graph.Provenance{Source: "second", OriginalID: random}
+		_, _, err := tx.Put(ip, m)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, s, graph.System(), func(tx *graph.Tx) error {
+		got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"communicates-with"}})
+		if !slices.Equal(got, []string{"in communicates-with " + ids.Campaign}) {
+			t.Errorf("IP's communicates-with edges: %q", got)
+		}
+		if id, err := tx.Lookup(random); err != nil || id != mustLookup(t, tx, ids.IP) {
+			t.Errorf("original id resolves to %d, %v", id, err)
+		}
+		return nil
+	})
 }

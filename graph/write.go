@@ -287,6 +287,98 @@ func (tx *Tx) resolve(stixID string) (ID, error) {
 	return id, nil
 }
 
+// resolveWithAlias is resolve for an object the source knew by another id
+// (an SCO before canonicalisation): references to that id must land on the
+// node too. When the original id was referenced before the object arrived,
+// its stub becomes the node (or, when the node already exists, the stub's
+// edges move to it). An original id that names another real node keeps it.
+func (tx *Tx) resolveWithAlias(stixID, orig string) (ID, error) {
+	if orig == "" || orig == stixID {
+		return tx.resolve(stixID)
+	}
+	origID, origKnown, err := tx.lookupID(orig)
+	if err != nil {
+		return 0, err
+	}
+	id, known, err := tx.lookupID(stixID)
+	if err != nil {
+		return 0, err
+	}
+	if !origKnown {
+		if id, err = tx.resolve(stixID); err != nil {
+			return 0, err
+		}
+		return id, tx.set(xidKey(orig), putID(nil, id))
+	}
+	if known && origID == id {
+		return id, nil
+	}
+	r, err := tx.getRecord(origID)
+	if err != nil {
+		return 0, err
+	}
+	if !r.stub() {
+		return tx.resolve(stixID)
+	}
+	if !known {
+		// Adopt the stub: it becomes the node under its canonical id.
+		stub := record{flags: flagStub, typ: r.typ, stixID: stixID}
+		if err := tx.set(nodeKey(origID), stub.encode()); err != nil {
+			return 0, err
+		}
+		return origID, tx.set(xidKey(stixID), putID(nil, origID))
+	}
+	if err := tx.mergeStub(origID, id); err != nil {
+		return 0, fmt.Errorf("merge reference %s into %s: %w", orig, stixID, err)
+	}
+	return id, tx.set(xidKey(orig), putID(nil, id))
+}
+
+// mergeStub moves every edge of stub to node and deletes the stub's record.
+func (tx *Tx) mergeStub(stub, node ID) error {
+	type adj struct {
+		dir        Direction
+		e          sym
+		other, via ID
+	}
+	var moves []adj
+	for _, d := range []Direction{Out, In} {
+		prefix := edgePrefix(d, stub, 0)
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Rewind(); it.Valid(); it.Next() {
+			_, _, e, other, via, err := parseEdgeKey(it.Item().Key())
+			if err != nil {
+				it.Close()
+				return err
+			}
+			moves = append(moves, adj{d, e, other, via})
+		}
+		it.Close()
+	}
+	for _, m := range moves {
+		if m.dir == In && m.other == stub {
+			continue // a loop, moved with its out-edge
+		}
+		other := m.other
+		if other == stub {
+			other = node
+		}
+		if err := errors.Join(tx.del(edgeKey(m.dir, stub, m.e, m.other, m.via)), tx.del(edgeKey(opposite(m.dir), m.other, m.e, stub, m.via))); err != nil {
+			return err
+		}
+		if err := errors.Join(tx.set(edgeKey(m.dir, node, m.e, other, m.via), nil), tx.set(edgeKey(opposite(m.dir), other, m.e, node, m.via), nil)); err != nil {
+			return err
+		}
+		tx.w.degrees[degreeDelta{stub, m.dir, m.e}]--
+		tx.w.degrees[degreeDelta{node, m.dir, m.e}]++
+		if m.other == stub {
+			tx.w.degrees[degreeDelta{stub, opposite(m.dir), m.e}]--
+			tx.w.degrees[degreeDelta{node, opposite(m.dir), m.e}]++
+		}
+	}
+	return tx.del(nodeKey(stub))
+}
+
 // Alias makes another STIX id resolve to the node of stixID, for example the
 // id a source gave an SCO before canonicalisation. References to the alias
 // then land on the node.
@@ -320,21 +412,9 @@ func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
 	if tx.w == nil {
 		return 0, 0, ErrReadOnly
 	}
-	id, err := tx.resolve(o.ID)
+	id, err := tx.resolveWithAlias(o.ID, m.Provenance.OriginalID)
 	if err != nil {
 		return 0, 0, err
-	}
-	if orig := m.Provenance.OriginalID; orig != "" && orig != o.ID {
-		// The source knew the object by another id (an SCO before
-		// canonicalisation): make references to that id land here. When the
-		// id already names another node, the first one keeps it.
-		if _, ok, err := tx.lookupID(orig); err != nil {
-			return 0, 0, err
-		} else if !ok {
-			if err := tx.set(xidKey(orig), putID(nil, id)); err != nil {
-				return 0, 0, fmt.Errorf("alias %s: %w", orig, err)
-			}
-		}
 	}
 	old, err := tx.getRecord(id)
 	if err != nil {

@@ -73,6 +73,9 @@ func (a *app) openStore(mustExist bool) (*graph.Store, error) {
 		}
 	}
 	s, err := graph.Open(a.dataDir, a.storeOptions(log))
+	if errors.Is(err, graph.ErrLocked) {
+		return nil, fmt.Errorf("open store: %w (is `verband serve` or `verband demo` running on it? stop it first)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
