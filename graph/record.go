@@ -20,6 +20,11 @@ type Provenance struct {
 	// OriginalID is the id the source gave the object, when Verband changed
 	// it (for example a canonicalised SCO).
 	OriginalID string
+	// Original holds, as a JSON object, the properties whose values Verband
+	// changed on the way in (an SCO's id and canonicalised values), as the
+	// source gave them, so the object can be exported exactly as received.
+	// Empty when nothing was changed.
+	Original json.RawMessage
 }
 
 // Node is one stored STIX object as a reader sees it.
@@ -61,7 +66,8 @@ const recordVersion byte = 1
 // record is the stored form of a node (the value of an n key):
 //
 //	version(1) flags(1) typeSym(uvarint) class(uvarint) created(8) modified(8)
-//	stixID(string) provenance(uvarint count, then source, file, at(8), originalID)
+//	stixID(string) provenance(uvarint count, then source, file, at(8),
+//	originalID, original)
 //	raw JSON (the rest)
 //
 // Times are Unix nanoseconds, big-endian, 0 for absent. A stub (a referenced
@@ -96,7 +102,7 @@ func fromUnixNano(ns int64) time.Time {
 func (r *record) encode() []byte {
 	n := 32 + len(r.stixID) + len(r.raw)
 	for _, p := range r.prov {
-		n += 16 + len(p.Source) + len(p.File) + len(p.OriginalID)
+		n += 20 + len(p.Source) + len(p.File) + len(p.OriginalID) + len(p.Original)
 	}
 	b := make([]byte, 0, n)
 	b = append(b, recordVersion, r.flags)
@@ -111,6 +117,7 @@ func (r *record) encode() []byte {
 		b = appendString(b, p.File)
 		b = binary.BigEndian.AppendUint64(b, uint64(unixNano(p.At)))
 		b = appendString(b, p.OriginalID)
+		b = appendString(b, string(p.Original))
 	}
 	return append(b, r.raw...)
 }
@@ -136,6 +143,9 @@ func decodeRecord(b []byte) (record, error) {
 		r.prov = make([]Provenance, n)
 		for i := range r.prov {
 			r.prov[i] = Provenance{Source: rd.string(), File: rd.string(), At: fromUnixNano(int64(rd.u64())), OriginalID: rd.string()}
+			if orig := rd.bytes(rd.uvarint()); len(orig) > 0 {
+				r.prov[i].Original = json.RawMessage(orig)
+			}
 		}
 	}
 	if rd.err != nil {

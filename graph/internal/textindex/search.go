@@ -79,8 +79,8 @@ type Query struct {
 	From, Size int
 	// Facets asks for per-type counts over all hits.
 	Facets bool
-	// After and Before restrict hits to After <= Modified < Before,
-	// compared at millisecond precision; a zero bound is open. With either
+	// After and Before restrict hits to After <= Modified < Before, all
+	// three truncated to whole seconds; a zero bound is open. With either
 	// bound set, documents without Modified do not match.
 	After, Before time.Time
 }

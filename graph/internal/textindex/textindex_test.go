@@ -161,8 +161,9 @@ func testSearchRestriction(t *testing.T, ix *Index) {
 		{"window and classes and cidr", Query{Text: "10.0.0.0/8", After: day(2), Classes: []uint32{2}, Facets: true}, []uint64{4},
 			map[string]uint64{"ipv4-addr": 1}},
 		{"unknown class", Query{Classes: []uint32{99}, Facets: true}, []uint64{}, map[string]uint64{}},
-		{"window millisecond edges", Query{After: day(10), Before: day(10).Add(time.Millisecond)}, []uint64{3, 6}, nil},
-		{"window just after", Query{After: day(10).Add(time.Millisecond), Before: day(20).Add(time.Millisecond)}, []uint64{4}, nil},
+		{"window second edges", Query{After: day(10), Before: day(10).Add(time.Second)}, []uint64{3, 6}, nil},
+		{"window whole seconds", Query{After: day(10).Add(time.Second), Before: day(20).Add(1500 * time.Millisecond)}, []uint64{4}, nil},
+		{"window truncated", Query{After: day(10).Add(999 * time.Millisecond), Before: day(20)}, []uint64{3, 6}, nil},
 		{"window before only", Query{Before: day(5), Classes: []uint32{1, 2}, Facets: true}, []uint64{1},
 			map[string]uint64{"malware": 1}},
 	}
