@@ -12,7 +12,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		{flags: flagStub, typ: 3, stixID: "malware--x"},
 		{typ: 7, class: 300, created: -5, modified: at.UnixNano(), stixID: "ipv4-addr--y",
 			prov: []Provenance{{Source: "misp", File: "e.json", At: at, OriginalID: "ipv4-addr--z", Original: []byte(`{"value":"1.2.3.4 "}`)}, {Source: "b"}},
-			raw: []byte(`{"id":"ipv4-addr--y"}`)},
+			raw:  []byte(`{"id":"ipv4-addr--y"}`)},
 	} {
 		got, err := decodeRecord(r.encode())
 		if err != nil {
