@@ -86,7 +86,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			bopts = bopts.WithIndexCacheSize(64 << 20)
 		}
 	}
-	db, err := badger.Open(bopts)
+	db, err := openBadger(bopts, opts.Logger)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			// Badger does not wrap the lock error, so match its text.
@@ -111,6 +111,27 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.search.Store(in)
 	}
 	return s, nil
+}
+
+// openBadger opens Badger, repairing one known crash artefact first: when
+// the process dies right after Badger created a value log file and before it
+// wrote anything into it, the empty file makes every later open fail
+// ("Open existing file … Create a new file"), and the failed open grows it
+// to its full sparse size. An empty value log holds no data, so it is
+// removed before Badger sees it.
+func openBadger(bopts badger.Options, log *slog.Logger) (*badger.DB, error) {
+	if !bopts.ReadOnly {
+		vlogs, _ := filepath.Glob(filepath.Join(bopts.ValueDir, "*.vlog"))
+		for _, p := range vlogs {
+			if st, err := os.Stat(p); err == nil && st.Size() == 0 {
+				log.Warn("removing an empty value log left by a crash", "file", p)
+				if err := os.Remove(p); err != nil {
+					return nil, fmt.Errorf("remove empty value log: %w", err)
+				}
+			}
+		}
+	}
+	return badger.Open(bopts)
 }
 
 // load checks the format version and loads symbols, classes, the class of

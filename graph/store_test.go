@@ -354,6 +354,26 @@ func TestSecondOpenReportsLock(t *testing.T) {
 	}
 }
 
+// TestEmptyValueLogAfterCrash reproduces what a kill right after Badger
+// created a value log file leaves behind: an empty file, which Badger itself
+// refuses to open.
+func TestEmptyValueLogAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	s, err := graph.Open(dir, graph.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphtest.Load(t, s, graphtest.Fixture(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "badger", "000009.vlog"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = graphtest.OpenWith(t, dir, graph.DefaultOptions())
+	view(t, s, graph.System(), func(tx *graph.Tx) error { mustLookup(t, tx, ids.Malware); return nil })
+}
+
 func TestEncryptionAtRest(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("VERBAND_TEST_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
