@@ -14,7 +14,8 @@ type BulkOptions struct {
 	// largest transaction Badger accepts.
 	ChunkObjects int
 	// OnCommit, when set, is called after each chunk is durably committed,
-	// with the stats of that chunk. It runs on the loading goroutine.
+	// with the stats of that chunk. It runs on the loading goroutine, in
+	// commit order, from a later Put, Flush or Close.
 	OnCommit func(BulkStats)
 }
 
@@ -49,26 +50,34 @@ func (b *BulkStats) count(o Outcome) {
 	}
 }
 
-// Bulk loads many objects fast: it groups them into chunks and commits each
+// Bulk loads many objects fast. It groups them into chunks and commits each
 // chunk as one Badger transaction, so a chunk is stored whole or not at all
-// and a crash loses at most the chunk in flight. (Badger's WriteBatch would
-// split a chunk over several commits without telling, so it cannot give
-// that guarantee.) A Bulk holds the store's writer lock while a chunk is
-// open; it is not safe for concurrent use.
+// and a crash loses at most the chunks not yet acknowledged. (Badger's
+// WriteBatch would split a chunk over several commits without telling, so
+// it cannot give that guarantee.)
+//
+// Loading is pipelined: while one chunk commits (Badger writes its
+// memtable, and fsyncs when SyncWrites is on), Put prepares the next one
+// (encoding, implied edges, index values) on the caller's goroutine. The
+// store's writer lock is held from the moment a chunk is applied until its
+// commit completes, so the next chunk, and any other writer, reads what it
+// wrote. A Bulk is not safe for concurrent use.
 type Bulk struct {
 	s     *Store
 	v     Viewer
 	opts  BulkOptions
-	tx    *Tx
-	chunk []bulkItem
-	stats BulkStats // of the open chunk
+	chunk []*prepared
 	total BulkStats
 	err   error
+
+	inflight *inflight // the chunk being committed, if any
 }
 
-type bulkItem struct {
-	o *schema.Object
-	m Meta
+// inflight is a chunk whose commit runs in Badger's goroutines.
+type inflight struct {
+	done  chan struct{}
+	err   error
+	stats BulkStats
 }
 
 // NewBulk starts a bulk load as viewer v.
@@ -79,129 +88,170 @@ func (s *Store) NewBulk(v Viewer, opts BulkOptions) *Bulk {
 	return &Bulk{s: s, v: v, opts: opts}
 }
 
-func (b *Bulk) begin() error {
-	if b.s.closed.Load() {
-		return ErrClosed
-	}
-	if b.s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	b.s.wmu.Lock()
-	b.tx = b.s.newTx(b.s.db.NewTransaction(true), b.v)
-	b.tx.w = newWriteState()
-	return nil
-}
-
-func (b *Bulk) abort() {
-	if b.tx != nil {
-		b.tx.txn.Discard()
-		b.tx = nil
-		b.s.wmu.Unlock()
-	}
-	b.chunk = b.chunk[:0]
-	b.stats = BulkStats{}
-}
-
-// Put adds an object to the open chunk, committing the chunk when full.
+// Put adds an object to the open chunk; a full chunk starts committing.
 func (b *Bulk) Put(o *schema.Object, m Meta) error {
 	if b.err != nil {
 		return b.err
 	}
-	if b.tx == nil {
-		if err := b.begin(); err != nil {
-			return err
+	p, err := prepare(o, m)
+	if err != nil {
+		return b.fail(fmt.Errorf("bulk load %s: %w", o.ID, err))
+	}
+	b.chunk = append(b.chunk, p)
+	if len(b.chunk) >= b.opts.ChunkObjects {
+		return b.apply()
+	}
+	return b.reap(false)
+}
+
+func (b *Bulk) fail(err error) error {
+	b.chunk = nil
+	b.err = err
+	return err
+}
+
+// reap collects the in-flight commit's result; with wait it blocks until
+// the commit is done, otherwise it returns at once when it is still running.
+func (b *Bulk) reap(wait bool) error {
+	f := b.inflight
+	if f == nil {
+		return nil
+	}
+	if !wait {
+		select {
+		case <-f.done:
+		default:
+			return nil
 		}
 	}
-	_, outcome, err := b.tx.Put(o, m)
-	if errors.Is(err, ErrTooLarge) {
-		err = b.split(o, m)
-	} else if err == nil {
-		b.chunk = append(b.chunk, bulkItem{o, m})
-		b.stats.count(outcome)
+	<-f.done
+	b.inflight = nil
+	if f.err != nil {
+		return b.fail(fmt.Errorf("bulk load: %w", f.err))
 	}
-	if err != nil {
-		b.abort()
-		b.err = fmt.Errorf("bulk load %s: %w", o.ID, err)
-		return b.err
-	}
-	maxOps, maxBytes := b.s.db.MaxBatchCount()/2, b.s.db.MaxBatchSize()/2
-	if len(b.chunk) >= b.opts.ChunkObjects || int64(b.tx.w.ops) >= maxOps || int64(b.tx.w.bytes) >= maxBytes {
-		return b.Flush()
+	b.total.add(f.stats)
+	if b.opts.OnCommit != nil {
+		b.opts.OnCommit(f.stats)
 	}
 	return nil
 }
 
-// split handles an object that did not fit in the open chunk: the chunk is
-// replayed without it and committed, then the object gets a chunk of its own.
-func (b *Bulk) split(o *schema.Object, m Meta) error {
-	items := append([]bulkItem(nil), b.chunk...)
-	b.abort()
-	if len(items) > 0 {
-		if err := b.begin(); err != nil {
-			return err
-		}
-		for _, it := range items {
-			_, outcome, err := b.tx.Put(it.o, it.m)
-			if err != nil {
-				return err
-			}
-			b.chunk = append(b.chunk, it)
-			b.stats.count(outcome)
-		}
-		if err := b.Flush(); err != nil {
-			return err
-		}
-	}
-	if err := b.begin(); err != nil {
+// apply writes the open chunk into a transaction and starts its commit.
+// Objects that do not fit in one transaction are committed in several,
+// each whole; an object that alone exceeds a transaction fails the load.
+func (b *Bulk) apply() error {
+	if err := b.reap(true); err != nil {
 		return err
 	}
-	_, outcome, err := b.tx.Put(o, m)
-	if err != nil {
-		return err // ErrTooLarge: the object alone exceeds a transaction
+	if len(b.chunk) == 0 {
+		return nil
 	}
-	b.chunk = append(b.chunk, bulkItem{o, m})
-	b.stats.count(outcome)
+	if b.s.closed.Load() {
+		return b.fail(ErrClosed)
+	}
+	if b.s.opts.ReadOnly {
+		return b.fail(ErrReadOnly)
+	}
+	items := b.chunk
+	b.chunk = nil
+	b.s.wmu.Lock()
+	for len(items) > 0 {
+		tx, n, stats, err := b.build(items)
+		if err != nil {
+			b.s.wmu.Unlock()
+			return b.fail(err)
+		}
+		items = items[n:]
+		stats.Chunks = 1
+		if len(items) > 0 {
+			// An early split: commit this part synchronously.
+			err := tx.txn.Commit()
+			if err != nil {
+				tx.abandon()
+				b.s.wmu.Unlock()
+				return b.fail(fmt.Errorf("bulk load: commit: %w", tx.wrapTxnErr(err)))
+			}
+			tx.publish()
+			b.total.add(stats)
+			if b.opts.OnCommit != nil {
+				b.opts.OnCommit(stats)
+			}
+			continue
+		}
+		f := &inflight{done: make(chan struct{}), stats: stats}
+		b.inflight = f
+		tx.txn.CommitWith(func(err error) {
+			if err != nil {
+				tx.abandon()
+				f.err = fmt.Errorf("commit: %w", tx.wrapTxnErr(err))
+			} else {
+				tx.publish()
+			}
+			b.s.wmu.Unlock()
+			close(f.done)
+		})
+	}
 	return nil
 }
 
-// Flush commits the open chunk, if any.
+// build applies items to one new transaction until it is full, and
+// finishes it (counters, outbox). The caller holds s.wmu.
+func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
+	s := b.s
+	tx := s.newTx(s.db.NewTransaction(true), b.v)
+	tx.w = newWriteState()
+	maxOps, maxBytes := s.db.MaxBatchCount()/2, s.db.MaxBatchSize()/2
+	var stats BulkStats
+	n := 0
+	for ; n < len(items); n++ {
+		if n > 0 && (int64(tx.w.ops) >= maxOps || int64(tx.w.bytes) >= maxBytes) {
+			break
+		}
+		_, outcome, err := tx.put(items[n])
+		if errors.Is(err, ErrTooLarge) && n > 0 {
+			// Too much for this transaction: build it again without this
+			// object, which then starts the next one.
+			tx.txn.Discard()
+			return b.build(items[:n])
+		}
+		if err != nil {
+			tx.txn.Discard()
+			return nil, 0, BulkStats{}, fmt.Errorf("bulk load %s: %w", items[n].o.ID, err)
+		}
+		stats.count(outcome)
+	}
+	if err := tx.finish(); err != nil {
+		tx.txn.Discard()
+		return nil, 0, BulkStats{}, fmt.Errorf("bulk load: %w", err)
+	}
+	return tx, n, stats, nil
+}
+
+// Flush commits the open chunk and waits until every chunk is committed.
 func (b *Bulk) Flush() error {
 	if b.err != nil {
 		return b.err
 	}
-	if b.tx == nil {
-		return nil
+	if err := b.apply(); err != nil {
+		return err
 	}
-	err := b.tx.commit()
-	b.tx.txn.Discard()
-	b.tx = nil
-	b.s.wmu.Unlock()
-	if err != nil {
-		b.chunk = b.chunk[:0]
-		b.stats = BulkStats{}
-		b.err = fmt.Errorf("bulk load: %w", err)
-		return b.err
-	}
-	b.stats.Chunks = 1
-	b.total.add(b.stats)
-	if b.opts.OnCommit != nil {
-		b.opts.OnCommit(b.stats)
-	}
-	b.chunk = b.chunk[:0]
-	b.stats = BulkStats{}
-	return nil
+	return b.reap(true)
 }
 
 // Close commits the open chunk and returns the stats of the whole load.
 // After an error, Close discards the open chunk and returns the error.
 func (b *Bulk) Close() (BulkStats, error) {
 	if b.err != nil {
-		b.abort()
+		_ = b.reap(true)
 		return b.total, b.err
 	}
 	err := b.Flush()
 	return b.total, err
 }
 
-// Abort discards the open chunk; committed chunks stay.
-func (b *Bulk) Abort() { b.abort() }
+// Abort discards the open chunk and waits for a chunk in flight; committed
+// chunks stay.
+func (b *Bulk) Abort() {
+	_ = b.reap(true)
+	b.chunk = nil
+}

@@ -90,22 +90,30 @@ func TestCrashChild(t *testing.T) {
 	}
 	meta := graph.Meta{Policy: graph.Policy{Owner: "org-a", TLP: schema.TLPGreen}, Provenance: graph.Provenance{Source: "crash"}}
 	out := bufio.NewWriter(os.Stdout)
-	k := start
-	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: crashChunk + 1, OnCommit: func(graph.BulkStats) {
-		fmt.Fprintf(out, "ack %d\n", k)
+	// Each chunk of the workload is exactly one Bulk chunk, so the n-th
+	// commit acknowledges workload chunk start+n. Puts do not wait for
+	// commits: the next chunk is applied while the previous one commits.
+	acked := start - 1
+	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: crashChunk + 1, OnCommit: func(st graph.BulkStats) {
+		if st.Objects != crashChunk+1 {
+			fmt.Printf("chunk of %d objects\n", st.Objects)
+			os.Exit(3)
+		}
+		acked++
+		fmt.Fprintf(out, "ack %d\n", acked)
 		out.Flush()
 	}})
-	for ; k < start+10_000; k++ {
+	for k := start; k < start+10_000; k++ {
 		for _, o := range crashObjects(t, k) {
 			if err := b.Put(o, meta); err != nil {
 				fmt.Printf("put failed: %v\n", err)
 				os.Exit(3)
 			}
 		}
-		if err := b.Flush(); err != nil {
-			fmt.Printf("flush failed: %v\n", err)
-			os.Exit(3)
-		}
+	}
+	if _, err := b.Close(); err != nil {
+		fmt.Printf("close failed: %v\n", err)
+		os.Exit(3)
 	}
 	os.Exit(0)
 }

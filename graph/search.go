@@ -268,6 +268,12 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 			if err != nil {
 				return err
 			}
+			if s.syms.name(r.typ) == "relationship" {
+				// Relationships have no document (see document); skip
+				// decoding them. A node never changes type, so there is
+				// no stale document to delete.
+				continue
+			}
 			d, err := s.document(id, &r)
 			if err != nil {
 				return err

@@ -41,8 +41,13 @@ type Store struct {
 	classes *classTable
 	cache   classCache
 
-	// outSeq is the last outbox sequence number written.
-	outSeq atomic.Uint64
+	// outSeq is the last outbox sequence number committed; nextSeq, owned
+	// by the writer (under wmu), is the last one handed out, which runs
+	// ahead of outSeq while a bulk chunk commits.
+	outSeq  atomic.Uint64
+	nextSeq uint64
+
+	wcache *writerCache
 
 	search atomic.Pointer[indexer] // nil without Options.Search
 }
@@ -94,7 +99,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, opts: opts, log: opts.Logger, db: db, classes: newClassTable()}
+	s := &Store{dir: dir, opts: opts, log: opts.Logger, db: db, classes: newClassTable(), wcache: newWriterCache()}
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -251,6 +256,7 @@ func (s *Store) loadOutboxSeq(txn *badger.Txn) error {
 			return fmt.Errorf("load outbox position: %w", err)
 		}
 		s.outSeq.Store(seq)
+		s.nextSeq = seq
 	}
 	return nil
 }

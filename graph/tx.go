@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -61,6 +62,19 @@ func (tx *Tx) Visible(id ID) bool { return tx.visible(id) }
 // getRecord reads the record of id regardless of visibility. The record's
 // raw JSON is a copy the caller owns.
 func (tx *Tx) getRecord(id ID) (record, error) {
+	if tx.w != nil {
+		// The writer reads its own staged records without a Badger read.
+		if b, ok := tx.w.recs[id]; ok {
+			if b == nil {
+				return record{}, ErrNotFound
+			}
+			r, err := decodeRecord(slices.Clone(b))
+			if err != nil {
+				return record{}, fmt.Errorf("node %d: %w", id, err)
+			}
+			return r, nil
+		}
+	}
 	item, err := tx.txn.Get(nodeKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return record{}, ErrNotFound
@@ -106,6 +120,26 @@ func (tx *Tx) toNode(id ID, r *record) *Node {
 // lookupID resolves a STIX id (or alias) to an internal id, regardless of
 // visibility; ok is false when the id was never seen.
 func (tx *Tx) lookupID(stixID string) (ID, bool, error) {
+	if tx.w != nil {
+		// The writer checks what it staged, then its cache; whatever it
+		// then finds in Badger is committed (its own writes are staged).
+		if id, ok := tx.w.xids[stixID]; ok {
+			return id, true, nil
+		}
+		if id, ok := tx.s.wcache.xid(stixID); ok {
+			return id, true, nil
+		}
+		id, ok, err := tx.readXID(stixID)
+		if ok {
+			tx.s.wcache.putXID(stixID, id)
+		}
+		return id, ok, err
+	}
+	return tx.readXID(stixID)
+}
+
+// readXID reads the STIX id index.
+func (tx *Tx) readXID(stixID string) (ID, bool, error) {
 	item, err := tx.txn.Get(xidKey(stixID))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, false, nil
@@ -423,7 +457,8 @@ func (tx *Tx) counter(key []byte) (int64, error) {
 // hops, following edges that match q, and returns the nodes reached (start
 // first, then in order of discovery) and every edge walked, once each. It
 // stops adding nodes at limit (0 means no limit), so a hub cannot blow up an
-// answer; edges are kept only between nodes that are returned.
+// answer: once it is reached the walk stops, and edges between returned
+// nodes that it had not walked yet are not returned.
 func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []Edge, error) {
 	if !tx.visible(start) {
 		return nil, nil, fmt.Errorf("node %d: %w", start, ErrNotFound)
@@ -440,7 +475,9 @@ func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []
 				o := e.Other(id)
 				if _, ok := seen[o]; !ok {
 					if limit > 0 && len(nodes) >= limit {
-						return true
+						// Full: stop scanning, so a hub with thousands of
+						// edges costs no more than its first few.
+						return false
 					}
 					seen[o] = struct{}{}
 					nodes = append(nodes, o)

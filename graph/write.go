@@ -65,6 +65,14 @@ type writeState struct {
 	classes  map[ID]Class // new classes to publish to the cache after commit
 	ops      int          // Badger entries written, for batch sizing
 	bytes    int          // their approximate size
+
+	// Staged for the writer cache (records: for reading back within the
+	// transaction without a Badger read), taken after
+	// a successful commit.
+	xids        map[string]ID
+	recs        map[ID][]byte // encoded records written; nil value: deleted
+	counterVals map[degreeDelta]int64
+	seq         uint64 // the outbox entry this transaction wrote, or 0
 }
 
 type degreeDelta struct {
@@ -79,7 +87,22 @@ func newWriteState() *writeState {
 		degrees:  map[degreeDelta]int64{},
 		counts:   map[sym]int64{},
 		classes:  map[ID]Class{},
+		xids:     map[string]ID{},
+		recs:     map[ID][]byte{},
 	}
+}
+
+// setRecord writes a node record and stages it for the writer.
+func (tx *Tx) setRecord(id ID, r *record) error {
+	b := r.encode()
+	tx.w.recs[id] = b
+	return tx.set(nodeKey(id), b)
+}
+
+// delRecord deletes a node record and stages the deletion.
+func (tx *Tx) delRecord(id ID) error {
+	tx.w.recs[id] = nil
+	return tx.del(nodeKey(id))
 }
 
 // entryOverhead approximates Badger's per-entry bookkeeping in a batch.
@@ -138,46 +161,85 @@ func (s *Store) Update(v Viewer, fn func(tx *Tx) error) error {
 	return tx.commit()
 }
 
-// commit writes the counters and the outbox entry, commits, and publishes
-// the new classes to the cache. The caller holds s.wmu.
+// commit finishes the transaction, commits it and publishes what it did.
+// The caller holds s.wmu.
 func (tx *Tx) commit() error {
+	if err := tx.finish(); err != nil {
+		return err
+	}
+	if err := tx.txn.Commit(); err != nil {
+		tx.abandon()
+		return fmt.Errorf("commit: %w", tx.wrapTxnErr(err))
+	}
+	tx.publish()
+	return nil
+}
+
+// abandon forgets the writer cache after a failed commit, whose staged
+// entries may already have been read. The outbox entry number it took stays
+// unused; the indexer skips such gaps.
+func (tx *Tx) abandon() {
+	tx.s.wcache.reset()
+}
+
+// finish writes the degree and type counters and the outbox entry. The
+// caller holds s.wmu.
+func (tx *Tx) finish() error {
 	w := tx.w
+	w.counterVals = make(map[degreeDelta]int64, len(w.degrees))
 	for d, delta := range w.degrees {
 		if delta == 0 {
 			continue
 		}
-		if err := tx.addCounter(degreeKey(d.id, d.dir, d.e), delta); err != nil {
+		n, ok := tx.s.wcache.counter(d)
+		if !ok {
+			var err error
+			if n, err = tx.counter(degreeKey(d.id, d.dir, d.e)); err != nil {
+				return fmt.Errorf("update degree of %d: %w", d.id, err)
+			}
+		}
+		if err := tx.storeCounter(degreeKey(d.id, d.dir, d.e), n+delta); err != nil {
 			return fmt.Errorf("update degree of %d: %w", d.id, err)
 		}
+		w.counterVals[d] = n + delta
 	}
 	for y, delta := range w.counts {
 		if delta == 0 {
 			continue
 		}
-		if err := tx.addCounter(countKey(y), delta); err != nil {
+		n, err := tx.counter(countKey(y))
+		if err != nil {
+			return fmt.Errorf("update type count: %w", err)
+		}
+		if err := tx.storeCounter(countKey(y), n+delta); err != nil {
 			return fmt.Errorf("update type count: %w", err)
 		}
 	}
-	seq := tx.s.outSeq.Load()
 	if len(w.changed) > 0 {
-		seq++
-		if err := tx.set(outboxKey(seq), encodeIDs(w.changed)); err != nil {
+		w.seq = tx.s.nextSeq + 1
+		if err := tx.set(outboxKey(w.seq), encodeIDs(w.changed)); err != nil {
 			return fmt.Errorf("write outbox: %w", err)
 		}
+		tx.s.nextSeq = w.seq
 	}
-	if err := tx.txn.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", tx.wrapTxnErr(err))
-	}
+	return nil
+}
+
+// publish makes a committed transaction's effects visible beyond Badger:
+// classes to readers, the outbox position to the indexer, staged entries
+// to the writer cache.
+func (tx *Tx) publish() {
+	w := tx.w
 	for id, c := range w.classes {
 		tx.s.cache.set(id, c)
 	}
-	if len(w.changed) > 0 {
-		tx.s.outSeq.Store(seq)
+	tx.s.wcache.publish(w)
+	if w.seq > 0 {
+		tx.s.outSeq.Store(w.seq)
 		if in := tx.s.search.Load(); in != nil {
 			in.notify()
 		}
 	}
-	return nil
 }
 
 func (tx *Tx) addCounter(key []byte, delta int64) error {
@@ -185,7 +247,11 @@ func (tx *Tx) addCounter(key []byte, delta int64) error {
 	if err != nil {
 		return err
 	}
-	n += delta
+	return tx.storeCounter(key, n+delta)
+}
+
+// storeCounter writes a counter's new value; 0 deletes it.
+func (tx *Tx) storeCounter(key []byte, n int64) error {
 	if n < 0 {
 		return fmt.Errorf("counter %x below zero: %w", key, ErrCorrupt)
 	}
@@ -262,29 +328,49 @@ func impliedEdges(o *schema.Object) []edgeSpec {
 	return out
 }
 
+// setXID writes a STIX id index entry and stages it for the writer cache.
+func (tx *Tx) setXID(stixID string, id ID) error {
+	tx.w.xids[stixID] = id
+	if err := tx.set(xidKey(stixID), putID(nil, id)); err != nil {
+		return fmt.Errorf("index %s: %w", stixID, err)
+	}
+	return nil
+}
+
 // resolve returns the id of a STIX id, creating a stub for an object not
 // seen yet so that references to it can be stored before it arrives.
 func (tx *Tx) resolve(stixID string) (ID, error) {
+	id, _, err := tx.resolveFor(stixID, true)
+	return id, err
+}
+
+// resolveFor is resolve; created reports a new id, and writeStub says
+// whether to store a stub record for it (Put, which writes the record
+// itself, does not).
+func (tx *Tx) resolveFor(stixID string, writeStub bool) (id ID, created bool, err error) {
 	id, ok, err := tx.lookupID(stixID)
 	if err != nil || ok {
-		return id, err
+		return id, false, err
 	}
 	if id, err = tx.s.nextID(); err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	if err := tx.setXID(stixID, id); err != nil {
+		return 0, false, err
+	}
+	if !writeStub {
+		return id, true, nil
 	}
 	typ, _, _ := strings.Cut(stixID, "--")
 	y, err := tx.s.symFor(typ)
 	if err != nil {
-		return 0, err
-	}
-	if err := tx.set(xidKey(stixID), putID(nil, id)); err != nil {
-		return 0, fmt.Errorf("index %s: %w", stixID, err)
+		return 0, false, err
 	}
 	stub := record{flags: flagStub, typ: y, stixID: stixID}
-	if err := tx.set(nodeKey(id), stub.encode()); err != nil {
-		return 0, fmt.Errorf("store reference to %s: %w", stixID, err)
+	if err := tx.setRecord(id, &stub); err != nil {
+		return 0, false, fmt.Errorf("store reference to %s: %w", stixID, err)
 	}
-	return id, nil
+	return id, true, nil
 }
 
 // resolveWithAlias is resolve for an object the source knew by another id
@@ -292,46 +378,47 @@ func (tx *Tx) resolve(stixID string) (ID, error) {
 // node too. When the original id was referenced before the object arrived,
 // its stub becomes the node (or, when the node already exists, the stub's
 // edges move to it). An original id that names another real node keeps it.
-func (tx *Tx) resolveWithAlias(stixID, orig string) (ID, error) {
+func (tx *Tx) resolveWithAlias(stixID, orig string) (ID, bool, error) {
 	if orig == "" || orig == stixID {
-		return tx.resolve(stixID)
+		return tx.resolveFor(stixID, false)
 	}
 	origID, origKnown, err := tx.lookupID(orig)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	id, known, err := tx.lookupID(stixID)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !origKnown {
-		if id, err = tx.resolve(stixID); err != nil {
-			return 0, err
+		id, created, err := tx.resolveFor(stixID, false)
+		if err != nil {
+			return 0, false, err
 		}
-		return id, tx.set(xidKey(orig), putID(nil, id))
+		return id, created, tx.setXID(orig, id)
 	}
 	if known && origID == id {
-		return id, nil
+		return id, false, nil
 	}
 	r, err := tx.getRecord(origID)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !r.stub() {
-		return tx.resolve(stixID)
+		return tx.resolveFor(stixID, false)
 	}
 	if !known {
 		// Adopt the stub: it becomes the node under its canonical id.
 		stub := record{flags: flagStub, typ: r.typ, stixID: stixID}
-		if err := tx.set(nodeKey(origID), stub.encode()); err != nil {
-			return 0, err
+		if err := tx.setRecord(origID, &stub); err != nil {
+			return 0, false, err
 		}
-		return origID, tx.set(xidKey(stixID), putID(nil, origID))
+		return origID, false, tx.setXID(stixID, origID)
 	}
 	if err := tx.mergeStub(origID, id); err != nil {
-		return 0, fmt.Errorf("merge reference %s into %s: %w", orig, stixID, err)
+		return 0, false, fmt.Errorf("merge reference %s into %s: %w", orig, stixID, err)
 	}
-	return id, tx.set(xidKey(orig), putID(nil, id))
+	return id, false, tx.setXID(orig, id)
 }
 
 // mergeStub moves every edge of stub to node and deletes the stub's record.
@@ -376,7 +463,7 @@ func (tx *Tx) mergeStub(stub, node ID) error {
 			tx.w.degrees[degreeDelta{node, opposite(m.dir), m.e}]++
 		}
 	}
-	return tx.del(nodeKey(stub))
+	return tx.delRecord(stub)
 }
 
 // Alias makes another STIX id resolve to the node of stixID, for example the
@@ -400,7 +487,26 @@ func (tx *Tx) Alias(alias, stixID string) error {
 		}
 		return fmt.Errorf("alias %s already names node %d: %w", alias, old, ErrInvalid)
 	}
-	return tx.set(xidKey(alias), putID(nil, id))
+	return tx.setXID(alias, id)
+}
+
+// prepared is an object with the work done that needs no store access: its
+// encoding, the edges it implies and its index values. Bulk prepares the
+// next chunk while the previous one commits.
+type prepared struct {
+	o      *schema.Object
+	m      Meta
+	raw    []byte
+	edges  []edgeSpec
+	values []string
+}
+
+func prepare(o *schema.Object, m Meta) (*prepared, error) {
+	raw, err := o.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", o.ID, err)
+	}
+	return &prepared{o: o, m: m, raw: raw, edges: impliedEdges(o), values: schema.IndexValues(o)}, nil
 }
 
 // Put stores an object: it creates it, replaces an older version, or does
@@ -412,17 +518,27 @@ func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
 	if tx.w == nil {
 		return 0, 0, ErrReadOnly
 	}
-	id, err := tx.resolveWithAlias(o.ID, m.Provenance.OriginalID)
+	p, err := prepare(o, m)
 	if err != nil {
 		return 0, 0, err
 	}
-	old, err := tx.getRecord(id)
+	return tx.put(p)
+}
+
+func (tx *Tx) put(p *prepared) (ID, Outcome, error) {
+	o, m := p.o, p.m
+	id, created, err := tx.resolveWithAlias(o.ID, m.Provenance.OriginalID)
 	if err != nil {
 		return 0, 0, err
 	}
-	raw, err := o.MarshalJSON()
-	if err != nil {
-		return 0, 0, fmt.Errorf("encode %s: %w", o.ID, err)
+	var old record
+	if created {
+		old = record{flags: flagStub}
+		if old.typ, err = tx.s.symFor(o.Type); err != nil {
+			return 0, 0, err
+		}
+	} else if old, err = tx.getRecord(id); err != nil {
+		return 0, 0, err
 	}
 	prov := m.Provenance
 	if prov.At.IsZero() {
@@ -430,13 +546,14 @@ func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
 	}
 	isNew := old.stub()
 	outcome := Created
-	rec := record{typ: old.typ, stixID: o.ID, created: unixNano(o.Created), modified: unixNano(o.Modified), raw: raw}
-	var oldObj *schema.Object
+	rec := record{typ: old.typ, stixID: o.ID, created: unixNano(o.Created), modified: unixNano(o.Modified), raw: p.raw}
+	var oldEdges []edgeSpec
+	var oldValues []string
 	if !isNew {
 		if rec.modified < old.modified {
 			return id, Older, nil
 		}
-		sameVersion := rec.modified == old.modified && bytes.Equal(raw, old.raw)
+		sameVersion := rec.modified == old.modified && bytes.Equal(p.raw, old.raw)
 		if sameVersion && hasProvenance(old.prov, prov) {
 			return id, Unchanged, nil
 		}
@@ -448,22 +565,21 @@ func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
 			// provenance, nothing else changes.
 			rec.created, rec.modified = old.created, old.modified
 			tx.touch(id)
-			return id, outcome, tx.set(nodeKey(id), rec.encode())
+			return id, outcome, tx.setRecord(id, &rec)
 		}
-		if oldObj, err = schema.ParseObject(old.raw); err != nil {
+		oldObj, err := schema.ParseObject(old.raw)
+		if err != nil {
 			return 0, 0, fmt.Errorf("decode stored %s: %w", o.ID, err)
 		}
+		oldEdges, oldValues = impliedEdges(oldObj), schema.IndexValues(oldObj)
 	} else {
-		if rec.typ, err = tx.s.symFor(o.Type); err != nil {
-			return 0, 0, err
-		}
 		if rec.class, err = tx.s.classFor(m.Policy); err != nil {
 			return 0, 0, err
 		}
 		rec.prov = []Provenance{prov}
 		tx.w.counts[rec.typ]++
 	}
-	if err := tx.set(nodeKey(id), rec.encode()); err != nil {
+	if err := tx.setRecord(id, &rec); err != nil {
 		return 0, 0, fmt.Errorf("store %s: %w", o.ID, err)
 	}
 	if isNew || rec.class != old.class {
@@ -475,10 +591,10 @@ func (tx *Tx) Put(o *schema.Object, m Meta) (ID, Outcome, error) {
 	if err := tx.reindexTime(id, old, rec, isNew); err != nil {
 		return 0, 0, fmt.Errorf("index time of %s: %w", o.ID, err)
 	}
-	if err := tx.reindexValues(id, oldObj, o); err != nil {
+	if err := tx.reindexValues(id, oldValues, p.values); err != nil {
 		return 0, 0, fmt.Errorf("index values of %s: %w", o.ID, err)
 	}
-	if err := tx.replaceEdges(id, impliedEdges(oldObj), impliedEdges(o)); err != nil {
+	if err := tx.replaceEdges(id, oldEdges, p.edges); err != nil {
 		return 0, 0, fmt.Errorf("store edges of %s: %w", o.ID, err)
 	}
 	tx.touch(id)
@@ -500,15 +616,8 @@ func (tx *Tx) reindexTime(id ID, old, rec record, isNew bool) error {
 	return nil
 }
 
-func (tx *Tx) reindexValues(id ID, oldObj, o *schema.Object) error {
-	var oldVals []string
-	if oldObj != nil {
-		oldVals = schema.IndexValues(oldObj)
-	}
-	var newVals []string
-	if o != nil {
-		newVals = schema.IndexValues(o)
-	}
+// reindexValues replaces the value index entries of id.
+func (tx *Tx) reindexValues(id ID, oldVals, newVals []string) error {
 	for _, v := range oldVals {
 		if !slices.Contains(newVals, v) {
 			if err := tx.del(valueKey(v, id)); err != nil {
@@ -617,7 +726,7 @@ func (tx *Tx) Delete(stixID string) error {
 	if err := tx.replaceEdges(id, impliedEdges(oldObj), nil); err != nil {
 		return fmt.Errorf("delete edges of %s: %w", stixID, err)
 	}
-	if err := tx.reindexValues(id, oldObj, nil); err != nil {
+	if err := tx.reindexValues(id, schema.IndexValues(oldObj), nil); err != nil {
 		return fmt.Errorf("delete values of %s: %w", stixID, err)
 	}
 	if old.modified != 0 {
@@ -629,7 +738,7 @@ func (tx *Tx) Delete(stixID string) error {
 		return err
 	}
 	stub := record{flags: flagStub, typ: old.typ, stixID: old.stixID}
-	if err := tx.set(nodeKey(id), stub.encode()); err != nil {
+	if err := tx.setRecord(id, &stub); err != nil {
 		return err
 	}
 	tx.w.counts[old.typ]--

@@ -67,6 +67,8 @@ machine-readable output.`,
 	root.AddCommand(
 		newServeCmd(a),
 		newIngestCmd(a),
+		newExportCmd(a),
+		newPullCmd(a),
 		newSearchCmd(a),
 		newGetCmd(a),
 		newNeighboursCmd(a),

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/schema"
 )
 
 // Options configure Run.
@@ -91,6 +92,10 @@ type Result struct {
 	// and 2) from Neighbourhood.StartNodes, one read transaction each.
 	OneHop Latency `json:"one_hop"`
 	TwoHop Latency `json:"two_hop"`
+	// TwoHopByKind splits TwoHop by the kind of start node: "observable",
+	// "domain-object" (indicators, malware, identities, …) and "container"
+	// (reports, incidents, cases, groupings).
+	TwoHopByKind map[string]Latency `json:"two_hop_by_kind"`
 	// Neighbourhood says how the neighbourhood queries were drawn.
 	Neighbourhood Neighbourhood `json:"neighbourhood"`
 	// SearchKeyword are searches for exact values (an address, domain,
@@ -99,8 +104,11 @@ type Result struct {
 	// Both ask for 20 hits as an organization viewer.
 	SearchKeyword Latency `json:"search_keyword"`
 	SearchText    Latency `json:"search_text"`
-	// PeakRSSBytes is the process's peak resident set (VmHWM) at the end.
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// PeakRSSBytes is the process's peak resident set (VmHWM) after the
+	// measurements (before the optional check, which reads everything);
+	// PeakRSSIngestBytes the same right after the load.
+	PeakRSSBytes       int64 `json:"peak_rss_bytes"`
+	PeakRSSIngestBytes int64 `json:"peak_rss_ingest_bytes"`
 	// DiskBytes is the space the data directory takes on disk (allocated
 	// blocks) after the store is closed; DiskBadgerBytes and
 	// DiskSearchBytes split it by part.
@@ -302,22 +310,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	// Reads. The first half of each sample warms the caches, the second
 	// half is timed; garbage from the load is collected first.
+	res.PeakRSSIngestBytes = peakRSS()
 	runtime.GC()
 	starts, err := resolve(s, samples.Starts)
 	if err != nil {
 		return nil, err
 	}
 	res.Neighbourhood = Neighbourhood{
-		StartNodes: "uniform seeded sample of all objects except relationships, as the organization viewer sees them",
+		StartNodes: "uniform seeded sample of the objects the viewer may see, except relationships (edges, without neighbours of their own)",
 		Limit:      opts.ExpandLimit,
 		Viewer:     viewer.Org,
 	}
 	warm, timed := halves(starts)
 	for _, depth := range []int{1, 2} {
-		if _, err := expand(ctx, s, warm, depth, opts.ExpandLimit, nil); err != nil {
+		if _, _, err := expand(ctx, s, warm, depth, opts.ExpandLimit, nil); err != nil {
 			return nil, err
 		}
-		lat, err := expand(ctx, s, timed, depth, opts.ExpandLimit, func(done int) {
+		lat, byKind, err := expand(ctx, s, timed, depth, opts.ExpandLimit, func(done int) {
 			progress(Progress{Phase: "neighbours", Done: (depth-1)*len(timed) + done, Total: 2 * len(timed)})
 		})
 		if err != nil {
@@ -326,7 +335,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if depth == 1 {
 			res.OneHop = lat
 		} else {
-			res.TwoHop = lat
+			res.TwoHop, res.TwoHopByKind = lat, byKind
 		}
 	}
 	for i, qs := range [][]string{samples.Keywords, samples.Texts} {
@@ -347,6 +356,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
+	res.PeakRSSBytes = peakRSS()
 	if opts.Check {
 		progress(Progress{Phase: "check"})
 		t0 := time.Now()
@@ -365,7 +375,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.DiskBytes = diskUsage(dir)
 	res.DiskBadgerBytes = diskUsage(filepath.Join(dir, "badger"))
 	res.DiskSearchBytes = diskUsage(filepath.Join(dir, "search"))
-	res.PeakRSSBytes = peakRSS()
 	res.Targets = targets(res)
 	res.Pass = true
 	for _, t := range res.Targets {
@@ -388,10 +397,28 @@ func halves[T any](xs []T) (warm, timed []T) {
 	return xs[:h], xs[h:]
 }
 
+// start is a start node of a neighbourhood query.
+type start struct {
+	id   graph.ID
+	kind string // see Result.TwoHopByKind
+}
+
+// startKind classifies a STIX id by its type.
+func startKind(stixID string) string {
+	typ, _, _ := strings.Cut(stixID, "--")
+	switch {
+	case schema.KindOf(typ) == schema.KindSCO:
+		return "observable"
+	case typ == "report" || typ == "incident" || typ == "grouping" || typ == schema.TypeCase:
+		return "container"
+	}
+	return "domain-object"
+}
+
 // resolve maps sampled STIX ids to node ids as the viewer sees them,
 // dropping nodes the viewer may not see.
-func resolve(s *graph.Store, stixIDs []string) ([]graph.ID, error) {
-	var ids []graph.ID
+func resolve(s *graph.Store, stixIDs []string) ([]start, error) {
+	var ids []start
 	err := s.View(viewer, func(tx *graph.Tx) error {
 		for _, sid := range stixIDs {
 			id, err := tx.Lookup(sid)
@@ -401,7 +428,7 @@ func resolve(s *graph.Store, stixIDs []string) ([]graph.ID, error) {
 			if err != nil {
 				return err
 			}
-			ids = append(ids, id)
+			ids = append(ids, start{id, startKind(sid)})
 		}
 		return nil
 	})
@@ -415,14 +442,17 @@ func resolve(s *graph.Store, stixIDs []string) ([]graph.ID, error) {
 }
 
 // expand times one Expand per start node, each in its own read
-// transaction as an analyst's request would run.
-func expand(ctx context.Context, s *graph.Store, starts []graph.ID, depth, limit int, done func(int)) (Latency, error) {
+// transaction as an analyst's request would run, and also returns the
+// figures split by kind of start node.
+func expand(ctx context.Context, s *graph.Store, starts []start, depth, limit int, done func(int)) (Latency, map[string]Latency, error) {
 	times := make([]time.Duration, 0, len(starts))
+	byKind := map[string][]time.Duration{}
 	var nodes, edges, limited int
-	for i, id := range starts {
+	for i, st := range starts {
 		if ctx.Err() != nil {
-			return Latency{}, ctx.Err()
+			return Latency{}, nil, ctx.Err()
 		}
+		id := st.id
 		var n, e int
 		t0 := time.Now()
 		err := s.View(viewer, func(tx *graph.Tx) error {
@@ -431,8 +461,9 @@ func expand(ctx context.Context, s *graph.Store, starts []graph.ID, depth, limit
 			return err
 		})
 		times = append(times, time.Since(t0))
+		byKind[st.kind] = append(byKind[st.kind], times[len(times)-1])
 		if err != nil {
-			return Latency{}, fmt.Errorf("expand node %d to depth %d: %w", id, depth, err)
+			return Latency{}, nil, fmt.Errorf("expand node %d to depth %d: %w", id, depth, err)
 		}
 		nodes += n
 		edges += e
@@ -449,7 +480,11 @@ func expand(ctx context.Context, s *graph.Store, starts []graph.ID, depth, limit
 		lat.MeanEdges = round(float64(edges)/float64(len(starts)), 1)
 		lat.Limited = round(float64(limited)/float64(len(starts)), 3)
 	}
-	return lat, nil
+	kinds := make(map[string]Latency, len(byKind))
+	for k, ts := range byKind {
+		kinds[k] = summarize(ts)
+	}
+	return lat, kinds, nil
 }
 
 // search times one search per query.
