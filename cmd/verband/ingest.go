@@ -6,24 +6,41 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verband-cti/verband/ingest/lists"
+	"github.com/verband-cti/verband/ingest/misp"
 	"github.com/verband-cti/verband/ingest/pipeline"
+	"github.com/verband-cti/verband/ingest/refdata"
 	"github.com/verband-cti/verband/schema"
 )
 
 func newIngestCmd(a *app) *cobra.Command {
 	var (
-		source, owner, tlp, onError string
-		chunk                       int
+		source, owner, tlp, onError                 string
+		listFormat, columns, container, galaxiesDir string
+		labels                                      []string
+		chunk                                       int
+		indicators, trustOrg                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest FILE|DIR...",
-		Short: "Load STIX 2.1 bundles (.json, .json.gz) into the store",
-		Long: `Ingest loads STIX 2.x bundles, single objects or arrays of objects, plain or
-gzip-compressed. Directories are walked for .json and .json.gz files.
+		Short: "Load STIX, MISP and indicator lists into the store",
+		Long: `Ingest loads files in every format the field uses, each recognised by its
+content, plain or gzip-compressed:
+
+  - STIX 2.x bundles, single objects or arrays of objects (2.0 is upgraded);
+  - MISP events ({"Event": …}), REST search responses ({"response": […]}) and
+    feed folders (manifest.json and one file per event), and MISP galaxies;
+  - plain indicator lists (one value a line, defanged values refanged),
+    CSV/TSV files (--columns maps them) and Maltrail trail files.
+
+Directories are walked for .json, .json.gz, .txt, .csv, .tsv and .list files
+(licence and README files aside); a folder with a manifest.json is a MISP feed.
+MISP warninglists and taxonomies hold no objects and are skipped with a warning.
 
 Cyber observables get canonical values and deterministic ids (the id the
-source gave stays findable as an alias). Objects are committed in atomic
-chunks; loading the same file again changes nothing.
+source gave stays findable as an alias, and what canonicalisation changed is
+kept, so "verband export --form as-received" gives the input back). Objects are
+committed in atomic chunks; loading the same file again changes nothing.
 
 An object's TLP comes from its markings; --tlp sets it for objects without
 one. With --on-error=stop (the default) the first bad object ends the load:
@@ -35,7 +52,9 @@ the property at fault.
 When the objects are committed, ingest waits until the search index has
 caught up, so that everything it loaded is searchable when it exits.`,
 		Example: `  verband ingest enterprise-attack.json.gz --source mitre-attack
-  verband ingest ./feeds --owner org-a --tlp amber --on-error=skip`,
+  verband ingest ./feeds --owner org-a --tlp amber --on-error=skip
+  verband ingest maltrail/ --source maltrail
+  verband ingest iocs.csv --columns 'value=indicator,type=kind,comment=3' --indicators`,
 		Args: someArgs("FILE or DIR"),
 		RunE: func(cmd *cobra.Command, paths []string) (err error) {
 			mode, err := pipeline.ParseErrorMode(onError)
@@ -46,6 +65,24 @@ caught up, so that everything it loaded is searchable when it exits.`,
 			if tlp != "" {
 				if level, err = schema.ParseTLP(tlp); err != nil {
 					return usagef("--tlp: %w", err)
+				}
+			}
+			lf, err := lists.ParseFormat(listFormat)
+			if err != nil {
+				return usagef("--list-format: %w", err)
+			}
+			cols, err := lists.ParseColumns(columns)
+			if err != nil {
+				return usagef("--columns: %w", err)
+			}
+			cont, err := lists.ParseContainer(container)
+			if err != nil {
+				return usagef("--container: %w", err)
+			}
+			mispOpts := misp.Options{TrustCreatorOrg: trustOrg}
+			if galaxiesDir != "" {
+				if mispOpts.Galaxies, err = refdata.LoadGalaxies(galaxiesDir); err != nil {
+					return fmt.Errorf("ingest: --galaxies: %w", err)
 				}
 			}
 			files, err := pipeline.Files(paths)
@@ -62,6 +99,8 @@ caught up, so that everything it loaded is searchable when it exits.`,
 			loader := pipeline.New(store, pipeline.Options{
 				Source: source, Owner: owner, TLP: level, OnError: mode,
 				ChunkObjects: chunk, Progress: prog.update,
+				MISP:  mispOpts,
+				Lists: lists.Options{Format: lf, TLP: level, Labels: splitList(labels), Indicators: indicators, Container: cont, Columns: cols},
 			})
 			stats, loadErr := loader.LoadFiles(cmd.Context(), files)
 			for _, e := range stats.Warnings {
@@ -113,6 +152,13 @@ caught up, so that everything it loaded is searchable when it exits.`,
 	f.StringVar(&tlp, "tlp", "", "TLP for objects without a TLP marking: clear, green, amber, amber+strict or red (default: unmarked)")
 	f.StringVar(&onError, "on-error", "stop", "what to do with a bad object: stop or skip")
 	f.IntVar(&chunk, "chunk", 0, "objects per atomic commit (default 2000)")
+	f.StringVar(&listFormat, "list-format", "auto", "format of list files: auto, plain, csv or maltrail")
+	f.StringVar(&columns, "columns", "", "CSV column mapping, such as 'value=ioc,type=kind,comment=3' (header names or 1-based numbers)")
+	f.BoolVar(&indicators, "indicators", false, "make an indicator for every list value, not only its observable")
+	f.StringVar(&container, "container", "grouping", "object that holds a list's members: grouping, report or none")
+	f.StringSliceVar(&labels, "label", nil, "labels for the indicators and containers made from lists")
+	f.BoolVar(&trustOrg, "misp-trust-creator", false, "make a MISP event's creator organisation (Orgc) the owner of its objects")
+	f.StringVar(&galaxiesDir, "galaxies", "", "folder of MISP galaxy files to resolve galaxy tags of MISP events against")
 	return cmd
 }
 

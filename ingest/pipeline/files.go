@@ -7,22 +7,56 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/verband-cti/verband/ingest/lists"
 )
 
-// IsBundleFile reports whether a file name looks like a STIX bundle that a
-// directory walk should pick up: it ends in ".json" or ".json.gz", in any
-// case.
+// IsBundleFile reports whether a file name looks like JSON that a
+// directory walk should pick up (a STIX bundle or object, a MISP event, MISP
+// reference data): it ends in ".json" or ".json.gz", in any case, and is not
+// a JSON schema ("schema.json", "_schema.json").
 func IsBundleFile(name string) bool {
 	n := strings.ToLower(name)
+	if n == "schema.json" || n == "_schema.json" {
+		return false
+	}
 	return strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz")
 }
 
-// Files expands the command-line arguments of an ingest into the files to
-// load: a file is taken as it is, whatever its name; a directory is walked,
-// and every file under it for which IsBundleFile holds is taken, in lexical
-// order. Hidden files and directories (names starting with ".") are
-// skipped. A path named twice is loaded once. It fails when a path does not
-// exist or a directory holds no bundle file.
+// notData are the base names (without extension, in upper case) of the
+// files that come with data sets but hold none: licences and notes.
+var notData = map[string]bool{"LICENSE": true, "LICENCE": true, "COPYING": true, "NOTICE": true, "README": true, "CHANGELOG": true, "SOURCES": true, "AUTHORS": true}
+
+// IsInputFile reports whether a directory walk should pick up a file:
+// IsBundleFile, or a list file (lists.IsListFile: .txt, .csv, .tsv, .list),
+// plain or gzip-compressed, unless its name says it is a licence or a note
+// (LICENSE*.txt, README.txt, …).
+func IsInputFile(name string) bool {
+	if IsBundleFile(name) {
+		return true
+	}
+	base := strings.ToUpper(name)
+	if i := strings.IndexAny(base, ".-_"); i >= 0 {
+		base = base[:i]
+	}
+	if notData[base] {
+		return false
+	}
+	n := name
+	if strings.HasSuffix(strings.ToLower(n), ".gz") {
+		n = n[:len(n)-3]
+	}
+	return lists.IsListFile(n)
+}
+
+// Files expands the command-line arguments of an ingest into the inputs to
+// load: a file is taken as it is, whatever its name (its content decides its
+// format); a directory that holds a manifest.json is a MISP feed, taken as
+// one input; any other directory is walked, and every file under it for
+// which IsInputFile holds is taken, in lexical order, as is every MISP feed
+// folder below it. Hidden files and directories (names starting with ".")
+// are skipped. A path named twice is loaded once. It fails when a path does
+// not exist or a directory holds nothing to load.
 func Files(args []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -37,7 +71,7 @@ func Files(args []string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("find input files: %w", err)
 		}
-		if !st.IsDir() {
+		if !st.IsDir() || isFeed(arg) {
 			add(filepath.Clean(arg))
 			continue
 		}
@@ -52,7 +86,11 @@ func Files(args []string) ([]string, error) {
 				}
 				return nil
 			}
-			if d.Type().IsRegular() && IsBundleFile(d.Name()) {
+			if d.IsDir() && p != arg && isFeed(p) {
+				found = append(found, p)
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() && IsInputFile(d.Name()) {
 				found = append(found, p)
 			}
 			return nil
@@ -61,7 +99,7 @@ func Files(args []string) ([]string, error) {
 			return nil, fmt.Errorf("find input files under %s: %w", arg, err)
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("find input files: no .json or .json.gz file under %s", arg)
+			return nil, fmt.Errorf("find input files: nothing to load under %s (no .json, .json.gz, .txt, .csv, .tsv or .list file)", arg)
 		}
 		slices.Sort(found)
 		for _, p := range found {
@@ -69,4 +107,11 @@ func Files(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// isFeed reports whether dir is a MISP feed folder: it holds a
+// manifest.json.
+func isFeed(dir string) bool {
+	st, err := os.Stat(filepath.Join(dir, "manifest.json"))
+	return err == nil && st.Mode().IsRegular()
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/ingest"
+	"github.com/verband-cti/verband/ingest/lists"
+	"github.com/verband-cti/verband/ingest/misp"
 	"github.com/verband-cti/verband/ingest/stix"
 	"github.com/verband-cti/verband/schema"
 )
@@ -77,6 +80,14 @@ type Options struct {
 	// Decoder tunes the STIX decoder. The zero value means
 	// stix.DefaultOptions().
 	Decoder stix.Options
+	// MISP tunes the MISP decoder.
+	MISP misp.Options
+	// Lists tunes the decoder of plain lists, CSV and Maltrail files. Its
+	// Source defaults to Options.Source (unless that is DefaultSource), its
+	// Time to the file's modification time (so that loading an unchanged
+	// file again changes nothing), its Format to what lists.DetectFormat
+	// finds.
+	Lists lists.Options
 	// Progress, when set, is called on the loading goroutine at most every
 	// ProgressInterval while a load runs, and once more at its end (with
 	// Done set).
@@ -136,7 +147,7 @@ type Stats struct {
 // Committed returns the number of objects committed in any outcome.
 func (s Stats) Committed() int { return s.Created + s.Updated + s.Unchanged + s.Older }
 
-// Loader loads STIX bundles into a store.
+// Loader loads inputs of every supported format into a store.
 type Loader struct {
 	store *graph.Store
 	opts  Options
@@ -156,10 +167,12 @@ func New(store *graph.Store, opts Options) *Loader {
 	return &Loader{store: store, opts: opts}
 }
 
-// LoadFiles loads each file in turn (a bundle, a single object or an array
-// of objects, plain or gzip-compressed) and returns what it did. The error
-// is the first bad object's in Stop mode, or a failure of the store or of
-// ctx in either mode; Stats then count what was committed before it.
+// LoadFiles loads each file in turn and returns what it did. Each file's
+// format is found from its content (see Detect): a STIX bundle, object or
+// array of objects, a MISP event, or a plain or CSV list of indicators,
+// plain or gzip-compressed. The error is the first bad object's in Stop
+// mode, or a failure of the store or of ctx in either mode; Stats then count
+// what was committed before it.
 func (l *Loader) LoadFiles(ctx context.Context, paths []string) (Stats, error) {
 	r := l.newRun(ctx)
 	r.files = len(paths)
@@ -178,11 +191,34 @@ func (l *Loader) LoadFiles(ctx context.Context, paths []string) (Stats, error) {
 }
 
 // LoadReader loads one stream named name (used in errors and provenance) of
-// size bytes (0 when unknown).
+// size bytes (0 when unknown), in any format LoadFiles reads.
 func (l *Loader) LoadReader(ctx context.Context, rd io.Reader, name string, size int64) (Stats, error) {
 	r := l.newRun(ctx)
 	r.files, r.bytesTotal = 1, size
-	if err := r.loadStream(rd, name); err != nil {
+	if err := r.loadStream(rd, input{name: name}); err != nil {
+		return r.fail(err)
+	}
+	return r.finish()
+}
+
+// ProvenanceFiler is implemented by sources that name the provenance file
+// of their objects themselves, such as the pages of a TAXII collection,
+// which all record the collection, whatever page they came in.
+type ProvenanceFiler interface {
+	ProvenanceFile() string
+}
+
+// LoadSource loads every object src yields, such as a page of a TAXII
+// collection or a decoder of another format. The source's Name is used in
+// errors and, without its directory, as the provenance file (unless src is
+// a ProvenanceFiler). Hints the source gives (see ingest.Hinter) apply to
+// each object.
+func (l *Loader) LoadSource(ctx context.Context, src ingest.Source) (Stats, error) {
+	r := l.newRun(ctx)
+	r.files = 1
+	r.stats.Files++
+	r.file = src.Name()
+	if err := r.loadObjects(src, src.Name()); err != nil {
 		return r.fail(err)
 	}
 	return r.finish()
@@ -194,13 +230,21 @@ type run struct {
 	ctx   context.Context
 	start time.Time
 	bulk  *graph.Bulk
-	// pending holds the objects put since the last commit, so that a chunk
-	// lost to one oversized object can be replayed without it.
+	// pending holds the objects put since the last acknowledged commit, so
+	// that a chunk lost to an oversized object can be replayed without it.
 	pending []item
 	stats   Stats
 	// markings maps producer-minted marking definitions to the TLP level
 	// they state.
 	markings map[string]schema.TLP
+	// scoIDs maps the ids sources gave SCOs in this load to their
+	// canonical ids when they differ, scoSeen holds hashes of every id
+	// seen, and deferred holds the SCOs whose ids depend on references to
+	// SCOs not seen yet (see canon.go).
+	scoIDs      map[string]string
+	scoSeen     map[uint64]struct{}
+	deferred    []deferredItem
+	deferWarned bool
 
 	files, fileIndex int
 	file             string
@@ -213,10 +257,18 @@ type run struct {
 type item struct {
 	o *schema.Object
 	m graph.Meta
+	w where
+}
+
+// where names an object's place in the input, for errors and provenance.
+type where struct {
+	name     string // the input as given, for errors
+	fileName string // its base name, for provenance
+	index    int    // 0-based position in the input
 }
 
 func (l *Loader) newRun(ctx context.Context) *run {
-	r := &run{l: l, ctx: ctx, start: time.Now(), markings: map[string]schema.TLP{}}
+	r := &run{l: l, ctx: ctx, start: time.Now(), markings: map[string]schema.TLP{}, scoIDs: map[string]string{}, scoSeen: map[uint64]struct{}{}}
 	r.newBulk()
 	return r
 }
@@ -243,38 +295,71 @@ func (r *run) committed(c graph.BulkStats) {
 }
 
 func (r *run) loadFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+	openErr := func(err error) error {
 		if r.l.opts.OnError == Skip {
 			r.reject(&ingest.ObjectError{File: path, Index: -1, Offset: -1, Fatal: true, Err: fmt.Errorf("open: %w", err)})
 			return nil
 		}
 		return fmt.Errorf("load %s: open: %w", path, err)
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		// A MISP feed folder (see Files).
+		r.file = path
+		r.stats.Files++
+		src, err := openFeed(path, r.l.opts)
+		if err != nil {
+			return r.badInput(err)
+		}
+		return r.loadObjects(src, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return openErr(err)
+	}
 	defer f.Close()
+	in := input{name: path}
 	if st, err := f.Stat(); err == nil {
+		in.modTime = st.ModTime()
 		defer func() { r.bytesBefore += st.Size(); r.counter = nil }()
 	}
-	return r.loadStream(f, path)
+	return r.loadStream(f, in)
 }
 
-// loadStream decodes one input and puts its objects into the bulk.
-func (r *run) loadStream(rd io.Reader, name string) error {
-	r.file = name
+// loadStream decodes one input, in the format its content shows, and puts
+// its objects into the bulk.
+func (r *run) loadStream(rd io.Reader, in input) error {
+	r.file = in.name
 	r.stats.Files++
 	r.counter = &countingReader{r: rd}
 	defer func() { r.stats.Bytes += r.counter.n }()
-	dec, err := stix.NewDecoder(r.counter, name, r.l.opts.Decoder)
+	src, err := open(r.counter, in, r.l.opts)
+	if errors.Is(err, ErrReferenceData) {
+		r.stats.Warnings = append(r.stats.Warnings, err)
+		return nil
+	}
 	if err != nil {
 		return r.badInput(err)
 	}
-	fileName := filepath.Base(name)
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
+	return r.loadObjects(src, in.name)
+}
+
+// loadObjects puts every object of src into the bulk, then the SCOs it
+// deferred.
+func (r *run) loadObjects(src ingest.Source, name string) error {
+	hinter, _ := src.(ingest.Hinter)
+	w := where{name: name, fileName: filepath.Base(name)}
+	if pf, ok := src.(ProvenanceFiler); ok {
+		w.fileName = pf.ProvenanceFile()
+	}
 	next := 0 // position of the next object in the input
 	for {
 		if err := r.ctx.Err(); err != nil {
 			return fmt.Errorf("load %s: %w", name, err)
 		}
-		o, err := dec.Next()
+		o, err := src.Next()
 		if err == io.EOF {
 			break
 		}
@@ -288,8 +373,12 @@ func (r *run) loadStream(rd io.Reader, name string) error {
 				continue
 			}
 			if ingest.IsFatal(err) {
-				// Nothing more can be read from this input.
-				return r.badInput(err)
+				// Nothing more can be read from this input; in Skip mode
+				// what was read stands, deferred SCOs included.
+				if err := r.badInput(err); err != nil {
+					return err
+				}
+				return r.flushDeferred()
 			}
 			r.stats.Objects++
 			if err := r.badInput(err); err != nil {
@@ -297,15 +386,19 @@ func (r *run) loadStream(rd io.Reader, name string) error {
 			}
 			continue
 		}
-		index := next
+		w.index = next
 		next++
 		r.stats.Objects++
-		if err := r.put(o, name, fileName, index); err != nil {
+		var h ingest.Hints
+		if hinter != nil {
+			h = hinter.Hints()
+		}
+		if err := r.put(o, w, h); err != nil {
 			return err
 		}
 		r.report(false)
 	}
-	return nil
+	return r.flushDeferred()
 }
 
 // badInput handles an error about the input: in Skip mode it is recorded
@@ -323,29 +416,47 @@ func (r *run) reject(err error) {
 	r.stats.Errors = append(r.stats.Errors, err)
 }
 
-// put prepares one decoded object and adds it to the bulk.
-func (r *run) put(o *schema.Object, name, fileName string, index int) error {
-	origID := o.ID
-	objErr := func(err error) error {
-		oe := &ingest.ObjectError{File: name, Index: index, ID: origID, Offset: -1, Err: err}
-		var ve *schema.ValidationError
-		if errors.As(err, &ve) {
-			oe.Field = ve.Property
-		}
-		return oe
+// objErr wraps an error about the object at w.
+func objErr(w where, id string, err error) error {
+	oe := &ingest.ObjectError{File: w.name, Index: w.index, ID: id, Offset: -1, Err: err}
+	var ve *schema.ValidationError
+	if errors.As(err, &ve) {
+		oe.Field = ve.Property
 	}
-	if _, err := schema.Canonicalize(o); err != nil {
-		return r.badInput(objErr(err))
+	return oe
+}
+
+// put prepares one decoded object and adds it to the bulk: SCOs are made
+// canonical (or deferred, see canon.go); every object is validated.
+func (r *run) put(o *schema.Object, w where, h ingest.Hints) error {
+	if schema.KindOf(o.Type) == schema.KindSCO {
+		if r.mustDefer(o) {
+			r.deferred = append(r.deferred, deferredItem{o: o, w: w, h: h})
+			return nil
+		}
+		return r.putSCO(o, w, h)
 	}
 	if err := schema.Validate(o); err != nil {
-		return r.badInput(objErr(err))
+		return r.badInput(objErr(w, o.ID, err))
+	}
+	return r.store(o, w, h, graph.Provenance{})
+}
+
+// store adds a prepared object to the bulk. prov carries OriginalID and
+// Original when canonicalisation changed the object.
+func (r *run) store(o *schema.Object, w where, h ingest.Hints, prov graph.Provenance) error {
+	prov.Source, prov.File = r.l.opts.Source, w.fileName
+	owner := r.l.opts.Owner
+	if h.Owner != "" {
+		owner = h.Owner
+	}
+	sharing := r.l.opts.Sharing
+	if len(h.Sharing) > 0 {
+		sharing = append(slices.Clone(sharing), h.Sharing...)
 	}
 	m := graph.Meta{
-		Policy:     graph.Policy{Owner: r.l.opts.Owner, TLP: r.tlpOf(o), Sharing: r.l.opts.Sharing},
-		Provenance: graph.Provenance{Source: r.l.opts.Source, File: fileName},
-	}
-	if o.ID != origID {
-		m.Provenance.OriginalID = origID
+		Policy:     graph.Policy{Owner: owner, TLP: r.tlpOf(o, h), Sharing: sharing},
+		Provenance: prov,
 	}
 	if o.Type == "marking-definition" {
 		if _, std := schema.TLPOfMarking(o.ID); !std {
@@ -354,39 +465,52 @@ func (r *run) put(o *schema.Object, name, fileName string, index int) error {
 			}
 		}
 	}
-	r.pending = append(r.pending, item{o, m})
-	err := r.bulk.Put(o, m)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, graph.ErrTooLarge) {
-		return fmt.Errorf("load %s: store object %d (%s): %w", name, index, o.ID, err)
-	}
-	// The object alone is too large for one transaction. The bulk has
-	// discarded its open chunk; the object is the last pending one.
-	r.pending = r.pending[:len(r.pending)-1]
-	if err := r.badInput(objErr(err)); err != nil {
-		return err
-	}
-	return r.replay()
-}
-
-// replay starts a new bulk and puts the pending objects into it again.
-func (r *run) replay() error {
-	items := r.pending
-	r.pending = nil
-	r.newBulk()
-	for _, it := range items {
-		r.pending = append(r.pending, it)
-		if err := r.bulk.Put(it.o, it.m); err != nil {
-			return fmt.Errorf("load: store object %s again after a rejected one: %w", it.o.ID, err)
-		}
+	r.pending = append(r.pending, item{o, m, w})
+	if err := r.bulk.Put(o, m); err != nil {
+		return r.storeFailed(err)
 	}
 	return nil
 }
 
-// tlpOf returns the object's TLP level from its markings, or the default.
-func (r *run) tlpOf(o *schema.Object) schema.TLP {
+// storeFailed handles an error of the bulk. An object too large for one
+// transaction fails the bulk's chunk, which may hold other objects; in Skip
+// mode the objects not committed yet are put again one at a time, the
+// oversized ones are rejected, and the load goes on.
+func (r *run) storeFailed(err error) error {
+	if !errors.Is(err, graph.ErrTooLarge) || r.l.opts.OnError != Skip {
+		return fmt.Errorf("load %s: %w", r.file, err)
+	}
+	items := r.pending
+	r.pending = nil
+	r.bulk.Abort()
+	for _, it := range items {
+		r.newBulk()
+		r.pending = append(r.pending, it)
+		err := r.bulk.Put(it.o, it.m)
+		if err == nil {
+			err = r.bulk.Flush()
+		}
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, graph.ErrTooLarge) {
+			return fmt.Errorf("load %s: store object %d (%s) again: %w", it.w.name, it.w.index, it.o.ID, err)
+		}
+		r.pending = nil
+		r.bulk.Abort()
+		id := it.o.ID
+		if it.m.Provenance.OriginalID != "" {
+			id = it.m.Provenance.OriginalID
+		}
+		r.reject(objErr(it.w, id, err))
+	}
+	r.newBulk()
+	return nil
+}
+
+// tlpOf returns the object's TLP level from its markings, or else the
+// source's hint, or else the load's default.
+func (r *run) tlpOf(o *schema.Object, h ingest.Hints) schema.TLP {
 	t := schema.TLPOf(o)
 	if len(r.markings) > 0 {
 		for _, ref := range o.Strings("object_marking_refs") {
@@ -395,10 +519,13 @@ func (r *run) tlpOf(o *schema.Object) schema.TLP {
 			}
 		}
 	}
-	if t == schema.TLPUnmarked {
-		return r.l.opts.TLP
+	switch {
+	case t != schema.TLPUnmarked:
+		return t
+	case h.TLP != schema.TLPUnmarked:
+		return h.TLP
 	}
-	return t
+	return r.l.opts.TLP
 }
 
 func (r *run) progress(done bool) Progress {
@@ -438,7 +565,12 @@ func (r *run) fail(err error) (Stats, error) {
 // finish commits the open chunk.
 func (r *run) finish() (Stats, error) {
 	if _, err := r.bulk.Close(); err != nil {
-		return r.fail(fmt.Errorf("load: commit last chunk: %w", err))
+		if err := r.storeFailed(err); err != nil {
+			return r.fail(fmt.Errorf("load: commit last chunk: %w", err))
+		}
+		if _, err := r.bulk.Close(); err != nil {
+			return r.fail(fmt.Errorf("load: commit last chunk: %w", err))
+		}
 	}
 	r.pending = nil
 	r.stats.Duration = time.Since(r.start)

@@ -363,7 +363,7 @@ func TestOversizedObject(t *testing.T) {
 
 func TestFiles(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{"b.json", "a.JSON.gz", "notes.txt", "sub/c.json", ".hidden/d.json", "sub/.e.json"} {
+	for _, p := range []string{"b.json", "a.JSON.gz", "notes.txt", "iocs.csv.gz", "README.adoc", "LICENSE-ATTACK.txt", "_schema.json", "sub/c.json", ".hidden/d.json", "sub/.e.json", "feed/manifest.json", "feed/x.json"} {
 		full := filepath.Join(dir, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			t.Fatal(err)
@@ -372,11 +372,12 @@ func TestFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := pipeline.Files([]string{dir, filepath.Join(dir, "notes.txt"), filepath.Join(dir, "b.json")})
+	got, err := pipeline.Files([]string{dir, filepath.Join(dir, "README.adoc"), filepath.Join(dir, "b.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"a.JSON.gz", "b.json", "sub/c.json", "notes.txt"}
+	// The feed folder is one input; README.adoc only when named.
+	want := []string{"a.JSON.gz", "b.json", "feed", "iocs.csv.gz", "notes.txt", "sub/c.json", "README.adoc"}
 	if len(got) != len(want) {
 		t.Fatalf("Files = %v, want %v", got, want)
 	}

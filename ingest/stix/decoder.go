@@ -625,3 +625,7 @@ func (d *Decoder) bundleErr(e *ingest.ObjectError) error {
 	c.Index, c.ID = -1, d.topID
 	return d.fatalFrom(&c)
 }
+
+// Name returns the name the decoder was given, which errors use; with Next
+// it makes a Decoder an ingest.Source.
+func (d *Decoder) Name() string { return d.name }

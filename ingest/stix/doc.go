@@ -1,8 +1,10 @@
 // Package stix decodes STIX 2.0 and 2.1 JSON into *schema.Object values, one
-// object at a time, from a stream of any size.
+// object at a time, from a stream of any size, and writes STIX 2.1 bundles
+// the same way.
 //
-// The main types are Decoder, which NewDecoder and OpenFile return, and
-// Options, whose DefaultOptions are safe for untrusted input. Errors are
+// The main types are Decoder, which NewDecoder and OpenFile return (it is an
+// ingest.Source), Options, whose DefaultOptions are safe for untrusted
+// input, and BundleWriter, which streams objects out as a bundle. Errors are
 // *ingest.ObjectError values; ingest.IsFatal tells whether the stream can go
 // on after one.
 //

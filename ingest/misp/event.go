@@ -1,0 +1,1492 @@
+package misp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/verband-cti/verband/ingest"
+	"github.com/verband-cti/verband/ingest/refdata"
+	"github.com/verband-cti/verband/schema"
+)
+
+// The custom STIX types this package makes.
+const (
+	// TypeAttribute keeps a MISP attribute that has no STIX counterpart
+	// (text, comment, port, pdb, …) or whose value cannot be made into one,
+	// with every field.
+	TypeAttribute = "x-misp-attribute"
+	// TypeObject keeps a MISP object none of whose attributes became a
+	// cyber observable (av-signature, victim, …), with every attribute.
+	TypeObject = "x-misp-object"
+	// TypeSharingGroup is a MISP sharing group, with its organisations as
+	// organization_refs.
+	TypeSharingGroup = "x-misp-sharing-group"
+)
+
+// entry is one converted object and the hints that go with it.
+type entry struct {
+	obj   *schema.Object
+	hints ingest.Hints
+}
+
+// policy is what MISP says about who may see a thing: TLP tags and
+// distribution.
+type policy struct {
+	tlp     schema.TLP // most restrictive TLP tag, when tagged
+	tagged  bool
+	tlpTags []string // the TLP tags as spelt
+	dist    int      // 0 to 4, or -1 when unknown
+	sharing []string // organisation names of the sharing group (dist 4)
+}
+
+// level is the TLP the thing gets: its TLP tag, made stricter by a
+// distribution limited to the creator organisation (0: AMBER+STRICT) or a
+// sharing group (4: AMBER); without a tag, distributions 1 to 3 (this
+// community, connected communities, all communities) give GREEN.
+func (p policy) level() schema.TLP {
+	t := schema.TLPUnmarked
+	if p.tagged {
+		t = p.tlp
+	}
+	switch p.dist {
+	case 0:
+		t = max(t, schema.TLPAmberStrict)
+	case 4:
+		t = max(t, schema.TLPAmber)
+	case 1, 2, 3:
+		if !p.tagged {
+			t = schema.TLPGreen
+		}
+	}
+	return t
+}
+
+// markings returns the object_marking_refs of a domain object: the TLP 2.0
+// marking of level when the thing is tagged or its distribution is limited.
+func (p policy) markings() []string {
+	if !p.tagged && p.dist != 0 && p.dist != 4 {
+		return nil
+	}
+	if id := p.level().MarkingID(); id != "" {
+		return []string{id}
+	}
+	return nil
+}
+
+func (p policy) hints(owner string) ingest.Hints {
+	h := ingest.Hints{TLP: p.level(), Owner: owner}
+	if p.dist == 4 {
+		h.Sharing = slices.Clone(p.sharing)
+	}
+	return h
+}
+
+// child returns the policy of a thing inside p with its own tags and
+// distribution (5 or absent: inherit). A distribution never widens what the
+// parent allows.
+func (p policy) child(tags []string, dist int, sharing []string) policy {
+	c := p
+	c.tlpTags = nil // a thing keeps only its own TLP tags as spelt
+	if t, spelt, ok := tlpOfTags(tags); ok {
+		c.tlp, c.tagged, c.tlpTags = t, true, spelt
+	}
+	switch {
+	case dist < 0 || dist > 4:
+	case p.dist == 0 || dist == 0:
+		c.dist, c.sharing = 0, nil
+	case dist == 4:
+		c.dist, c.sharing = 4, sharing
+	case p.dist == 4:
+	case p.dist < 0:
+		c.dist = dist
+	default:
+		c.dist = min(dist, p.dist)
+	}
+	return c
+}
+
+// tlpOfTags returns the most restrictive TLP among tags of the form
+// tlp:<level>, and those tags.
+func tlpOfTags(tags []string) (schema.TLP, []string, bool) {
+	best, found := schema.TLPUnmarked, false
+	var spelt []string
+	for _, t := range tags {
+		if !isTLPTag(t) {
+			continue
+		}
+		l, _ := schema.ParseTLP(t)
+		spelt = append(spelt, t)
+		if !found || l > best {
+			best = l
+		}
+		found = true
+	}
+	return best, spelt, found
+}
+
+func isTLPTag(t string) bool {
+	if len(t) < 4 || !strings.EqualFold(t[:4], "tlp:") {
+		return false
+	}
+	l, err := schema.ParseTLP(t)
+	return err == nil && l != schema.TLPUnmarked
+}
+
+// tlpLabel is the tag Encode writes for a TLP level.
+func tlpLabel(t schema.TLP) string { return strings.ToLower(t.String()) }
+
+// eventConv converts one MISP event.
+type eventConv struct {
+	s        *Source
+	index    int
+	evUUID   string // the uuid that identifiers derive from
+	reportID string
+	ts       time.Time
+	orgcID   string
+	owner    string
+	pol      policy
+
+	out      []entry
+	byID     map[string]int
+	members  []string
+	isMember map[string]bool
+	errs     []error
+	carriers map[string]string // MISP uuid (lower case) → STIX id of its carrier
+	clusters map[string]string // galaxy tag → cluster id
+	refs     []pendingRef
+	// galaxyInfo holds the event's galaxies without their clusters.
+	galaxyInfo []record
+}
+
+// pendingRef is an ObjectReference waiting for every carrier to be known.
+type pendingRef struct {
+	rec  record
+	path string
+	src  string
+	pol  policy
+	ts   time.Time
+}
+
+func (e *eventConv) fail(path, id string, err error) {
+	oe := &ingest.ObjectError{File: e.s.name, Index: e.index, ID: id, Offset: -1, Err: err}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		oe.Field = fe.field
+	} else {
+		oe.Field = strings.TrimSuffix(path, ".")
+	}
+	var ve *schema.ValidationError
+	if errors.As(err, &ve) && ve.Property != "" && oe.Field == "" {
+		oe.Field = ve.Property
+	}
+	e.errs = append(e.errs, oe)
+}
+
+// add queues an object, merging it with an earlier one of the same id
+// (an observable named by several attributes), and makes it a member of
+// the report when member is set.
+func (e *eventConv) add(o *schema.Object, h ingest.Hints, member bool) {
+	if i, ok := e.byID[o.ID]; ok {
+		prev := &e.out[i]
+		mergeObjects(prev.obj, o)
+		prev.hints.TLP = max(prev.hints.TLP, h.TLP)
+		for _, s := range h.Sharing {
+			if !slices.Contains(prev.hints.Sharing, s) {
+				prev.hints.Sharing = append(prev.hints.Sharing, s)
+			}
+		}
+	} else {
+		e.byID[o.ID] = len(e.out)
+		e.out = append(e.out, entry{obj: o, hints: h})
+	}
+	if member && !e.isMember[o.ID] {
+		e.isMember[o.ID] = true
+		e.members = append(e.members, o.ID)
+	}
+}
+
+// mergeObjects merges the hashes of two copies of one observable.
+func mergeObjects(dst, src *schema.Object) {
+	a, b := dst.Props["hashes"], src.Props["hashes"]
+	if a == nil || b == nil || string(a) == string(b) {
+		return
+	}
+	var ha, hb map[string]string
+	if json.Unmarshal(a, &ha) != nil || json.Unmarshal(b, &hb) != nil {
+		return
+	}
+	for k, v := range hb {
+		if _, ok := ha[k]; !ok {
+			ha[k] = v
+		}
+	}
+	raw, _ := json.Marshal(ha)
+	dst.Props["hashes"] = raw
+}
+
+// build makes an object from props; the STIX properties type and id must
+// be among them. It panics only on values encoding/json cannot encode,
+// which the converter never makes.
+func build(props map[string]any) (*schema.Object, error) {
+	o := &schema.Object{Props: make(map[string]json.RawMessage, len(props))}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := props[k]
+		switch v := v.(type) {
+		case string:
+			o.Props[k] = appendQuoted(nil, v)
+			continue
+		case []string:
+			b := []byte{'['}
+			for i, x := range v {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendQuoted(b, x)
+			}
+			o.Props[k] = append(b, ']')
+			continue
+		}
+		if raw, ok := v.(json.RawMessage); ok {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
+				return nil, &schema.ValidationError{Property: k, Reason: "invalid JSON value", Err: err}
+			}
+			o.Props[k] = buf.Bytes()
+			continue
+		}
+		if err := o.Set(k, v); err != nil {
+			return nil, err
+		}
+	}
+	typ, _ := o.String("type")
+	id, _ := o.String("id")
+	o.Type, o.ID = typ, id
+	var err error
+	if o.Created, err = timeOf(o, "created"); err != nil {
+		return nil, err
+	}
+	if o.Modified, err = timeOf(o, "modified"); err != nil {
+		return nil, err
+	}
+	if o.Modified.IsZero() {
+		o.Modified = o.Created
+	}
+	if err := schema.Validate(o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// appendQuoted appends s as a JSON string, escaping only what JSON
+// requires (quote, backslash, control characters); s is valid UTF-8.
+func appendQuoted(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func timeOf(o *schema.Object, p string) (time.Time, error) {
+	s, ok := o.String(p)
+	if !ok {
+		return time.Time{}, nil
+	}
+	return schema.ParseTimestamp(s)
+}
+
+func stamp(t time.Time) string { return refdata.FormatTime(t) }
+
+// sdoBase returns the common properties of a domain object made for the
+// event.
+func (e *eventConv) sdoBase(typ, id string, created, modified time.Time, pol policy) map[string]any {
+	if modified.Before(created) {
+		created = modified
+	}
+	p := map[string]any{
+		"type": typ, "id": id, "spec_version": "2.1",
+		"created": stamp(created), "modified": stamp(modified),
+	}
+	if e.orgcID != "" {
+		p["created_by_ref"] = e.orgcID
+	}
+	if m := pol.markings(); m != nil {
+		p["object_marking_refs"] = m
+		for _, ref := range m {
+			e.s.marking(e, ref)
+		}
+	}
+	if len(pol.tlpTags) > 0 {
+		p["x_misp_tlp_tags"] = pol.tlpTags
+	}
+	return p
+}
+
+// convertEvent turns one event into STIX objects (queued in e.out, the
+// report last) and errors (e.errs).
+func (s *Source) convertEvent(index int, ev record) ([]entry, []error) {
+	e := &eventConv{
+		s: s, index: index, byID: map[string]int{}, isMember: map[string]bool{},
+		carriers: map[string]string{}, clusters: map[string]string{},
+	}
+	e.run(ev)
+	return e.out, e.errs
+}
+
+func (e *eventConv) run(ev record) {
+	uuid, err := ev.str("uuid", "")
+	if err != nil {
+		e.fail("uuid", "", err)
+		return
+	}
+	e.evUUID = strings.ToLower(strings.TrimSpace(uuid))
+	if !refdata.IsUUID(e.evUUID) {
+		canon, _ := json.Marshal(ev) // sorted keys: the same event always gives the same bytes
+		e.evUUID = refdata.DerivedUUID("misp-event", uuid, string(canon))
+	}
+	e.reportID = "report--" + e.evUUID
+	id := uuid
+	if id == "" {
+		id = e.reportID
+	}
+	info, err1 := ev.str("info", "")
+	ts, hasTS, err2 := ev.unixTime("timestamp", "")
+	date, hasDate, err3 := ev.isoTime("date", "")
+	pubTS, hasPub, err4 := ev.unixTime("publish_timestamp", "")
+	_, err5 := ev.boolean("published", "")
+	dist, hasDist, err6 := ev.integer("distribution", "")
+	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
+		if err != nil {
+			e.fail("", id, err)
+			return
+		}
+	}
+	switch {
+	case hasTS:
+	case hasDate:
+		ts = date
+	default:
+		ts = refdata.Epoch
+	}
+	if !hasDate || date.After(ts) {
+		date = ts
+	}
+	e.ts = ts
+	if !hasDist {
+		dist = -1
+	}
+	tags, err := tagNames(ev, "")
+	if err != nil {
+		e.fail("", id, err)
+		return
+	}
+	sharing, err := sharingOrgs(ev, "")
+	if err != nil {
+		e.fail("", id, err)
+		return
+	}
+	e.pol = policy{dist: -1}.child(tags, int(dist), sharing)
+	if !hasDist {
+		e.pol.dist = -1
+	}
+
+	// Organisations.
+	orgc, err := e.identity(ev, "Orgc", "")
+	if err != nil {
+		e.fail("Orgc", id, err)
+		return
+	}
+	org, err := e.identity(ev, "Org", "")
+	if err != nil {
+		e.fail("Org", id, err)
+		return
+	}
+	if orgc != nil {
+		e.orgcID = orgc.ID
+		if e.s.opts.TrustCreatorOrg {
+			e.owner, _ = orgc.String("name")
+		}
+	}
+
+	e.galaxies(ev)
+	for _, t := range tags {
+		if strings.HasPrefix(t, "misp-galaxy:") {
+			e.clusterForTag(t)
+		}
+	}
+	attrs, err := ev.list("Attribute", "")
+	if err != nil {
+		e.fail("Attribute", id, err)
+	}
+	for i, raw := range attrs {
+		path := "Attribute[" + strconv.Itoa(i) + "]."
+		a, err := decodeRecord(raw, strings.TrimSuffix(path, "."))
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		e.attribute(a, path, nil)
+	}
+	objs, err := ev.list("Object", "")
+	if err != nil {
+		e.fail("Object", id, err)
+	}
+	for i, raw := range objs {
+		path := "Object[" + strconv.Itoa(i) + "]."
+		o, err := decodeRecord(raw, strings.TrimSuffix(path, "."))
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		e.object(o, path)
+	}
+	for _, r := range e.refs {
+		e.objectReference(r)
+	}
+	e.relatedEvents(ev)
+	e.eventReports(ev)
+
+	// The report.
+	name := info
+	if strings.TrimSpace(name) == "" {
+		name = "MISP event " + e.evUUID
+	}
+	published := ts
+	if hasPub {
+		published = pubTS
+	}
+	members := e.members
+	if len(members) == 0 {
+		switch {
+		case orgc != nil:
+			members = []string{orgc.ID}
+		case org != nil:
+			members = []string{org.ID}
+		default:
+			e.fail("", id, fmt.Errorf("%w: no attributes, objects, galaxies or organisation", ErrEmptyEvent))
+			return
+		}
+	}
+	p := e.sdoBase("report", e.reportID, date, ts, e.pol)
+	p["name"] = name
+	p["published"] = stamp(published)
+	p["object_refs"] = members
+	if uuid != "" {
+		p["x_misp_event_uuid"] = uuid
+	}
+	if labels := labelsOf(tags); len(labels) > 0 {
+		p["labels"] = labels
+	}
+	if org != nil {
+		p["x_misp_org_ref"] = org.ID
+	}
+	keepFields(p, ev, eventKeys, "uuid", "info", "Tag", "Attribute", "Object", "Galaxy")
+	if len(e.galaxyInfo) > 0 {
+		// The galaxies' own fields; their clusters are objects of their own.
+		p["x_misp_galaxy"] = e.galaxyInfo
+	}
+	rep, err := build(p)
+	if err != nil {
+		e.fail("", id, fmt.Errorf("build report: %w", err))
+		return
+	}
+	e.add(rep, e.pol.hints(e.owner), false)
+}
+
+// tagNames reads the names of a record's Tag list (objects with a "name",
+// or plain strings).
+func tagNames(r record, path string) ([]string, error) {
+	list, err := r.list("Tag", path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, raw := range list {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		t, err := decodeRecord(raw, path+"Tag["+strconv.Itoa(i)+"]")
+		if err != nil {
+			return nil, err
+		}
+		name, err := t.str("name", path+"Tag["+strconv.Itoa(i)+"].")
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(name) != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// labelsOf returns the tags that become labels: all but TLP tags.
+func labelsOf(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if !isTLPTag(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sharingOrgs returns the names of the organisations of a record's
+// SharingGroup, sorted.
+func sharingOrgs(r record, path string) ([]string, error) {
+	raw, ok := r["SharingGroup"]
+	if !ok || isNull(raw) || isEmptyList(raw) {
+		return nil, nil
+	}
+	sg, err := decodeRecord(raw, path+"SharingGroup")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	addOrg := func(raw json.RawMessage, p string) error {
+		org, err := decodeRecord(raw, p)
+		if err != nil {
+			return err
+		}
+		n, err := org.str("name", p+".")
+		if err != nil {
+			return err
+		}
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		return nil
+	}
+	if o, ok := sg["Organisation"]; ok && !isNull(o) {
+		if err := addOrg(o, path+"SharingGroup.Organisation"); err != nil {
+			return nil, err
+		}
+	}
+	members, err := sg.list("SharingGroupOrg", path+"SharingGroup.")
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range members {
+		p := path + "SharingGroup.SharingGroupOrg[" + strconv.Itoa(i) + "]"
+		mr, err := decodeRecord(m, p)
+		if err != nil {
+			return nil, err
+		}
+		if o, ok := mr["Organisation"]; ok && !isNull(o) {
+			if err := addOrg(o, p+".Organisation"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// identity queues the identity of an organisation record (Org, Orgc,
+// Organisation) and returns it, or nil when the record is absent.
+func (e *eventConv) identity(r record, key, path string) (*schema.Object, error) {
+	raw, ok := r[key]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	org, err := decodeRecord(raw, path+key)
+	if err != nil {
+		return nil, err
+	}
+	return e.orgIdentity(org, path+key+".")
+}
+
+func (e *eventConv) orgIdentity(org record, path string) (*schema.Object, error) {
+	name, err := org.str("name", path)
+	if err != nil {
+		return nil, err
+	}
+	uuid, err := org.str("uuid", path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(name) == "" && uuid == "" {
+		return nil, nil
+	}
+	if strings.TrimSpace(name) == "" {
+		name = "MISP organisation " + uuid
+	}
+	o, err := OrgIdentity(name, uuid)
+	if err != nil {
+		return nil, err
+	}
+	e.add(o, ingest.Hints{}, false)
+	return o, nil
+}
+
+// OrgIdentity returns the identity of a MISP organisation: identity--<its
+// uuid> (or a uuid derived from its name), class organization. MISP gives
+// organisations no dates, so created and modified are refdata.Epoch.
+func OrgIdentity(name, uuid string) (*schema.Object, error) {
+	p := map[string]any{
+		"type": "identity", "id": refdata.STIXID("identity", strings.TrimSpace(uuid), "misp-organisation", name),
+		"spec_version": "2.1", "created": stamp(refdata.Epoch), "modified": stamp(refdata.Epoch),
+		"name": name, "identity_class": "organization",
+	}
+	if uuid != "" {
+		p["x_misp_uuid"] = uuid
+	}
+	return build(p)
+}
+
+// galaxies queues the clusters of the event's Galaxy list.
+func (e *eventConv) galaxies(r record) {
+	gals, err := r.list("Galaxy", "")
+	if err != nil {
+		e.fail("Galaxy", "", err)
+		return
+	}
+	for gi, graw := range gals {
+		path := "Galaxy[" + strconv.Itoa(gi) + "]."
+		g, err := decodeRecord(graw, strings.TrimSuffix(path, "."))
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		gtype, err := g.str("type", path)
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		cl, err := g.list("GalaxyCluster", path)
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		info := record{}
+		for k, v := range g {
+			if k != "GalaxyCluster" {
+				info[k] = v
+			}
+		}
+		e.galaxyInfo = append(e.galaxyInfo, info)
+		for ci, craw := range cl {
+			cpath := path + "GalaxyCluster[" + strconv.Itoa(ci) + "]"
+			cr, err := decodeRecord(craw, cpath)
+			if err != nil {
+				e.fail(cpath, "", err)
+				continue
+			}
+			c, err := refdata.NewCluster(cr, gtype, 0)
+			if err != nil {
+				e.fail(cpath, "", err)
+				continue
+			}
+			o, err := refdata.ClusterObject(c)
+			if err != nil {
+				e.fail(cpath, refdata.ClusterID(c), err)
+				continue
+			}
+			e.add(o, ingest.Hints{}, true)
+			e.clusters[c.TagName()] = o.ID
+			if tn, _ := cr.str("tag_name", ""); tn != "" {
+				e.clusters[tn] = o.ID
+			}
+		}
+	}
+}
+
+// clusterForTag returns the id of the cluster a misp-galaxy tag names:
+// one from the event's galaxies, one from Options.Galaxies, or one made
+// from the tag alone (with an id derived from galaxy type and value).
+func (e *eventConv) clusterForTag(tag string) string {
+	if id, ok := e.clusters[tag]; ok {
+		return id
+	}
+	var c *refdata.Cluster
+	if found, ok := e.s.opts.Galaxies.ByTag(tag); ok {
+		c = found
+	} else {
+		typ, val, ok := refdata.ParseGalaxyTag(tag)
+		if !ok {
+			return ""
+		}
+		c = &refdata.Cluster{GalaxyType: typ, Value: val}
+	}
+	o, err := refdata.ClusterObject(c)
+	if err != nil {
+		return ""
+	}
+	e.add(o, ingest.Hints{}, true)
+	e.clusters[tag] = o.ID
+	return o.ID
+}
+
+// attrInfo is what the converter reads from one attribute.
+type attrInfo struct {
+	rec      record
+	path     string
+	typ      string
+	value    string
+	uuid     string // as given
+	stixUUID string // valid uuid for identifiers
+	toIDs    bool
+	deleted  bool
+	ts       time.Time
+	first    time.Time
+	last     time.Time
+	tags     []string
+	pol      policy
+	m        mapping
+}
+
+func (e *eventConv) readAttribute(a record, path string, parent policy, parentTS time.Time) (*attrInfo, bool) {
+	ai := &attrInfo{rec: a, path: path}
+	var err error
+	fail := func(err error) (*attrInfo, bool) {
+		e.fail(path, ai.uuid, err)
+		return nil, false
+	}
+	if ai.uuid, err = a.str("uuid", path); err != nil {
+		return fail(err)
+	}
+	if ai.typ, err = a.str("type", path); err != nil {
+		return fail(err)
+	}
+	if strings.TrimSpace(ai.typ) == "" {
+		return fail(&fieldError{field: path + "type", err: fmt.Errorf("%w: attribute without type", ErrBadField)})
+	}
+	if _, ok := a["value"]; !ok {
+		return fail(&fieldError{field: path + "value", err: fmt.Errorf("%w: attribute without value", ErrBadField)})
+	}
+	if ai.value, err = a.str("value", path); err != nil {
+		return fail(err)
+	}
+	if ai.toIDs, err = a.boolean("to_ids", path); err != nil {
+		return fail(err)
+	}
+	if ai.deleted, err = a.boolean("deleted", path); err != nil {
+		return fail(err)
+	}
+	var ok bool
+	if ai.ts, ok, err = a.unixTime("timestamp", path); err != nil {
+		return fail(err)
+	} else if !ok {
+		ai.ts = parentTS
+	}
+	if ai.first, _, err = a.isoTime("first_seen", path); err != nil {
+		return fail(err)
+	}
+	if ai.last, _, err = a.isoTime("last_seen", path); err != nil {
+		return fail(err)
+	}
+	dist, hasDist, err := a.integer("distribution", path)
+	if err != nil {
+		return fail(err)
+	}
+	if !hasDist {
+		dist = -1
+	}
+	if ai.tags, err = tagNames(a, path); err != nil {
+		return fail(err)
+	}
+	sharing, err := sharingOrgs(a, path)
+	if err != nil {
+		return fail(err)
+	}
+	data, err := a.str("data", path)
+	if err != nil {
+		return fail(err)
+	}
+	ai.pol = parent.child(ai.tags, int(dist), sharing)
+	ai.stixUUID = strings.ToLower(strings.TrimSpace(ai.uuid))
+	if !refdata.IsUUID(ai.stixUUID) {
+		ai.stixUUID = refdata.DerivedUUID("misp-attribute", e.evUUID, path, ai.uuid, ai.typ, ai.value)
+	}
+	ai.m = mapAttribute(ai.typ, ai.value, data)
+	if ai.deleted {
+		// A deleted attribute is kept, revoked, but names no observable:
+		// it must not link anything.
+		ai.m = mapping{unmapped: "deleted in MISP", pattern: ai.m.pattern, patternType: ai.m.patternType}
+	}
+	return ai, true
+}
+
+// attrProps returns the custom properties that keep an attribute's fields.
+func (ai *attrInfo) attrProps(p map[string]any) {
+	skip := []string{"Tag", "Galaxy", "Sighting"}
+	if ai.m.usedData {
+		skip = append(skip, "data")
+	}
+	keepFields(p, ai.rec, attributeKeys, skip...)
+	if labels := labelsOf(ai.tags); len(labels) > 0 {
+		p["labels"] = labels
+	}
+	if ai.m.unmapped != "" && !ai.deleted {
+		p["x_misp_unmapped"] = ai.m.unmapped
+	}
+}
+
+// indicator builds the indicator of a to_ids attribute.
+func (e *eventConv) indicator(ai *attrInfo) (*schema.Object, error) {
+	p := e.sdoBase("indicator", "indicator--"+ai.stixUUID, ai.ts, ai.ts, ai.pol)
+	validFrom := ai.ts
+	if !ai.first.IsZero() {
+		validFrom = ai.first
+	}
+	p["valid_from"] = stamp(validFrom)
+	if !ai.last.IsZero() && ai.last.After(validFrom) {
+		p["valid_until"] = stamp(ai.last)
+	}
+	p["pattern"] = ai.m.pattern
+	p["pattern_type"] = cmpOr(ai.m.patternType, "stix")
+	if p["pattern_type"] == "stix" {
+		p["pattern_version"] = "2.1"
+	}
+	if c, _ := ai.rec.str("comment", ""); c != "" {
+		p["description"] = c
+	}
+	if ai.deleted {
+		p["revoked"] = true
+	}
+	ai.attrProps(p)
+	return build(p)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// attribute converts one attribute. obj is nil for an attribute of the
+// event, and the enclosing object otherwise.
+func (e *eventConv) attribute(a record, path string, obj *objectConv) {
+	parent, parentTS := e.pol, e.ts
+	if obj != nil {
+		parent, parentTS = obj.pol, obj.ts
+	}
+	ai, ok := e.readAttribute(a, path, parent, parentTS)
+	if !ok {
+		return
+	}
+	hints := ai.pol.hints(e.owner)
+	// Observables, and the relationships between them.
+	var refs []string
+	fileLike := obj != nil && obj.fileLike
+	for _, sco := range ai.m.scos {
+		if fileLike && sco.Type == "file" && ai.m.hashes != nil {
+			obj.addHashes(ai.m.hashes)
+			continue
+		}
+		if fileLike && sco.Type == "file" && ai.m.fileName != "" && ai.m.hashes == nil {
+			obj.names = append(obj.names, sco)
+			continue
+		}
+		e.add(sco, hints, true)
+		refs = append(refs, sco.ID)
+	}
+	for _, r := range ai.m.rels {
+		e.scoRelationship(r, ai.ts, hints)
+	}
+	for _, sdo := range ai.m.sdos {
+		e.add(sdo, ingest.Hints{}, true)
+		refs = append(refs, sdo.ID)
+	}
+	var carrier string
+	switch {
+	case ai.toIDs && ai.m.pattern != "":
+		ind, err := e.indicator(ai)
+		if err != nil {
+			e.fail(path, ai.uuid, fmt.Errorf("build indicator: %w", err))
+			return
+		}
+		if obj != nil {
+			ind.Props["x_misp_object_uuid"], _ = json.Marshal(obj.uuid)
+		}
+		e.add(ind, hints, true)
+		carrier = ind.ID
+	case obj != nil:
+		// The object's carrier keeps the attribute.
+	case len(refs) > 0 && len(ai.m.sdos) == 0:
+		p := e.sdoBase("observed-data", "observed-data--"+ai.stixUUID, ai.ts, ai.ts, ai.pol)
+		first, last := ai.ts, ai.ts
+		if !ai.first.IsZero() {
+			first, last = ai.first, ai.first
+		}
+		if !ai.last.IsZero() && !ai.last.Before(first) {
+			last = ai.last
+		}
+		p["first_observed"], p["last_observed"], p["number_observed"] = stamp(first), stamp(last), 1
+		p["object_refs"] = refs
+		if ai.deleted {
+			p["revoked"] = true
+		}
+		ai.attrProps(p)
+		od, err := build(p)
+		if err != nil {
+			e.fail(path, ai.uuid, fmt.Errorf("build observed-data: %w", err))
+			return
+		}
+		e.add(od, hints, true)
+		carrier = od.ID
+	default:
+		p := e.sdoBase(TypeAttribute, TypeAttribute+"--"+ai.stixUUID, ai.ts, ai.ts, ai.pol)
+		if len(refs) > 0 {
+			p["object_refs"] = refs
+		}
+		if ai.deleted {
+			p["revoked"] = true
+		}
+		ai.attrProps(p)
+		xa, err := build(p)
+		if err != nil {
+			e.fail(path, ai.uuid, fmt.Errorf("build %s: %w", TypeAttribute, err))
+			return
+		}
+		e.add(xa, hints, true)
+		carrier = xa.ID
+	}
+	if obj != nil {
+		if ai.m.failed && ai.uuid != "" {
+			if obj.unmapped == nil {
+				obj.unmapped = map[string]string{}
+			}
+			obj.unmapped[ai.uuid] = ai.m.unmapped
+		}
+		obj.attrs = append(obj.attrs, ai)
+		obj.refs = append(obj.refs, refs...)
+		obj.indicators = append(obj.indicators, carrier)
+		return
+	}
+	if ai.uuid != "" {
+		e.carriers[strings.ToLower(ai.uuid)] = carrier
+	}
+	e.attrLinks(ai, carrier)
+}
+
+// attrLinks converts an attribute's sightings, galaxies and galaxy tags,
+// which refer to the attribute's carrier.
+func (e *eventConv) attrLinks(ai *attrInfo, carrier string) {
+	sightings, err := ai.rec.list("Sighting", ai.path)
+	if err != nil {
+		e.fail(ai.path, ai.uuid, err)
+	}
+	for i, raw := range sightings {
+		p := ai.path + "Sighting[" + strconv.Itoa(i) + "]"
+		s, err := decodeRecord(raw, p)
+		if err != nil {
+			e.fail(p, ai.uuid, err)
+			continue
+		}
+		e.sighting(s, p+".", carrier, ai)
+	}
+	var targets []string
+	gals, err := ai.rec.list("Galaxy", ai.path)
+	if err != nil {
+		e.fail(ai.path, ai.uuid, err)
+	}
+	for gi, graw := range gals {
+		path := ai.path + "Galaxy[" + strconv.Itoa(gi) + "]."
+		g, err := decodeRecord(graw, strings.TrimSuffix(path, "."))
+		if err != nil {
+			e.fail(path, ai.uuid, err)
+			continue
+		}
+		gtype, _ := g.str("type", path)
+		cl, err := g.list("GalaxyCluster", path)
+		if err != nil {
+			e.fail(path, ai.uuid, err)
+			continue
+		}
+		for ci, craw := range cl {
+			c, err := refdata.ParseCluster(craw, gtype, 0)
+			if err != nil {
+				e.fail(path+"GalaxyCluster["+strconv.Itoa(ci)+"]", ai.uuid, err)
+				continue
+			}
+			o, err := refdata.ClusterObject(c)
+			if err != nil {
+				e.fail(path+"GalaxyCluster["+strconv.Itoa(ci)+"]", ai.uuid, err)
+				continue
+			}
+			e.add(o, ingest.Hints{}, true)
+			e.clusters[c.TagName()] = o.ID
+			targets = append(targets, o.ID)
+		}
+	}
+	for _, t := range ai.tags {
+		if strings.HasPrefix(t, "misp-galaxy:") {
+			if id := e.clusterForTag(t); id != "" && !slices.Contains(targets, id) {
+				targets = append(targets, id)
+			}
+		}
+	}
+	for _, tgt := range targets {
+		relType := "related-to"
+		if strings.HasPrefix(carrier, "indicator--") {
+			switch schema.IdentifierType(tgt) {
+			case "attack-pattern", "campaign", "infrastructure", "intrusion-set", "malware", "threat-actor", "tool":
+				relType = "indicates"
+			}
+		}
+		rel := refdata.Relationship(carrier, relType, tgt, ai.ts)
+		if ai.uuid != "" {
+			rel.Props["x_misp_attribute_uuid"], _ = json.Marshal(ai.uuid)
+		}
+		e.finishRelationship(rel, ai.pol, ai.path)
+	}
+}
+
+// finishRelationship adds the event's creator and markings to a
+// relationship made for the event, and queues it.
+func (e *eventConv) finishRelationship(rel *schema.Object, pol policy, path string) {
+	p := map[string]any{}
+	for k, v := range rel.Props {
+		p[k] = v
+	}
+	base := e.sdoBase("relationship", rel.ID, rel.Created, rel.Modified, pol)
+	for k, v := range base {
+		if _, ok := p[k]; !ok || k == "object_marking_refs" || k == "created_by_ref" {
+			p[k] = v
+		}
+	}
+	o, err := build(p)
+	if err != nil {
+		e.fail(path, rel.ID, fmt.Errorf("build relationship: %w", err))
+		return
+	}
+	e.add(o, pol.hints(e.owner), true)
+}
+
+// scoRelationship queues a relationship between two observables, such as
+// a domain resolving to an address. Like the observables it links, it
+// belongs to no event: its id derives from its ends and type, and it has
+// no creator or marking.
+func (e *eventConv) scoRelationship(r [3]string, ts time.Time, h ingest.Hints) {
+	e.add(refdata.Relationship(r[0], r[1], r[2], ts), h, true)
+}
+
+// sighting converts one sighting of the attribute carried by carrier.
+func (e *eventConv) sighting(s record, path, carrier string, ai *attrInfo) {
+	uuid, err := s.str("uuid", path)
+	if err != nil {
+		e.fail(path, ai.uuid, err)
+		return
+	}
+	when, ok, err := s.unixTime("date_sighting", path)
+	if err != nil {
+		e.fail(path, uuid, err)
+		return
+	}
+	if !ok {
+		when = ai.ts
+	}
+	id := refdata.STIXID("sighting", uuid, "misp-sighting", carrier, path)
+	p := e.sdoBase("sighting", id, when, when, ai.pol)
+	p["sighting_of_ref"] = carrier
+	p["first_seen"], p["last_seen"], p["count"] = stamp(when), stamp(when), 1
+	if org, err := e.identity(s, "Organisation", path); err != nil {
+		e.fail(path, uuid, err)
+		return
+	} else if org != nil {
+		p["where_sighted_refs"] = []string{org.ID}
+		p["created_by_ref"] = org.ID
+	}
+	keepFields(p, s, sightingKeys)
+	o, err := build(p)
+	if err != nil {
+		e.fail(path, uuid, fmt.Errorf("build sighting: %w", err))
+		return
+	}
+	e.add(o, ai.pol.hints(e.owner), true)
+}
+
+// objectConv collects one MISP object while its attributes are converted.
+type objectConv struct {
+	rec        record
+	path       string
+	uuid       string
+	stixUUID   string
+	name       string
+	ts         time.Time
+	pol        policy
+	fileLike   bool
+	hashes     []map[string]string // merged file hashes; one map per file
+	names      []*schema.Object    // file-name observables, used when no hash is given
+	attrs      []*attrInfo
+	refs       []string          // observables and domain objects of the attributes
+	indicators []string          // per attribute: its indicator, or ""
+	unmapped   map[string]string // attribute uuid → why its value is no observable
+}
+
+// addHashes merges hashes into the object's file; a second value for an
+// algorithm already set starts another file.
+func (o *objectConv) addHashes(h map[string]string) {
+	for _, m := range o.hashes {
+		clash := false
+		for k, v := range h {
+			if old, ok := m[k]; ok && old != v {
+				clash = true
+			}
+		}
+		if !clash {
+			for k, v := range h {
+				m[k] = v
+			}
+			return
+		}
+	}
+	c := map[string]string{}
+	for k, v := range h {
+		c[k] = v
+	}
+	o.hashes = append(o.hashes, c)
+}
+
+// object converts one MISP object.
+func (e *eventConv) object(r record, path string) {
+	oc := &objectConv{rec: r, path: path}
+	var err error
+	fail := func(err error) { e.fail(path, oc.uuid, err) }
+	if oc.uuid, err = r.str("uuid", path); err != nil {
+		fail(err)
+		return
+	}
+	if oc.name, err = r.str("name", path); err != nil {
+		fail(err)
+		return
+	}
+	var ok bool
+	if oc.ts, ok, err = r.unixTime("timestamp", path); err != nil {
+		fail(err)
+		return
+	} else if !ok {
+		oc.ts = e.ts
+	}
+	first, _, err := r.isoTime("first_seen", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	last, _, err := r.isoTime("last_seen", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	deleted, err := r.boolean("deleted", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	dist, hasDist, err := r.integer("distribution", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if !hasDist {
+		dist = -1
+	}
+	sharing, err := sharingOrgs(r, path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	oc.pol = e.pol.child(nil, int(dist), sharing)
+	oc.stixUUID = strings.ToLower(strings.TrimSpace(oc.uuid))
+	if !refdata.IsUUID(oc.stixUUID) {
+		canon, _ := json.Marshal(r)
+		oc.stixUUID = refdata.DerivedUUID("misp-object", e.evUUID, path, oc.uuid, string(canon))
+	}
+	oc.fileLike = !strings.HasSuffix(oc.name, "-section") && oc.name != "x509"
+	attrs, err := r.list("Attribute", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for i, raw := range attrs {
+		ap := path + "Attribute[" + strconv.Itoa(i) + "]."
+		a, err := decodeRecord(raw, strings.TrimSuffix(ap, "."))
+		if err != nil {
+			e.fail(ap, "", err)
+			continue
+		}
+		if deleted {
+			a["deleted"] = json.RawMessage("true")
+		}
+		e.attribute(a, ap, oc)
+	}
+	hints := oc.pol.hints(e.owner)
+	for _, h := range oc.hashes {
+		f, err := newSCO("file", map[string]any{"hashes": h})
+		if err != nil {
+			// The hashes were each valid alone; keep them apart.
+			for k, v := range h {
+				if g, err := newSCO("file", map[string]any{"hashes": map[string]string{k: v}}); err == nil {
+					e.add(g, hints, true)
+					oc.refs = append(oc.refs, g.ID)
+				}
+			}
+			continue
+		}
+		e.add(f, hints, true)
+		oc.refs = append(oc.refs, f.ID)
+	}
+	if len(oc.hashes) == 0 {
+		for _, n := range oc.names {
+			e.add(n, hints, true)
+			oc.refs = append(oc.refs, n.ID)
+		}
+	}
+	scos, sdos := 0, 0
+	for _, id := range oc.refs {
+		if schema.KindOf(schema.IdentifierType(id)) == schema.KindSCO {
+			scos++
+		} else {
+			sdos++
+		}
+	}
+	typ := TypeObject
+	if scos > 0 && sdos == 0 {
+		typ = "observed-data"
+	}
+	id := typ + "--" + oc.stixUUID
+	p := e.sdoBase(typ, id, oc.ts, oc.ts, oc.pol)
+	refs := uniq(oc.refs)
+	if typ == "observed-data" {
+		f, l := oc.ts, oc.ts
+		if !first.IsZero() {
+			f, l = first, first
+		}
+		if !last.IsZero() && !last.Before(f) {
+			l = last
+		}
+		p["first_observed"], p["last_observed"], p["number_observed"] = stamp(f), stamp(l), 1
+	} else if oc.name != "" {
+		p["name"] = oc.name
+	}
+	if len(refs) > 0 {
+		p["object_refs"] = refs
+	}
+	if deleted {
+		p["revoked"] = true
+	}
+	keepFields(p, r, objectKeys, "Attribute")
+	var kept []json.RawMessage
+	for _, ai := range oc.attrs {
+		m := map[string]json.RawMessage{}
+		for k, v := range ai.rec {
+			if k == "Sighting" || k == "Galaxy" || (k == "data" && ai.m.usedData) {
+				continue
+			}
+			m[k] = v
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			fail(fmt.Errorf("keep attributes: %w", err))
+			return
+		}
+		kept = append(kept, raw)
+	}
+	if len(kept) > 0 {
+		p["x_misp_attributes"] = kept
+	}
+	if len(oc.unmapped) > 0 {
+		p["x_misp_unmapped"] = oc.unmapped
+	}
+	o, err := build(p)
+	if err != nil {
+		fail(fmt.Errorf("build %s: %w", typ, err))
+		return
+	}
+	e.add(o, hints, true)
+	e.carriers[strings.ToLower(oc.uuid)] = o.ID
+	for i, ai := range oc.attrs {
+		carrier := oc.indicators[i]
+		if carrier == "" {
+			carrier = o.ID
+		}
+		if ai.uuid != "" {
+			e.carriers[strings.ToLower(ai.uuid)] = carrier
+		}
+		e.attrLinks(ai, carrier)
+	}
+	refList, err := r.list("ObjectReference", path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for i, raw := range refList {
+		rp := path + "ObjectReference[" + strconv.Itoa(i) + "]"
+		rr, err := decodeRecord(raw, rp)
+		if err != nil {
+			e.fail(rp, oc.uuid, err)
+			continue
+		}
+		e.refs = append(e.refs, pendingRef{rec: rr, path: rp + ".", src: o.ID, pol: oc.pol, ts: oc.ts})
+	}
+}
+
+func uniq(ids []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// objectReference converts an ObjectReference whose target is in the
+// event. A reference to something outside the event stays in the source
+// object's x_misp_object_reference only.
+func (e *eventConv) objectReference(r pendingRef) {
+	tgtUUID, err := r.rec.str("referenced_uuid", r.path)
+	if err != nil {
+		e.fail(r.path, "", err)
+		return
+	}
+	tgt, ok := e.carriers[strings.ToLower(tgtUUID)]
+	if !ok {
+		return
+	}
+	relType, err := r.rec.str("relationship_type", r.path)
+	if err != nil {
+		e.fail(r.path, "", err)
+		return
+	}
+	if strings.TrimSpace(relType) == "" {
+		relType = "related-to"
+	}
+	uuid, _ := r.rec.str("uuid", r.path)
+	ts, ok, _ := r.rec.unixTime("timestamp", r.path)
+	if !ok {
+		ts = r.ts
+	}
+	id := refdata.STIXID("relationship", uuid, "relationship", r.src, relType, tgt)
+	p := e.sdoBase("relationship", id, ts, ts, r.pol)
+	p["relationship_type"], p["source_ref"], p["target_ref"] = relType, r.src, tgt
+	if c, _ := r.rec.str("comment", r.path); c != "" {
+		p["description"] = c
+	}
+	keepFields(p, r.rec, referenceKeys)
+	o, err := build(p)
+	if err != nil {
+		e.fail(r.path, uuid, fmt.Errorf("build relationship: %w", err))
+		return
+	}
+	e.add(o, r.pol.hints(e.owner), true)
+}
+
+// relatedEvents links the report to the reports of related events, which
+// may arrive later.
+func (e *eventConv) relatedEvents(ev record) {
+	list, err := ev.list("RelatedEvent", "")
+	if err != nil {
+		e.fail("RelatedEvent", "", err)
+		return
+	}
+	for i, raw := range list {
+		path := "RelatedEvent[" + strconv.Itoa(i) + "]"
+		r, err := decodeRecord(raw, path)
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		if inner, ok := r["Event"]; ok {
+			if r, err = decodeRecord(inner, path+".Event"); err != nil {
+				e.fail(path, "", err)
+				continue
+			}
+		}
+		uuid, _ := r.str("uuid", path+".Event.")
+		if !refdata.IsUUID(uuid) {
+			continue // no report id to point to; the report keeps the entry
+		}
+		info, _ := r.str("info", path+".Event.")
+		rel := refdata.Relationship(e.reportID, "related-to", "report--"+strings.ToLower(uuid), e.ts)
+		if info != "" {
+			rel.Props["description"], _ = json.Marshal("Related MISP event: " + info)
+		}
+		e.finishRelationship(rel, e.pol, path)
+	}
+}
+
+// eventReports converts the event's reports (MISP 2.4.140+) to notes on
+// the report.
+func (e *eventConv) eventReports(ev record) {
+	list, err := ev.list("EventReport", "")
+	if err != nil {
+		e.fail("EventReport", "", err)
+		return
+	}
+	for i, raw := range list {
+		path := "EventReport[" + strconv.Itoa(i) + "]."
+		r, err := decodeRecord(raw, strings.TrimSuffix(path, "."))
+		if err != nil {
+			e.fail(path, "", err)
+			continue
+		}
+		uuid, _ := r.str("uuid", path)
+		name, _ := r.str("name", path)
+		content, err := r.str("content", path)
+		if err != nil {
+			e.fail(path, uuid, err)
+			continue
+		}
+		ts, ok, _ := r.unixTime("timestamp", path)
+		if !ok {
+			ts = e.ts
+		}
+		dist, hasDist, _ := r.integer("distribution", path)
+		if !hasDist {
+			dist = -1
+		}
+		pol := e.pol.child(nil, int(dist), nil)
+		id := refdata.STIXID("note", uuid, "misp-event-report", e.evUUID, path, name)
+		p := e.sdoBase("note", id, ts, ts, pol)
+		p["content"], p["object_refs"] = content, []string{e.reportID}
+		if name != "" {
+			p["abstract"] = name
+		}
+		keepFields(p, r, eventReportKeys, "content")
+		o, err := build(p)
+		if err != nil {
+			e.fail(path, uuid, fmt.Errorf("build note: %w", err))
+			continue
+		}
+		e.add(o, pol.hints(e.owner), true)
+	}
+}

@@ -1,0 +1,33 @@
+package schema
+
+import (
+	"embed"
+	"io/fs"
+	"strings"
+)
+
+// graphqlFiles holds the GraphQL SDL of the API, one file per area: the
+// queries and their types (api.graphql), the STIX object types
+// (objects.graphql) and the mutations (mutations.graphql).
+//
+//go:embed *.graphql
+var graphqlFiles embed.FS
+
+// GraphQL returns the API's GraphQL schema (SDL): the embedded *.graphql
+// files joined in name order.
+func GraphQL() string {
+	names, err := fs.Glob(graphqlFiles, "*.graphql")
+	if err != nil {
+		return "" // unreachable: the pattern is valid
+	}
+	var b strings.Builder
+	for _, n := range names {
+		data, err := graphqlFiles.ReadFile(n)
+		if err != nil {
+			continue // unreachable: the file is embedded
+		}
+		b.Write(data)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
