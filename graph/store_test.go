@@ -537,3 +537,35 @@ func TestOriginalIDMergesEarlierReference(t *testing.T) {
 		return nil
 	})
 }
+
+// TestIndicatorPatternLinksObservables checks the based-on edge an
+// indicator's pattern implies, in both load orders.
+func TestIndicatorPatternLinksObservables(t *testing.T) {
+	for _, ipFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ip first %v", ipFirst), func(t *testing.T) {
+			s := graphtest.Open(t)
+			var ind, ip graphtest.Item
+			for _, it := range graphtest.Fixture(t) {
+				switch it.Object.ID {
+				case ids.Indicator:
+					ind = it
+				case ids.IP:
+					ip = it
+				}
+			}
+			order := []graphtest.Item{ind, ip}
+			if ipFirst {
+				order = []graphtest.Item{ip, ind}
+			}
+			graphtest.Load(t, s, order[:1])
+			graphtest.Load(t, s, order[1:])
+			view(t, s, graph.System(), func(tx *graph.Tx) error {
+				got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"based-on"}})
+				if !slices.Equal(got, []string{"in based-on " + ids.Indicator}) {
+					t.Errorf("based-on edges of the IP: %q", got)
+				}
+				return nil
+			})
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/verband-cti/verband/schema"
+	"github.com/verband-cti/verband/schema/pattern"
 )
 
 // Meta is what the writer says about an object beyond its STIX content:
@@ -325,8 +326,36 @@ func impliedEdges(o *schema.Object) []edgeSpec {
 		}
 		out = append(out, edgeSpec{typ: r.Prop, from: o.ID, to: r.Target})
 	}
+	return append(out, basedOn(o)...)
+}
+
+// basedOn lists the based-on edges of an indicator whose STIX pattern names
+// observables by value (an OR or AND of equalities, such as
+// [ipv4-addr:value = '198.51.100.1']): one edge to the deterministic id of
+// each observable, which resolves when that observable is stored. A pattern
+// that does not parse, or is of another kind, is kept as text and links
+// nothing.
+func basedOn(o *schema.Object) []edgeSpec {
+	if o.Type != "indicator" {
+		return nil
+	}
+	if pt, _ := o.String("pattern_type"); pt != "stix" {
+		return nil
+	}
+	p, _ := o.String("pattern")
+	ids, err := pattern.ObservableIDs(p)
+	if err != nil {
+		return nil
+	}
+	out := make([]edgeSpec, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, edgeSpec{typ: basedOnEdge, from: o.ID, to: id})
+	}
 	return out
 }
+
+// basedOnEdge is the type of the edges basedOn derives.
+const basedOnEdge = "based-on"
 
 // setXID writes a STIX id index entry and stages it for the writer cache.
 func (tx *Tx) setXID(stixID string, id ID) error {
