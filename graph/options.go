@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
 // Options configure a store. Start from DefaultOptions and change what you
@@ -40,6 +41,12 @@ type Options struct {
 	// Search turns on the full-text sidecar index under <dir>/search.
 	// Default true.
 	Search bool
+	// SearchPersistInterval is how long the search index lets new documents
+	// accumulate in memory before writing them to disk. Longer means less
+	// merge work during bulk loads; documents are searchable at once either
+	// way, and after a crash the outbox replays what was not yet written.
+	// Close waits up to this long. Default 1s (the text index's default).
+	SearchPersistInterval time.Duration
 	// Logger receives store and Badger messages. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -78,18 +78,27 @@ func startIndexer(s *Store, dir string) (*indexer, error) {
 }
 
 func openIndex(s *Store, dir string) (*textindex.Index, error) {
-	ix, err := textindex.Open(dir, textindex.DefaultOptions())
+	ix, err := textindex.Open(dir, s.indexOptions())
 	if errors.Is(err, textindex.ErrCorrupt) {
 		s.log.Warn("search index is damaged; removing it to rebuild", "dir", dir, "err", err)
 		if err := textindex.Remove(dir); err != nil {
 			return nil, fmt.Errorf("remove damaged search index: %w", err)
 		}
-		ix, err = textindex.Open(dir, textindex.DefaultOptions())
+		ix, err = textindex.Open(dir, s.indexOptions())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open search index: %w", err)
 	}
 	return ix, nil
+}
+
+// indexOptions are the text index's options for this store.
+func (s *Store) indexOptions() textindex.Options {
+	o := textindex.DefaultOptions()
+	if s.opts.SearchPersistInterval > 0 {
+		o.PersisterNap = s.opts.SearchPersistInterval
+	}
+	return o
 }
 
 func (in *indexer) notify() {
@@ -361,7 +370,7 @@ func rebuildIndex(s *Store, dir string, progress func(done int)) (*textindex.Ind
 	if err := textindex.Remove(dir); err != nil {
 		return nil, fmt.Errorf("remove search index: %w", err)
 	}
-	ix, err := textindex.Open(dir, textindex.DefaultOptions())
+	ix, err := textindex.Open(dir, s.indexOptions())
 	if err != nil {
 		return nil, fmt.Errorf("create search index: %w", err)
 	}

@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/schema"
@@ -40,6 +41,7 @@ func Open(tb testing.TB) *graph.Store {
 	tb.Helper()
 	opts := graph.DefaultOptions()
 	opts.SyncWrites = false
+	opts.SearchPersistInterval = 10 * time.Millisecond // Close waits for it
 	return OpenWith(tb, tb.TempDir(), opts)
 }
 

@@ -229,6 +229,17 @@ func TestHints(t *testing.T) {
 		}
 	}
 
+	// IgnoreDistribution leaves distribution out.
+	s0, err := NewSource(strings.NewReader(wrapped(`{"uuid":"`+evUUID+`","info":"x","distribution":"0","Attribute":[{"type":"domain","value":"a.example","uuid":"`+attrUUID+`"}]}`)), "public.json", Options{IgnoreDistribution: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range drain(t, s0).hints {
+		if h.TLP != schema.TLPUnmarked || h.Sharing != nil {
+			t.Errorf("IgnoreDistribution: hints %+v", h)
+		}
+	}
+
 	// TrustCreatorOrg makes the creator the owner.
 	s, err := NewSource(strings.NewReader(wrapped(event)), "owner.json", Options{TrustCreatorOrg: true})
 	if err != nil {

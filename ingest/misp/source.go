@@ -41,6 +41,11 @@ type Options struct {
 	// organisation (Orgc), for loads from a MISP instance whose
 	// organisations are Verband organisations.
 	TrustCreatorOrg bool
+	// IgnoreDistribution disregards MISP distribution levels and sharing
+	// groups, for public dumps of events (such as ESET's malware-ioc
+	// repository) whose distribution describes the producer's own MISP
+	// instance; TLP tags still apply.
+	IgnoreDistribution bool
 	// Galaxies, when set, resolves misp-galaxy tags that come without a
 	// Galaxy entry to the loaded clusters, so they get the cluster's own
 	// id; otherwise such a tag gets a cluster with an id derived from the

@@ -125,29 +125,30 @@ func cpuTime() time.Duration {
 //
 //	go test -run '^$' -bench BenchmarkApply -benchtime 100x ./graph/internal/textindex/
 func BenchmarkApply(b *testing.B) {
-	variant := func(mod func(*Options)) func(*Options) { return mod }
 	variants := []struct {
-		name string
-		mod  func(*Options)
+		name    string
+		mod     func(*Options)
+		noDates bool
 	}{
-		{"default", nil},
-		{"bare-indexed", variant(func(o *Options) { o.IndexBare = true })},
-		{"created-indexed", variant(func(o *Options) { o.IndexCreated = true })},
-		{"no-dates", variant(func(o *Options) { o.noDatesForBench = true })},
-		{"nap-0", variant(func(o *Options) { o.PersisterNap = time.Microsecond })},
-		{"nap-1s", variant(func(o *Options) { o.PersisterNap = time.Second })},
-		{"sync-apply", variant(func(o *Options) { o.SyncApply = true })},
-		{"shards-2", variant(func(o *Options) { o.Shards = 2 })},
-		{"merge-wide", variant(func(o *Options) {
+		{name: "default"},
+		{name: "bare-indexed", mod: func(o *Options) { o.IndexBare = true }},
+		{name: "created-indexed", mod: func(o *Options) { o.IndexCreated = true }},
+		{name: "no-dates", noDates: true},
+		{name: "nap-0", mod: func(o *Options) { o.PersisterNap = time.Microsecond }},
+		{name: "nap-200ms", mod: func(o *Options) { o.PersisterNap = 200 * time.Millisecond }},
+		{name: "nap-2s", mod: func(o *Options) { o.PersisterNap = 2 * time.Second }},
+		{name: "sync-apply", mod: func(o *Options) { o.SyncApply = true }},
+		{name: "shards-2", mod: func(o *Options) { o.Shards = 2 }},
+		{name: "merge-wide", mod: func(o *Options) {
 			o.scorchConfig = map[string]interface{}{"scorchMergePlanOptions": map[string]interface{}{
 				"MaxSegmentsPerTier": 20, "SegmentsPerMergeTask": 20, "FloorSegmentSize": 20000,
 			}}
-		})},
-		{"persister-workers-2", variant(func(o *Options) {
+		}},
+		{name: "persister-workers-2", mod: func(o *Options) {
 			o.scorchConfig = map[string]interface{}{"scorchPersisterOptions": map[string]interface{}{
-				"PersisterNapTimeMSec": 200, "NumPersisterWorkers": 2, "MaxSizeInMemoryMergePerWorker": 20000000,
+				"PersisterNapTimeMSec": 1000, "NumPersisterWorkers": 2, "MaxSizeInMemoryMergePerWorker": 20000000,
 			}}
-		})},
+		}},
 	}
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
@@ -159,7 +160,7 @@ func BenchmarkApply(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			benchApply(b, func(docs []Doc, hwm uint64) error { return ix.Apply(docs, nil, hwm) },
+			benchApply(b, v.noDates, func(docs []Doc, hwm uint64) error { return ix.Apply(docs, nil, hwm) },
 				func() { ix.flush(time.Minute) })
 			if err := ix.Close(); err != nil {
 				b.Fatal(err)
@@ -174,7 +175,7 @@ func BenchmarkApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchApply(b, func(docs []Doc, hwm uint64) error {
+		benchApply(b, false, func(docs []Doc, hwm uint64) error {
 			batch := idx.NewBatch()
 			for i := range docs {
 				if err := batch.Index(DocID(docs[i].ID), docs[i]); err != nil {
@@ -189,11 +190,16 @@ func BenchmarkApply(b *testing.B) {
 	})
 }
 
-func benchApply(b *testing.B, apply func([]Doc, uint64) error, flush func()) {
+func benchApply(b *testing.B, noDates bool, apply func([]Doc, uint64) error, flush func()) {
 	c := newCorpus(1)
 	batches := make([][]Doc, b.N)
 	for i := range batches {
 		batches[i] = c.batch(*benchBatch)
+		for j := range batches[i] {
+			if noDates {
+				batches[i][j].Modified = time.Time{}
+			}
+		}
 	}
 	b.ReportAllocs()
 	cpu0 := cpuTime()
@@ -244,6 +250,7 @@ func BenchmarkSearch(b *testing.B) {
 	b.Logf("built %d documents: %.0f docs/s searchable, %.0f docs/s durable, %.1f cpu-ms/kdoc (including generation)",
 		len(all), float64(len(all))/building.Seconds(), float64(len(all))/(building+time.Since(t0)).Seconds(),
 		float64(cpuTime()-cpu0)/float64(time.Millisecond)/(float64(len(all))/1000))
+	b.Logf("%d segments after merges settled", settle(ix))
 	var hashes, ips []string
 	for _, d := range all {
 		if d.Type == "file" {
@@ -305,4 +312,31 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 		})
 	}
+}
+
+// settle waits until the number of segments has not changed for two seconds
+// (at most two minutes), so that searches do not race background merges,
+// and returns that number.
+func settle(ix *Index) int {
+	count := func() int {
+		n := 0
+		for _, shard := range ix.shards {
+			st, _ := shard.StatsMap()["index"].(map[string]interface{})
+			for _, k := range []string{"num_root_filesegments", "num_root_memorysegments"} {
+				if v, ok := st[k].(uint64); ok {
+					n += int(v)
+				}
+			}
+		}
+		return n
+	}
+	last, since := count(), time.Now()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > 2*time.Second {
+			break
+		}
+	}
+	return last
 }

@@ -34,7 +34,7 @@ func TestCrashConsistency(t *testing.T) {
 		t.Skip("spawns child processes")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for round := 0; round < 3; round++ {
+	for round := 0; round < 2; round++ {
 		dir := filepath.Join(t.TempDir(), "ix")
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashConsistency$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
@@ -43,7 +43,7 @@ func TestCrashConsistency(t *testing.T) {
 		mustDo(t, err)
 		mustDo(t, cmd.Start())
 
-		killAfter := 5 + rng.IntN(60)
+		killAfter := 5 + rng.IntN(30)
 		var lines int
 		var durable uint64
 		sc := bufio.NewScanner(out)
@@ -64,7 +64,7 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("round %d: child stopped after %d batches", round, lines)
 		}
 
-		ix, err := Open(dir, DefaultOptions())
+		ix, err := Open(dir, testOptions())
 		if errors.Is(err, ErrCorrupt) {
 			t.Logf("round %d: killed after %d batches, reopened as corrupt: %v", round, lines, err)
 			continue

@@ -20,13 +20,27 @@
 //     counts over the restricted set.
 //   - Options: tuning with documented defaults (DefaultOptions).
 //
+// # Mapping
+//
+// The mapping is static and lean, because indexing speed bounds how soon
+// new objects become searchable: nothing is stored, no term vectors (so no
+// phrase queries), no _all field, doc values only on the type field for
+// facets. Name and Text are analysed; Type, Class, Keywords, IPs and dates
+// are built as exact terms without going through bleve's analyzers or its
+// reflection-based mapper. Dates are a five-level trie of exact terms at
+// whole-second precision (see dateShifts) rather than bleve date fields,
+// which cost 16 terms per value. A Doc with no Name, Text, Keywords or IPs
+// (a relationship, a sighting without description) is applied as a delete
+// unless Options.IndexBare is set.
+//
 // # Consistency
 //
 // Apply writes documents, deletions and the caller's high-water mark in one
 // bleve batch, so every state of the index, in memory or on disk, carries
 // the mark of exactly the batches it contains. By default Apply returns when
 // the batch is searchable and a background persister writes it shortly
-// after; DurableHWM tells how far that got. After a crash the index reopens
+// after; DurableHWM tells how far that got, and so how far the caller may
+// prune its outbox. After a crash the index reopens
 // at the mark of the last persisted batch (HWM), from which the caller
 // replays its outbox, or Open fails with ErrCorrupt and the caller removes
 // and rebuilds the index.

@@ -14,9 +14,9 @@ var (
 	// ErrClosed means the Index was used after Close.
 	ErrClosed = errors.New("text index closed")
 
-	// ErrBadQuery means a query was rejected before it ran: it does not
-	// parse, it is too long or too broad (for example a leading wildcard or
-	// a term expansion beyond the clause limit), or its paging window is
-	// larger than the limit.
+	// ErrBadQuery means a query was rejected: its text is too long, it uses
+	// a regular expression or a wildcard after fewer than two characters,
+	// it has too many terms or expands to too many, or its paging window is
+	// larger than Options.MaxWindow.
 	ErrBadQuery = errors.New("bad text query")
 )

@@ -32,8 +32,9 @@ const metaFile = "textindex.json"
 var hwmKey = []byte("verband.hwm")
 
 type meta struct {
-	Format int `json:"format"`
-	Shards int `json:"shards"`
+	Format       int  `json:"format"`
+	Shards       int  `json:"shards"`
+	IndexCreated bool `json:"indexCreated"`
 }
 
 // Index is a bleve full-text index over graph nodes, possibly split into
@@ -87,6 +88,7 @@ func Open(dir string, opts Options) (*Index, error) {
 			dir, m.Format, m.Shards, formatVersion, ErrCorrupt)
 	}
 
+	opts.IndexCreated = m.IndexCreated
 	ix := &Index{dir: dir, opts: opts, state: make([]shardState, m.Shards)}
 	if ix.im, err = newMapping(opts.Analyzer); err != nil {
 		return nil, fmt.Errorf("open text index %s: %w", dir, err)
@@ -94,13 +96,13 @@ func Open(dir string, opts Options) (*Index, error) {
 	for s := 0; s < m.Shards; s++ {
 		shard, err := openShard(shardDir(dir, s), opts)
 		if err != nil {
-			ix.closeShards()
+			_ = ix.closeShards()
 			return nil, fmt.Errorf("open text index %s: shard %d: %w", dir, s, err)
 		}
 		ix.shards = append(ix.shards, shard)
 		hwm, err := shardHWM(shard)
 		if err != nil {
-			ix.closeShards()
+			_ = ix.closeShards()
 			return nil, fmt.Errorf("open text index %s: shard %d: %w", dir, s, err)
 		}
 		ix.state[s].durableHWM = hwm
@@ -111,7 +113,7 @@ func Open(dir string, opts Options) (*Index, error) {
 		ix.im = stored
 	}
 	if ix.build, err = newDocBuilder(ix.im, opts.IndexCreated); err != nil {
-		ix.closeShards()
+		_ = ix.closeShards()
 		return nil, fmt.Errorf("open text index %s: %w", dir, err)
 	}
 	if len(ix.shards) == 1 {
@@ -153,7 +155,7 @@ func shardDir(dir string, s int) string {
 // file is written last, atomically: a crash during creation leaves a
 // directory without meta file, which Open reports as corrupt.
 func create(dir string, opts Options) (meta, error) {
-	m := meta{Format: formatVersion, Shards: opts.Shards}
+	m := meta{Format: formatVersion, Shards: opts.Shards, IndexCreated: opts.IndexCreated}
 	im, err := newMapping(opts.Analyzer)
 	if err != nil {
 		return m, err
@@ -202,7 +204,7 @@ func openShard(path string, opts Options) (idx bleve.Index, err error) {
 func runtimeConfig(opts Options) map[string]interface{} {
 	cfg := map[string]interface{}{
 		"unsafe_batch": !opts.SyncApply,
-		"bolt_timeout": "2s",
+		"bolt_timeout": "1s",
 	}
 	if !opts.SyncApply {
 		cfg["scorchPersisterOptions"] = map[string]interface{}{
@@ -322,11 +324,6 @@ func (ix *Index) Apply(docs []Doc, deletes []uint64, hwm uint64) error {
 		if !ix.opts.IndexBare && d.bare() {
 			b.Delete(DocID(d.ID))
 			continue
-		}
-		if ix.opts.noDatesForBench {
-			dd := *d
-			dd.Modified = time.Time{}
-			d = &dd
 		}
 		if err := b.IndexAdvanced(ix.build.build(d)); err != nil {
 			return fmt.Errorf("apply: add document %d: %w", d.ID, err)
@@ -458,9 +455,10 @@ func (ix *Index) flush(timeout time.Duration) bool {
 	return true
 }
 
-// Close waits (up to Options.CloseTimeout) for applied batches to be
-// persisted, then closes the index. It waits for running calls to return;
-// later calls return ErrClosed. Closing twice returns nil.
+// Close waits for running calls to return and for applied batches to be
+// persisted (about Options.PersisterNap, at most Options.CloseTimeout),
+// then closes the index. Later calls return ErrClosed; closing twice
+// returns nil.
 func (ix *Index) Close() error {
 	ix.closeMu.Lock()
 	defer ix.closeMu.Unlock()

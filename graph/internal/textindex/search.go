@@ -2,6 +2,7 @@ package textindex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -23,9 +24,6 @@ const (
 	// unscored expansions (CIDR ranges, filters) are unioned in batches of
 	// this size.
 	maxClauses = 4096
-	// maxRangeTerms caps how many distinct indexed terms one address or
-	// date range may cover.
-	maxRangeTerms = 1 << 21
 	// maxLeaves caps the leaf queries of a query-string query.
 	maxLeaves = 64
 	// maxTokens caps the analysed words of a plain query.
@@ -40,6 +38,10 @@ const (
 	boostName  = 2  // a word in the name
 	boostText  = 1  // a word in other text
 )
+
+// maxRangeTerms caps how many distinct indexed terms one address or date
+// range may cover. It is a variable so that tests can lower it.
+var maxRangeTerms = 1 << 21
 
 func init() {
 	// See maxClauses. This package is the project's only bleve user.
@@ -60,8 +62,7 @@ func init() {
 //     regular expressions, at least two characters before a wildcard, at
 //     most 64 leaves; quoted phrases match all their words in any order
 //     because no positions are indexed). Text that looks like syntax but
-//     does not parse is searched
-//     as plain text;
+//     does not parse is searched as plain text;
 //   - otherwise plain text: documents whose Keywords or IPs equal the whole
 //     text (case-insensitively, ranked first), or whose Name or Text contain
 //     every analysed word.
@@ -133,18 +134,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	bq := query.NewBooleanQuery(nil, nil, nil)
-	if _, all := main.(*query.MatchAllQuery); !all {
-		bq.AddMust(main)
-	}
-	if f := restriction(&q); f != nil {
-		bq.AddFilter(f)
-	}
-	var final query.Query = bq
-	if bq.Must == nil && bq.Filter == nil {
-		final = main
-	}
-
+	final, unscored := restrict(main, unscored, &q)
 	req := bleve.NewSearchRequestOptions(final, size, from, false)
 	if unscored {
 		req.Score = "none"
@@ -158,6 +148,17 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		defer cancel()
 	}
 	sr, err := ix.search.SearchInContext(ctx, req)
+	if err == nil && sr.Status != nil && (sr.Status.Failed > 0 || len(sr.Status.Errors) > 0) {
+		// An alias over shards reports failed shards here, beside the
+		// results of the others; a partial answer is not an answer.
+		errs := make([]error, 0, len(sr.Status.Errors))
+		for _, e := range sr.Status.Errors {
+			errs = append(errs, e)
+		}
+		if err = errors.Join(errs...); err == nil {
+			err = fmt.Errorf("%d of %d shards failed", sr.Status.Failed, sr.Status.Total)
+		}
+	}
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("search: %w", cerr)
@@ -187,35 +188,83 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	return res, nil
 }
 
-// restriction returns the unscored filter of q's types, classes and time
-// window, or nil when q has none.
-func restriction(q *Query) query.Query {
-	var parts []query.Query
-	if q.Classes != nil {
-		cs := make([]query.Query, 0, len(q.Classes))
-		for _, c := range q.Classes {
-			cs = append(cs, termQuery(fieldClass, strconv.FormatUint(uint64(c), 10), 1))
+// maxLazyTerms is the largest list of classes or types that restrict
+// joins as a lazily advanced disjunction; longer lists become a filter whose
+// postings are unioned up front.
+const maxLazyTerms = 256
+
+// restrict combines the user's query with q's types, classes and time
+// window so that nothing outside them can match, and reports whether the
+// result is best run unscored.
+//
+// Short class and type lists join the user's query in a conjunction with
+// zero score: they leave scores unchanged and are only advanced to the
+// documents the user's query finds, so a keyword lookup stays cheap however
+// large the classes are. (As a bleve filter they would be run unscored,
+// and bleve unions unscored postings up front, which costs time in
+// proportion to the index.) Long lists and the time window are unioned up
+// front either way and go into the filter.
+func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
+	var lazy, filter []query.Query
+	terms := func(field string, values []string) {
+		ds := make([]query.Query, 0, len(values))
+		for _, v := range values {
+			ds = append(ds, termQuery(field, v, 1))
 		}
-		parts = append(parts, query.NewDisjunctionQuery(cs))
+		if len(ds) <= maxLazyTerms {
+			lazy = append(lazy, &zeroScoreQuery{query.NewDisjunctionQuery(ds)})
+		} else {
+			filter = append(filter, query.NewDisjunctionQuery(ds))
+		}
+	}
+	if q.Classes != nil {
+		cs := make([]string, 0, len(q.Classes))
+		for _, c := range q.Classes {
+			cs = append(cs, strconv.FormatUint(uint64(c), 10))
+		}
+		terms(fieldClass, cs)
 	}
 	if len(q.Types) > 0 {
-		ts := make([]query.Query, 0, len(q.Types))
+		ts := make([]string, 0, len(q.Types))
 		for _, t := range q.Types {
-			ts = append(ts, termQuery(fieldType, strings.ToLower(t), 1))
+			ts = append(ts, strings.ToLower(t))
 		}
-		parts = append(parts, query.NewDisjunctionQuery(ts))
+		terms(fieldType, ts)
 	}
 	if !q.After.IsZero() || !q.Before.IsZero() {
-		parts = append(parts, newDateQuery(fieldModified, q.After, true, q.Before, false))
+		filter = append(filter, newDateQuery(fieldModified, q.After, true, q.Before, false))
 	}
-	switch len(parts) {
-	case 0:
-		return nil
-	case 1:
-		return parts[0]
-	default:
-		return query.NewConjunctionQuery(parts)
+	if len(lazy) == 0 && len(filter) == 0 {
+		return main, unscored
 	}
+	if _, all := main.(*query.MatchAllQuery); all {
+		// Browsing: let the restriction's postings drive the search instead
+		// of testing every document; there is nothing to score.
+		main, unscored = nil, true
+		if len(lazy) == 0 {
+			lazy, filter = filter, nil
+		}
+	}
+	var must query.Query
+	if main != nil {
+		lazy = append([]query.Query{main}, lazy...)
+	}
+	if len(lazy) == 1 {
+		must = lazy[0]
+	} else {
+		must = query.NewConjunctionQuery(lazy)
+	}
+	if len(filter) == 0 {
+		return must, unscored
+	}
+	bq := query.NewBooleanQuery(nil, nil, nil)
+	bq.AddMust(must)
+	if len(filter) == 1 {
+		bq.AddFilter(filter[0])
+	} else {
+		bq.AddFilter(query.NewConjunctionQuery(filter))
+	}
+	return bq, unscored
 }
 
 // advancedSyntax matches text that uses query-string syntax.

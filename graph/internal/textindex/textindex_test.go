@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// testOptions are DefaultOptions with a short persister nap, so that Close,
+// which waits for persistence, is quick.
+func testOptions() Options {
+	o := DefaultOptions()
+	o.PersisterNap = 10 * time.Millisecond
+	return o
+}
+
 // openTest opens an index in a fresh temporary directory and closes it at
 // the end of the test.
 func openTest(t *testing.T, opts Options) (*Index, string) {
@@ -59,7 +67,7 @@ func loadFixture(t *testing.T) *Index {
 
 func loadFixtureShards(t *testing.T, shards int) *Index {
 	t.Helper()
-	opts := DefaultOptions()
+	opts := testOptions()
 	opts.Shards = shards
 	ix, _ := openTest(t, opts)
 	if err := ix.Apply(fixture, nil, 8); err != nil {
@@ -161,6 +169,10 @@ func testSearchRestriction(t *testing.T, ix *Index) {
 		{"window and classes and cidr", Query{Text: "10.0.0.0/8", After: day(2), Classes: []uint32{2}, Facets: true}, []uint64{4},
 			map[string]uint64{"ipv4-addr": 1}},
 		{"unknown class", Query{Classes: []uint32{99}, Facets: true}, []uint64{}, map[string]uint64{}},
+		{"many classes", Query{Classes: manyClasses(1), Facets: true}, []uint64{1, 3, 7},
+			map[string]uint64{"malware": 1, "ipv4-addr": 1, "attack-pattern": 1}},
+		{"many classes and text", Query{Text: "emotet", Classes: manyClasses(2), Facets: true}, []uint64{8},
+			map[string]uint64{"file": 1}},
 		{"window second edges", Query{After: day(10), Before: day(10).Add(time.Second)}, []uint64{3, 6}, nil},
 		{"window whole seconds", Query{After: day(10).Add(time.Second), Before: day(20).Add(1500 * time.Millisecond)}, []uint64{4}, nil},
 		{"window truncated", Query{After: day(10).Add(999 * time.Millisecond), Before: day(20)}, []uint64{3, 6}, nil},
@@ -192,6 +204,43 @@ func testSearchRestriction(t *testing.T, ix *Index) {
 				t.Errorf("facets %v without Facets", r.Facets)
 			}
 		})
+	}
+}
+
+// manyClasses returns c and 999 classes no document has, more than
+// restrict joins lazily.
+func manyClasses(c uint32) []uint32 {
+	cs := []uint32{c}
+	for i := uint32(1000); i < 1999; i++ {
+		cs = append(cs, i)
+	}
+	return cs
+}
+
+// TestRestrictionKeepsScores checks that restricting a search leaves the
+// scores of the remaining hits unchanged.
+func TestRestrictionKeepsScores(t *testing.T) {
+	ix := loadFixture(t)
+	ctx := context.Background()
+	free, err := ix.Search(ctx, Query{Text: "banking trojan emotet"})
+	mustDo(t, err)
+	for _, q := range []Query{
+		{Text: "banking trojan emotet", Classes: []uint32{1, 2}},
+		{Text: "banking trojan emotet", Classes: manyClasses(1)},
+		{Text: "banking trojan emotet", Types: []string{"malware"}, After: day(1)},
+	} {
+		r, err := ix.Search(ctx, q)
+		mustDo(t, err)
+		if len(r.Hits) == 0 {
+			t.Fatalf("%+v: no hits", q)
+		}
+		for _, h := range r.Hits {
+			for _, f := range free.Hits {
+				if f.ID == h.ID && f.Score != h.Score {
+					t.Errorf("%+v: hit %d scored %v, %v unrestricted", q, h.ID, h.Score, f.Score)
+				}
+			}
+		}
 	}
 }
 
@@ -239,6 +288,26 @@ func TestSearchRejects(t *testing.T) {
 	}
 }
 
+func TestSearchRangeTooWide(t *testing.T) {
+	defer func(n int) { maxRangeTerms = n }(maxRangeTerms)
+	maxRangeTerms = 0
+	for _, shards := range []int{1, 2} {
+		ix := loadFixtureShards(t, shards)
+		if _, err := ix.Search(context.Background(), Query{Text: "10.0.0.0/8"}); !errors.Is(err, ErrBadQuery) {
+			t.Errorf("shards %d: CIDR over the range limit: %v, want ErrBadQuery", shards, err)
+		}
+	}
+}
+
+func TestSearchCancelled(t *testing.T) {
+	ix := loadFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ix.Search(ctx, Query{Text: "emotet"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Search with cancelled context: %v, want context.Canceled", err)
+	}
+}
+
 func TestApplyUpdatesDeletesAndBareDocs(t *testing.T) {
 	ix := loadFixture(t)
 	ctx := context.Background()
@@ -271,7 +340,7 @@ func TestApplyUpdatesDeletesAndBareDocs(t *testing.T) {
 }
 
 func TestIndexBare(t *testing.T) {
-	opts := DefaultOptions()
+	opts := testOptions()
 	opts.IndexBare = true
 	ix, _ := openTest(t, opts)
 	if err := ix.Apply([]Doc{{ID: 1, Type: "relationship", Class: 1}}, nil, 1); err != nil {
@@ -291,7 +360,7 @@ func TestIndexBare(t *testing.T) {
 func TestReopen(t *testing.T) {
 	for _, shards := range []int{1, 2} {
 		for _, sync := range []bool{false, true} {
-			opts := DefaultOptions()
+			opts := testOptions()
 			opts.Shards = shards
 			opts.SyncApply = sync
 			dir := filepath.Join(t.TempDir(), "ix")
@@ -394,12 +463,12 @@ func TestOpenCorrupt(t *testing.T) {
 	for name, fn := range damage {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ix")
-			ix, err := Open(dir, DefaultOptions())
+			ix, err := Open(dir, testOptions())
 			mustDo(t, err)
 			mustDo(t, ix.Apply(fixture, nil, 8))
 			mustDo(t, ix.Close())
 			fn(t, dir)
-			ix, err = Open(dir, DefaultOptions())
+			ix, err = Open(dir, testOptions())
 			if err == nil {
 				// bleve may fall back to an older snapshot whose files are
 				// intact; that is fine as long as it is consistent.
@@ -414,7 +483,7 @@ func TestOpenCorrupt(t *testing.T) {
 				t.Fatalf("Open damaged index: %v, want ErrCorrupt", err)
 			}
 			mustDo(t, Remove(dir))
-			ix, err = Open(dir, DefaultOptions())
+			ix, err = Open(dir, testOptions())
 			mustDo(t, err)
 			if h, err := ix.HWM(); err != nil || h != 0 {
 				t.Errorf("rebuilt HWM = %d, %v", h, err)
@@ -424,13 +493,27 @@ func TestOpenCorrupt(t *testing.T) {
 	}
 }
 
+// TestOpenLocked checks that an index held by another Index (or process)
+// is reported as locked, not as corrupt: the caller must not remove it.
+func TestOpenLocked(t *testing.T) {
+	_, dir := openTest(t, testOptions())
+	ix, err := Open(dir, testOptions())
+	if err == nil {
+		ix.Close()
+		t.Fatal("opened an index that is already open")
+	}
+	if errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open of a locked index: %v, must not be ErrCorrupt", err)
+	}
+}
+
 func TestRemoveRefusesForeignDirectory(t *testing.T) {
 	dir := t.TempDir()
 	mustDo(t, os.WriteFile(filepath.Join(dir, "precious.txt"), []byte("x"), 0o600))
 	if err := Remove(dir); err == nil {
 		t.Fatal("Remove deleted a directory that is not an index")
 	}
-	if _, err := Open(dir, DefaultOptions()); !errors.Is(err, ErrCorrupt) {
+	if _, err := Open(dir, testOptions()); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open on a foreign directory: %v, want ErrCorrupt", err)
 	}
 }
@@ -439,5 +522,54 @@ func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentApplySearch runs searches while batches are applied and the
+// index is closed; run it with -race.
+func TestConcurrentApplySearch(t *testing.T) {
+	ix, err := Open(filepath.Join(t.TempDir(), "ix"), testOptions())
+	mustDo(t, err)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var last uint64
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				r, err := ix.Search(context.Background(), Query{Text: "batch", Classes: []uint32{1}, Facets: true})
+				if errors.Is(err, ErrClosed) {
+					errs <- nil
+					return
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r.Total < last {
+					errs <- fmt.Errorf("total went back from %d to %d", last, r.Total)
+					return
+				}
+				last = r.Total
+			}
+		}()
+	}
+	for b := uint64(1); b <= 20; b++ {
+		docs := make([]Doc, 100)
+		for i := range docs {
+			id := (b-1)*100 + uint64(i) + 1
+			docs[i] = Doc{ID: id, Type: "note", Class: uint32(id % 2), Name: fmt.Sprintf("batch %d", b)}
+		}
+		mustDo(t, ix.Apply(docs, nil, b))
+	}
+	close(done)
+	mustDo(t, ix.Close())
+	for g := 0; g < 4; g++ {
+		mustDo(t, <-errs)
 	}
 }

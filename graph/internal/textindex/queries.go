@@ -15,6 +15,47 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 )
 
+// zeroScoreQuery matches what its query matches, with score zero and no
+// weight in the query norm, so that a restriction joined to a scored query
+// in a conjunction leaves the scores of the hits unchanged. Unlike a bleve
+// filter it keeps its query scored, so that disjunctions stay lazy instead
+// of having their postings unioned up front.
+type zeroScoreQuery struct{ q query.Query }
+
+var _ query.Query = (*zeroScoreQuery)(nil)
+
+// Searcher implements query.Query.
+func (z *zeroScoreQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping,
+	options search.SearcherOptions) (search.Searcher, error) {
+	s, err := z.q.Searcher(ctx, i, m, options)
+	if err != nil {
+		return nil, err
+	}
+	return &zeroScoreSearcher{Searcher: s}, nil
+}
+
+type zeroScoreSearcher struct{ search.Searcher }
+
+func (z *zeroScoreSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+	return zero(z.Searcher.Next(ctx))
+}
+
+func (z *zeroScoreSearcher) Advance(ctx *search.SearchContext, id index.IndexInternalID) (*search.DocumentMatch, error) {
+	return zero(z.Searcher.Advance(ctx, id))
+}
+
+func (z *zeroScoreSearcher) Weight() float64      { return 0 }
+func (z *zeroScoreSearcher) SetQueryNorm(float64) {}
+
+func zero(d *search.DocumentMatch, err error) (*search.DocumentMatch, error) {
+	if d != nil {
+		d.Score = 0
+		d.Expl = nil
+		d.ScoreBreakdown = nil
+	}
+	return d, err
+}
+
 // rangeQuery matches documents with a term of field inside any of a set of
 // inclusive byte ranges. It enumerates the terms that exist in the index
 // (at most maxRangeTerms) and unions their postings without scoring, in
