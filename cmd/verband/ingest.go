@@ -19,7 +19,7 @@ func newIngestCmd(a *app) *cobra.Command {
 		listFormat, columns, container, galaxiesDir string
 		labels                                      []string
 		chunk                                       int
-		indicators, trustOrg                        bool
+		indicators, trustOrg, ignoreDistribution    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest FILE|DIR...",
@@ -79,7 +79,7 @@ caught up, so that everything it loaded is searchable when it exits.`,
 			if err != nil {
 				return usagef("--container: %w", err)
 			}
-			mispOpts := misp.Options{TrustCreatorOrg: trustOrg}
+			mispOpts := misp.Options{TrustCreatorOrg: trustOrg, IgnoreDistribution: ignoreDistribution}
 			if galaxiesDir != "" {
 				if mispOpts.Galaxies, err = refdata.LoadGalaxies(galaxiesDir); err != nil {
 					return fmt.Errorf("ingest: --galaxies: %w", err)
@@ -158,6 +158,7 @@ caught up, so that everything it loaded is searchable when it exits.`,
 	f.StringVar(&container, "container", "grouping", "object that holds a list's members: grouping, report or none")
 	f.StringSliceVar(&labels, "label", nil, "labels for the indicators and containers made from lists")
 	f.BoolVar(&trustOrg, "misp-trust-creator", false, "make a MISP event's creator organisation (Orgc) the owner of its objects")
+	f.BoolVar(&ignoreDistribution, "misp-ignore-distribution", false, "ignore MISP distribution levels (for public dumps whose events say \"your organisation only\"); TLP tags still apply")
 	f.StringVar(&galaxiesDir, "galaxies", "", "folder of MISP galaxy files to resolve galaxy tags of MISP events against")
 	return cmd
 }
