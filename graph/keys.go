@@ -293,3 +293,50 @@ func parseSymNameKey(k []byte) (sym, error) {
 	}
 	return getSym(k[1:]), nil
 }
+
+// Account keys (accounts.go) live under one tag, tagAccount, with a one-byte
+// sub-space after it:
+//
+//	'a'  a | 'h' | sha256(32)                        token record, by the hash of its secret
+//	'a'  a | 'i' | tokenID(8)                        sha256(32): token id → hash
+//
+// Secrets are never stored: only their SHA-256 hash.
+const (
+	tagAccount   byte = 'a'
+	subTokenHash byte = 'h'
+	subTokenID   byte = 'i'
+	tokenHashLen      = 32
+	tokenIDLen        = 8
+)
+
+// tokenHashKey is a | h | hash.
+func tokenHashKey(hash [tokenHashLen]byte) []byte {
+	b := make([]byte, 0, 2+tokenHashLen)
+	return append(append(b, tagAccount, subTokenHash), hash[:]...)
+}
+
+// tokenHashPrefix is a | h, the prefix of every token record.
+func tokenHashPrefix() []byte { return []byte{tagAccount, subTokenHash} }
+
+// parseTokenHashKey returns the hash of an a | h key.
+func parseTokenHashKey(k []byte) ([tokenHashLen]byte, error) {
+	var h [tokenHashLen]byte
+	if len(k) != 2+tokenHashLen || k[0] != tagAccount || k[1] != subTokenHash {
+		return h, fmt.Errorf("token key %x: %w", k, errBadKey)
+	}
+	copy(h[:], k[2:])
+	return h, nil
+}
+
+// tokenIDKey is a | i | id.
+func tokenIDKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{tagAccount, subTokenID}, id)
+}
+
+// parseTokenIDKey returns the token id of an a | i key.
+func parseTokenIDKey(k []byte) (uint64, error) {
+	if len(k) != 2+tokenIDLen || k[0] != tagAccount || k[1] != subTokenID {
+		return 0, fmt.Errorf("token id key %x: %w", k, errBadKey)
+	}
+	return binary.BigEndian.Uint64(k[2:]), nil
+}

@@ -1,29 +1,68 @@
-// Package query serves Verband over HTTP. For now it holds only the server
-// skeleton: health and readiness endpoints, structured request logs and
-// graceful shutdown. The GraphQL API, the playground, the graph explorer and
-// the TAXII 2.1 server come in later issues and will be mounted on the same
-// Server.
+// Package query serves Verband over HTTP: the GraphQL API, with its
+// resolvers, limits and request-scoped loaders, and the server that mounts
+// it beside health checks and metrics. The schema is SDL in
+// schema/*.graphql (schema.GraphQL); this package binds resolvers to it.
 //
 // The main types:
 //
-//   - Server: an HTTP server bound to one *graph.Store. NewServer builds it;
-//     Listen binds the address (so that Addr reports the real port when the
-//     address was ":0"); Run serves until its context ends and then shuts
-//     down gracefully.
-//   - ServerOptions: the listen address, the logger, TLS certificate and key
-//     files, and the shutdown grace period. Timeouts are fixed and sane
-//     (read header 10 s, read 30 s, write 60 s, idle 2 min).
+//   - API: the parsed schema bound to resolvers over one *graph.Store, with
+//     its Limits. NewAPI builds it; Exec runs one Request as a viewer; it
+//     is also the http.Handler of /graphql. Root resolvers (Query and
+//     Mutation) hold no per-request state: each request gets a context
+//     value with its viewer, its principal and its loaders.
+//   - Limits: MaxDepth, MaxQueryLength and MaxSelections (enforced by
+//     graphql-go before anything runs), a per-request Timeout, a page size
+//     cap, a cap on the objects one request loads, depth caps on neighbours
+//     and paths, and scan budgets. DefaultLimits documents the defaults. A
+//     request over a limit fails at once with an error of code LIMIT.
+//   - Server: the HTTP server. NewServer builds it; Listen binds; Run serves
+//     until its context ends and then shuts down gracefully; Handle mounts
+//     further handlers (the playground, the explorer, TAXII), with or
+//     without authentication; Registry is the Prometheus registry of
+//     /metrics.
+//   - Authenticator: turns a bearer token into a viewer and a principal;
+//     *graph.Store implements it with its hashed API tokens. PrincipalFrom
+//     reads them back from a request's context.
+//   - Error: an API error with a Code (VALIDATION, NOT_FOUND, FORBIDDEN,
+//     LIMIT, UNAUTHENTICATED, BAD_QUERY, METHOD_NOT_ALLOWED, INTERNAL), sent
+//     as extensions.code with the field and object at fault. Every error of
+//     a response has a code.
+//
+// Access. Resolvers never decide visibility: every read goes through a
+// graph.Tx or Store.Search bound to the request's viewer, so hidden objects
+// read as missing everywhere. Resolvers add two owner-only rules the store
+// does not yet apply: provenance and the sharing list are shown to the
+// owning organization only. Mutations need a role that writes (analyst,
+// reviewer, admin, service) and, to change an existing object, its owning
+// organization or an admin.
+//
+// Batching. Each request has dataloaders (graph-gophers/dataloader) for
+// nodes by internal id, nodes by STIX id and the edges at a node. Objects of
+// one page or list form a group; when one of them needs its edges or a
+// reference, the loads of the whole group are made in one batch, and the
+// objects at the far ends of those edges in one more. Listing N objects with
+// their neighbours therefore opens a fixed number of store snapshots,
+// whatever N.
 //
 // Endpoints:
 //
+//   - /graphql: POST (application/json or application/graphql) and GET
+//     (queries only). Needs "Authorization: Bearer <token>"; without a
+//     valid one the answer is 401 with a JSON error body.
+//   - GET /metrics: Prometheus metrics: request latency by operation,
+//     requests by operation and status, errors by code, objects ingested
+//     by outcome, search index lag and documents, Go and process metrics.
 //   - GET /healthz: 200 and {"status":"ok","index_lag":N,"nodes":N,
-//     "index_docs":N} while the store works (index_lag counts commits not
-//     yet searchable, nodes the stored objects, index_docs the searchable
-//     ones), and 503 with "status":"failing" and the error when the search
-//     indexer has stopped or the store cannot be read.
+//     "index_docs":N} while the store works, 503 with "status":"failing"
+//     when the search indexer has stopped or the store cannot be read.
 //   - GET /readyz: 200 once the server is serving and the search index has
 //     caught up with every commit made before the server started, 503 before
 //     that and while shutting down.
 //
-// A Server is safe for concurrent use; Run may be called once.
+// Every request is logged as one structured line (log/slog); GraphQL
+// requests add one with the operation, the duration, the user and the
+// status.
+//
+// Concurrency. API and Server are safe for concurrent use; Run may be called
+// once, and handlers must be mounted before it.
 package query

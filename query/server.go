@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/verband-cti/verband/graph"
 )
 
@@ -41,14 +44,27 @@ type ServerOptions struct {
 	// ShutdownGrace is how long Run waits for requests in flight once its
 	// context ends. Default 10 s.
 	ShutdownGrace time.Duration
+	// Auth checks bearer tokens. Default: the store's API tokens (see
+	// graph.Store.CreateToken).
+	Auth Authenticator
+	// Limits bound each GraphQL request; zero fields take their defaults
+	// (DefaultLimits).
+	Limits Limits
+	// Reader, when set, is what GraphQL resolvers read through instead of
+	// the store (for tests that count reads).
+	Reader Reader
 }
 
 // Server is Verband's HTTP server.
 type Server struct {
-	store *graph.Store
-	opts  ServerOptions
-	log   *slog.Logger
-	http  *http.Server
+	store   *graph.Store
+	opts    ServerOptions
+	log     *slog.Logger
+	http    *http.Server
+	mux     *http.ServeMux
+	api     *API
+	apiErr  error // why the GraphQL API could not be built
+	metrics *metrics
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -69,10 +85,19 @@ func NewServer(store *graph.Store, opts ServerOptions) *Server {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 10 * time.Second
 	}
-	s := &Server{store: store, opts: opts, log: opts.Logger}
+	if opts.Auth == nil {
+		opts.Auth = store
+	}
+	s := &Server{store: store, opts: opts, log: opts.Logger, metrics: newMetrics(store)}
+	s.api, s.apiErr = NewAPI(store, APIOptions{Limits: opts.Limits, Reader: opts.Reader, Logger: opts.Logger, metrics: s.metrics})
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}))
+	if s.apiErr == nil {
+		mux.Handle("/graphql", s.Authenticated(s.api))
+	}
 	s.http = &http.Server{
 		Handler:           s.logRequests(mux),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -88,6 +113,30 @@ func NewServer(store *graph.Store, opts ServerOptions) *Server {
 // Handler returns the server's HTTP handler, for tests and for mounting the
 // server inside another one.
 func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Handle mounts h at pattern (http.ServeMux syntax, such as "/playground/"
+// or "GET /taxii2/"). With auth, requests must carry a valid bearer token,
+// and h finds the viewer with PrincipalFrom. Mount handlers before Run.
+// The playground, the graph explorer and the TAXII server mount here.
+func (s *Server) Handle(pattern string, h http.Handler, auth bool) {
+	if auth {
+		h = s.Authenticated(h)
+	}
+	s.mux.Handle(pattern, h)
+}
+
+// Authenticated wraps h with the bearer-token middleware: requests without
+// a valid token get 401 with a JSON error, the others carry their viewer
+// and principal in the context (PrincipalFrom).
+func (s *Server) Authenticated(h http.Handler) http.Handler { return authenticate(s.opts.Auth, h) }
+
+// API returns the GraphQL API, or nil when it could not be built (Run then
+// reports why).
+func (s *Server) API() *API { return s.api }
+
+// Registry returns the Prometheus registry served at /metrics, where other
+// handlers register their own metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
 // Listen binds the listen address. Run calls it when it has not been
 // called; calling it first lets the caller learn the address (Addr) before
@@ -143,6 +192,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.ran = true
 	s.mu.Unlock()
+	if s.apiErr != nil {
+		return fmt.Errorf("run query server: %w", s.apiErr)
+	}
 	if (s.opts.TLSCertFile == "") != (s.opts.TLSKeyFile == "") {
 		return errors.New("run query server: TLS needs both a certificate file and a key file")
 	}

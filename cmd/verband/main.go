@@ -87,6 +87,7 @@ machine-readable output.`,
 		newReindexCmd(a),
 		newDemoCmd(a),
 		newBenchCmd(),
+		newAdminCmd(a),
 	)
 	for _, c := range root.Commands() {
 		if c.Args != nil {

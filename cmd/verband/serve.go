@@ -11,19 +11,30 @@ import (
 
 func newServeCmd(a *app) *cobra.Command {
 	var opts query.ServerOptions
+	lim := query.DefaultLimits()
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the HTTP server on the store",
+		Short: "Run the HTTP server (GraphQL API) on the store",
 		Long: `Serve opens the store and runs Verband's HTTP server until it is stopped
 (Ctrl-C or SIGTERM), then shuts down gracefully.
 
-For now the server answers health checks only: GET /healthz (status, search
-index lag and number of indexed objects; 503 when the indexer has failed) and
-GET /readyz. The GraphQL API, the playground and the TAXII server come in
-later releases. The default address is loopback only; give --addr
-0.0.0.0:8080 (ideally with --tls-cert and --tls-key) to serve others.`,
-		Example: `  verband serve
-  verband serve --addr 0.0.0.0:8443 --tls-cert server.pem --tls-key server-key.pem`,
+Endpoints:
+  /graphql   the GraphQL API (POST, and GET for queries); needs a token
+  /metrics   Prometheus metrics
+  /healthz   status, search index lag and object counts; 503 when failing
+  /readyz    200 once the search index has caught up
+
+Every GraphQL request needs "Authorization: Bearer <token>"; create the first
+token with "verband admin token create" (with the server stopped). Requests
+are bounded by the --max-* limits and --timeout; a request over a limit fails
+at once with an error of code LIMIT.
+
+The default address is loopback only; give --addr 0.0.0.0:8443 with --tls-cert
+and --tls-key to serve others.`,
+		Example: `  verband admin token create --user alice --org cert-a --role admin
+  verband serve
+  curl -H "Authorization: Bearer $TOKEN" -d '{"query":"{ viewer { user } }"}' http://127.0.0.1:8080/graphql
+  verband serve --addr 0.0.0.0:8443 --tls-cert server.pem --tls-key server-key.pem --timeout 30s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log, err := a.logger(slog.LevelInfo)
@@ -36,12 +47,16 @@ later releases. The default address is loopback only; give --addr
 			}
 			defer closeStore(store, &err)
 			opts.Logger = log
+			opts.Limits = lim
 			srv := query.NewServer(store, opts)
 			if err := srv.Listen(); err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
 			if !a.json {
 				fmt.Fprintf(a.stdout, "Serving %s at %s (Ctrl-C to stop).\n", store.Dir(), srv.URL())
+				if tokens, err := store.Tokens(); err == nil && len(tokens) == 0 {
+					fmt.Fprintln(a.stdout, `No API tokens yet: stop the server and run "verband admin token create --user NAME --org ORG --role admin".`)
+				}
 			}
 			if err := srv.Run(cmd.Context()); err != nil {
 				return fmt.Errorf("serve: %w", err)
@@ -53,5 +68,18 @@ later releases. The default address is loopback only; give --addr
 	f.StringVar(&opts.Addr, "addr", query.DefaultAddr, "address to listen on")
 	f.StringVar(&opts.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	f.StringVar(&opts.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
+	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 0, "how long to wait for requests in flight when stopping (default 10s)")
+	f.DurationVar(&lim.Timeout, "timeout", lim.Timeout, "time limit of one GraphQL request")
+	f.IntVar(&lim.MaxDepth, "max-depth", lim.MaxDepth, "deepest field nesting of a GraphQL query")
+	f.IntVar(&lim.MaxQueryLength, "max-query-length", lim.MaxQueryLength, "longest GraphQL query document, in bytes")
+	f.IntVar(&lim.MaxSelections, "max-selections", lim.MaxSelections, "most field selections of an operation once fragments are spread")
+	f.IntVar(&lim.MaxPageSize, "max-page-size", lim.MaxPageSize, "largest first on any connection")
+	f.IntVar(&lim.MaxNodes, "max-nodes", lim.MaxNodes, "most objects one request may load")
+	f.IntVar(&lim.MaxNeighbourDepth, "max-neighbour-depth", lim.MaxNeighbourDepth, "largest depth of the neighbours query")
+	f.IntVar(&lim.MaxPathDepth, "max-path-depth", lim.MaxPathDepth, "largest maxDepth of the paths query")
+	f.IntVar(&lim.MaxPaths, "max-paths", lim.MaxPaths, "largest k of the paths query")
+	f.IntVar(&lim.MaxPathVisits, "max-path-visits", lim.MaxPathVisits, "most edges one paths query may examine")
+	f.IntVar(&lim.MaxScan, "max-scan", lim.MaxScan, "most objects a filtered listing or count may examine")
+	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (the ingest mutation's data), in bytes")
 	return cmd
 }

@@ -1,0 +1,261 @@
+package query
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"slices"
+
+	"github.com/verband-cti/verband/graph"
+)
+
+// walk is a breadth-first walk from start over the visible edges matching
+// q, up to depth hops. It keeps nodes that keep accepts (the start always)
+// and stops once it has limit nodes, start included. It returns the nodes
+// in the order found and every edge walked between two kept nodes, once.
+// It reports whether it stopped early at limit.
+func walk(ctx context.Context, tx *graph.Tx, start graph.ID, depth int, q graph.NeighbourQuery, limit int, keep func(graph.ID) (bool, error)) ([]graph.ID, []graph.Edge, bool, error) {
+	seen := map[graph.ID]bool{start: true}
+	rejected := map[graph.ID]bool{}
+	order := []graph.ID{start}
+	var edges []graph.Edge
+	walked := map[graph.Edge]bool{}
+	frontier := []graph.ID{start}
+	full := false
+	var ferr error
+	steps := 0
+	for d := 0; d < depth && len(frontier) > 0 && !full; d++ {
+		var next []graph.ID
+		for _, id := range frontier {
+			err := tx.Neighbours(id, q, func(e graph.Edge) bool {
+				steps++
+				if steps%1024 == 0 {
+					if ferr = ctx.Err(); ferr != nil {
+						return false
+					}
+				}
+				o := e.Other(id)
+				if rejected[o] {
+					return true
+				}
+				if !seen[o] {
+					if len(order) >= limit {
+						full = true
+						return false
+					}
+					if keep != nil {
+						ok, err := keep(o)
+						if err != nil {
+							ferr = err
+							return false
+						}
+						if !ok {
+							rejected[o] = true
+							return true
+						}
+					}
+					seen[o] = true
+					order = append(order, o)
+					next = append(next, o)
+				}
+				if !walked[e] {
+					walked[e] = true
+					edges = append(edges, e)
+				}
+				return true
+			})
+			if err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if full {
+				break
+			}
+		}
+		frontier = next
+	}
+	return order, edges, full, nil
+}
+
+// path is one path: nodes[i] and nodes[i+1] are joined by edges[i].
+type path struct {
+	nodes []graph.ID
+	edges []graph.Edge
+}
+
+// pathSearch finds k shortest simple paths (Yen's algorithm over
+// breadth-first searches, since edges are unweighted) within one snapshot,
+// examining at most budget edges in all.
+type pathSearch struct {
+	ctx    context.Context
+	tx     *graph.Tx
+	q      graph.NeighbourQuery
+	budget int
+	visits int
+}
+
+// errPathBudget ends a search that visited too many nodes.
+var errPathBudget = limitErr("maxDepth", "the path search examined too many edges; lower maxDepth or k, or name edge types")
+
+// shortest returns a shortest path from src to dst of at most maxLen
+// edges that avoids the nodes and edges removed, or false.
+func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.ID]bool, noEdge map[graph.Edge]bool) (path, bool, error) {
+	if src == dst {
+		return path{nodes: []graph.ID{src}}, true, nil
+	}
+	type via struct {
+		prev graph.ID
+		e    graph.Edge
+	}
+	parent := map[graph.ID]via{src: {}}
+	frontier := []graph.ID{src}
+	found := false
+	var ferr error
+	for d := 0; d < maxLen && len(frontier) > 0 && !found; d++ {
+		var next []graph.ID
+		for _, id := range frontier {
+			err := ps.tx.Neighbours(id, ps.q, func(e graph.Edge) bool {
+				ps.visits++
+				if ps.visits > ps.budget {
+					ferr = errPathBudget
+					return false
+				}
+				if ps.visits%1024 == 0 {
+					if ferr = ps.ctx.Err(); ferr != nil {
+						return false
+					}
+				}
+				o := e.Other(id)
+				if noNode[o] || noEdge[e] {
+					return true
+				}
+				if _, ok := parent[o]; ok {
+					return true
+				}
+				parent[o] = via{prev: id, e: e}
+				if o == dst {
+					found = true
+					return false
+				}
+				next = append(next, o)
+				return true
+			})
+			if err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return path{}, false, err
+			}
+			if found {
+				break
+			}
+		}
+		frontier = next
+	}
+	if !found {
+		return path{}, false, nil
+	}
+	var p path
+	for n := dst; n != src; {
+		v := parent[n]
+		p.nodes = append(p.nodes, n)
+		p.edges = append(p.edges, v.e)
+		n = v.prev
+	}
+	p.nodes = append(p.nodes, src)
+	slices.Reverse(p.nodes)
+	slices.Reverse(p.edges)
+	return p, true, nil
+}
+
+// kShortest returns up to k shortest simple paths from src to dst with at
+// most maxLen edges, shortest first (ties in the order found).
+func (ps *pathSearch) kShortest(src, dst graph.ID, maxLen, k int) ([]path, error) {
+	first, ok, err := ps.shortest(src, dst, maxLen, nil, nil)
+	if err != nil || !ok {
+		return nil, err
+	}
+	found := []path{first}
+	if src == dst {
+		return found, nil
+	}
+	cands := &pathHeap{}
+	known := map[string]bool{pathKey(first): true}
+	for len(found) < k {
+		prev := found[len(found)-1]
+		for i := 0; i < len(prev.nodes)-1; i++ {
+			spur := prev.nodes[i]
+			root := prev.nodes[:i+1]
+			noEdge := map[graph.Edge]bool{}
+			for _, p := range found {
+				if len(p.nodes) > i && slices.Equal(p.nodes[:i+1], root) && slices.Equal(p.edges[:i], prev.edges[:i]) {
+					noEdge[p.edges[i]] = true
+				}
+			}
+			noNode := map[graph.ID]bool{}
+			for _, n := range root[:i] {
+				noNode[n] = true
+			}
+			sp, ok, err := ps.shortest(spur, dst, maxLen-i, noNode, noEdge)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			cand := path{
+				nodes: append(slices.Clone(root[:i]), sp.nodes...),
+				edges: append(slices.Clone(prev.edges[:i]), sp.edges...),
+			}
+			if key := pathKey(cand); !known[key] {
+				known[key] = true
+				heap.Push(cands, candidate{p: cand, seq: len(known)})
+			}
+		}
+		if cands.Len() == 0 {
+			break
+		}
+		found = append(found, heap.Pop(cands).(candidate).p)
+	}
+	return found, nil
+}
+
+// pathKey identifies a path by its edges.
+func pathKey(p path) string {
+	b := make([]byte, 0, len(p.edges)*40)
+	for _, e := range p.edges {
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.From))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.To))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.Via))
+		b = append(append(b, e.Type...), 0)
+	}
+	return string(b)
+}
+
+// candidate is a path Yen's algorithm may return next; seq is the order it
+// was found in, which breaks ties so that answers are deterministic.
+type candidate struct {
+	p   path
+	seq int
+}
+
+// pathHeap orders candidate paths by length, then by the order found.
+type pathHeap []candidate
+
+func (h pathHeap) Len() int { return len(h) }
+func (h pathHeap) Less(i, j int) bool {
+	if a, b := len(h[i].p.edges), len(h[j].p.edges); a != b {
+		return a < b
+	}
+	return h[i].seq < h[j].seq
+}
+func (h pathHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pathHeap) Push(x any)   { *h = append(*h, x.(candidate)) }
+func (h *pathHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
