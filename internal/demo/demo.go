@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"text/tabwriter"
+	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/ingest/pipeline"
@@ -180,11 +181,20 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	fmt.Fprintf(opts.Out, "Loaded %d objects in %s; all searchable.\n", st.Committed(), st.Duration.Round(1e6))
 
+	// The API needs a token; the demo makes one for its own user, valid for
+	// a day, and prints it.
+	_, token, err := store.CreateToken(ctx, graph.TokenSpec{
+		User: "demo", Org: "demo", Role: graph.RoleAnalyst,
+		Expires: time.Now().Add(24 * time.Hour), Description: "verband demo",
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	srv := query.NewServer(store, query.ServerOptions{Addr: opts.Addr, Logger: opts.Logger})
 	if err := srv.Listen(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	banner(opts.Out, store, srv.URL(), dir, opts)
+	banner(opts.Out, store, srv.URL(), dir, token, opts)
 	if opts.OnReady != nil {
 		opts.OnReady(srv.URL())
 	}
@@ -197,9 +207,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 // banner prints where the server is, a glimpse of the graph, and what to
 // try next.
-func banner(w io.Writer, store *graph.Store, url, dir string, opts Options) {
+func banner(w io.Writer, store *graph.Store, url, dir, token string, opts Options) {
 	fmt.Fprintf(w, "\nVerband demo is running at %s\n\n", url)
 	fmt.Fprintf(w, "  curl %s/healthz\n\n", url)
+	fmt.Fprintf(w, "GraphQL API token for this demo (user demo, analyst, valid 24 hours):\n\n  %s\n\n", token)
+	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"query\":\"{ search(query: \\\"APT28\\\", first: 3) { totalCount edges { node { stixId type } } } }\"}' %s/graphql\n\n", token, url)
 	example := glimpse(w, store)
 	if example == "" {
 		example = "<id from search>"
@@ -214,7 +227,7 @@ func banner(w io.Writer, store *graph.Store, url, dir string, opts Options) {
 	for _, c := range []string{`search "spearphishing attachment"`, `search --type campaign,intrusion-set ukraine`, "neighbours --depth 2 --edge-type uses --limit 30 " + example, `check`} {
 		fmt.Fprintf(w, "  %s --data-dir %s %s\n", opts.Command, dir, c)
 	}
-	fmt.Fprintf(w, "\nThe GraphQL API and playground come in a later release. Press Ctrl-C to stop.\n")
+	fmt.Fprintf(w, "\nThe playground and graph explorer come in a later release. Press Ctrl-C to stop.\n")
 }
 
 // glimpse shows the node counts and one intrusion set with its neighbours.
