@@ -222,6 +222,9 @@ func Classify(s string) (Value, error) {
 		return Value{}, fmt.Errorf("classify %q: contains white space: %w", clip(s), ErrUnknownType)
 	}
 	if i := strings.Index(r, "://"); i > 0 {
+		if strings.ContainsAny(r[:i], ":/@?#") || len(r) == i+3 || r[i+3] == '/' {
+			return Value{}, fmt.Errorf("classify %q: not a URL with scheme and host: %w", clip(s), ErrUnknownType)
+		}
 		u, err := schema.CanonicalURL(r)
 		if err != nil {
 			return Value{}, fmt.Errorf("classify %q: %w", clip(s), err)

@@ -123,7 +123,9 @@ func defang(v lists.Value) string {
 	case lists.KindURL:
 		scheme, rest, _ := strings.Cut(s, "://")
 		host, path, _ := strings.Cut(rest, "/")
-		scheme = strings.Replace(scheme, "tt", "xx", 1)
+		if scheme == "http" || scheme == "https" {
+			scheme = strings.Replace(scheme, "tt", "xx", 1)
+		}
 		return scheme + "[:]//" + strings.ReplaceAll(host, ".", "[.]") + "/" + path
 	case lists.KindEmail:
 		return strings.ReplaceAll(strings.Replace(s, "@", "[@]", 1), ".", "(.)")
