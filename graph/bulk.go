@@ -204,7 +204,7 @@ func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
 	var stats BulkStats
 	n := 0
 	for ; n < len(items); n++ {
-		if n > 0 && (int64(tx.w.ops) >= maxOps || int64(tx.w.bytes) >= maxBytes) {
+		if n > 0 && (int64(tx.w.pendingOps()) >= maxOps || int64(tx.w.pendingBytes()) >= maxBytes) {
 			break
 		}
 		_, outcome, err := tx.put(items[n])
@@ -222,6 +222,13 @@ func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
 	}
 	if err := tx.finish(); err != nil {
 		tx.txn.Discard()
+		if errors.Is(err, ErrTooLarge) && n > 1 {
+			// The counters did not fit after all: half as many objects.
+			return b.build(items[:n/2])
+		}
+		if errors.Is(err, ErrTooLarge) {
+			return nil, 0, BulkStats{}, fmt.Errorf("bulk load %s: %w", items[0].o.ID, err)
+		}
 		return nil, 0, BulkStats{}, fmt.Errorf("bulk load: %w", err)
 	}
 	return tx, n, stats, nil

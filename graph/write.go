@@ -109,6 +109,16 @@ func (tx *Tx) delRecord(id ID) error {
 // entryOverhead approximates Badger's per-entry bookkeeping in a batch.
 const entryOverhead = 32
 
+// pendingOps counts the entries written so far plus those finish will add
+// (one per degree and type counter touched, and the outbox entry), so a
+// chunk is closed before its counters push it over Badger's limit.
+func (w *writeState) pendingOps() int { return w.ops + len(w.degrees) + len(w.counts) + 1 }
+
+// pendingBytes is pendingOps in approximate bytes.
+func (w *writeState) pendingBytes() int {
+	return w.bytes + (len(w.degrees)+len(w.counts))*(1+idLen+1+symLen+8+entryOverhead) + 8*len(w.changed) + 64
+}
+
 func (tx *Tx) set(k, v []byte) error {
 	tx.w.ops++
 	tx.w.bytes += len(k) + len(v) + entryOverhead
