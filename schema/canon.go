@@ -59,6 +59,12 @@ func CanonicalDomain(s string) (string, error) {
 		return "", valueErr("domain", "%q is not UTF-8", in)
 	}
 	out := asciiLower(s)
+	for _, label := range strings.Split(out, ".") {
+		if label == "xn--" {
+			// An empty punycode label: IDNA would drop it silently.
+			return "", valueErr("domain", "empty punycode label in %q", in)
+		}
+	}
 	if !isASCII(out) || strings.Contains(out, "xn--") {
 		var err error
 		out, err = domainProfile.ToASCII(s)

@@ -60,6 +60,8 @@ func TestCanonicalDomain(t *testing.T) {
 		{"a..b", "", `empty label in "a..b"`},
 		{".example.com", "", "empty label"},
 		{"example.com..", "", "empty label"},
+		{"a.xn--", "", "empty punycode label"},
+		{"XN--.example", "", "empty punycode label"},
 		{"", "", "empty name"},
 		{".", "", "empty name"},
 		{"1.2.3.4", "", "numeric"},
