@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func SCOID(o *Object) (string, error) {
 	if name == nil {
 		return o.ID, nil
 	}
-	return o.Type + "--" + uuid5(scoNamespace, name), nil
+	return o.Type + "--" + UUIDv5(scoNamespace, name), nil
 }
 
 // idName returns the canonical JSON that SCOID hashes, or nil when the SCO
@@ -126,8 +127,20 @@ func chooseHash(raw []byte) (key string, val any, ok bool, err error) {
 	return entries[0].k, entries[0].v, true, nil
 }
 
-// uuid5 returns the RFC 4122 version 5 UUID of name in namespace ns.
-func uuid5(ns [16]byte, name []byte) string {
+// ParseUUID parses a UUID in its usual text form (hex digits and dashes).
+func ParseUUID(s string) ([16]byte, error) {
+	var u [16]byte
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != 16 {
+		return u, fmt.Errorf("parse UUID %q: %w", s, ErrInvalidValue)
+	}
+	copy(u[:], b)
+	return u, nil
+}
+
+// UUIDv5 returns the RFC 4122 version 5 UUID of name in namespace ns, in
+// its usual text form. Every name-based id in Verband comes from here.
+func UUIDv5(ns [16]byte, name []byte) string {
 	h := sha1.New()
 	h.Write(ns[:])
 	h.Write(name)

@@ -1,10 +1,10 @@
 package refdata
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"strings"
 	"time"
+
+	"github.com/verband-cti/verband/schema"
 )
 
 // Namespace is the UUIDv5 namespace of the identifiers Verband derives for
@@ -14,48 +14,25 @@ import (
 // installations.
 const Namespace = "2a27b9e5-32f4-4648-8378-fe9c0a95dc25"
 
-var namespace = mustUUIDBytes(Namespace)
-
-func mustUUIDBytes(s string) [16]byte {
-	var ns [16]byte
-	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
-	if err != nil || len(b) != 16 {
-		panic("refdata: bad namespace constant " + s)
+var namespace = func() [16]byte {
+	ns, err := schema.ParseUUID(Namespace)
+	if err != nil {
+		panic("refdata: bad namespace constant " + Namespace)
 	}
-	copy(ns[:], b)
 	return ns
-}
+}()
 
 // DerivedUUID returns the RFC 4122 version 5 UUID, in Namespace, of the
 // parts joined with a NUL byte. Equal parts always give the same UUID.
 func DerivedUUID(parts ...string) string {
-	h := sha1.New()
-	h.Write(namespace[:])
+	var name []byte
 	for i, p := range parts {
 		if i > 0 {
-			h.Write([]byte{0})
+			name = append(name, 0)
 		}
-		h.Write([]byte(p))
+		name = append(name, p...)
 	}
-	var sum [sha1.Size]byte
-	u := h.Sum(sum[:0])[:16]
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u)
-}
-
-func formatUUID(u []byte) string {
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], u[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], u[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], u[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], u[10:16])
-	return string(out[:])
+	return schema.UUIDv5(namespace, name)
 }
 
 // IsUUID reports whether s is an RFC 4122 UUID as STIX identifiers require
