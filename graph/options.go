@@ -35,6 +35,11 @@ type Options struct {
 	// MemTableSize is the size of one Badger memtable and bounds how much one
 	// transaction (and so one atomic batch) may write. Default 64 MiB.
 	MemTableSize int64
+	// NumMemtables is how many memtables Badger keeps in memory (one being
+	// written, the rest waiting to be flushed); each is MemTableSize and is
+	// memory-mapped, so this bounds much of the store's resident memory.
+	// Default 5 (Badger's own default).
+	NumMemtables int
 	// IDLease is how many node ids are leased from the persisted sequence at
 	// once. A crash wastes at most this many ids. Default 10,000.
 	IDLease uint64
@@ -57,6 +62,7 @@ func DefaultOptions() Options {
 		SyncWrites:     true,
 		BlockCacheSize: 128 << 20,
 		MemTableSize:   64 << 20,
+		NumMemtables:   5,
 		IDLease:        10_000,
 		Search:         true,
 	}

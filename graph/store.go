@@ -82,6 +82,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.MemTableSize > 0 {
 		bopts = bopts.WithMemTableSize(opts.MemTableSize)
 	}
+	if opts.NumMemtables > 0 {
+		bopts = bopts.WithNumMemtables(opts.NumMemtables)
+	}
 	if opts.IndexCacheSize > 0 {
 		bopts = bopts.WithIndexCacheSize(opts.IndexCacheSize)
 	}
