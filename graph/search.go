@@ -322,8 +322,9 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 	d.Keywords = append(d.Keywords, o.ID)
 	for _, v := range schema.IndexValues(o) {
 		if (o.Type == "ipv4-addr" || o.Type == "ipv6-addr") && isAddr(v) {
+			// As an address for CIDR queries, and as a keyword so that
+			// the exact value scores and ranks first.
 			d.IPs = append(d.IPs, v)
-			continue
 		}
 		d.Keywords = append(d.Keywords, v)
 	}

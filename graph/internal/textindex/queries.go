@@ -72,8 +72,16 @@ var _ query.Query = (*rangeQuery)(nil)
 // Searcher implements query.Query.
 func (q *rangeQuery) Searcher(ctx context.Context, i index.IndexReader, _ mapping.IndexMapping,
 	options search.SearcherOptions) (search.Searcher, error) {
+	// Range fields are indexed without norms (SkipFreqNorm), so they are
+	// matched unscored: a scored term search on them yields NaN, which
+	// poisons the sum of a disjunction. An exact address is scored through
+	// the Keywords field instead.
+	unscored := options
+	unscored.Score = "none"
+	unscored.IncludeTermVectors = false
+	unscored.Explain = false
 	if len(q.ranges) == 1 && string(q.ranges[0][0]) == string(q.ranges[0][1]) {
-		return searcher.NewTermSearcherBytes(ctx, i, q.ranges[0][0], q.field, q.boost, options)
+		return searcher.NewTermSearcherBytes(ctx, i, q.ranges[0][0], q.field, q.boost, unscored)
 	}
 	var terms []string
 	for _, r := range q.ranges {
@@ -85,10 +93,6 @@ func (q *rangeQuery) Searcher(ctx context.Context, i index.IndexReader, _ mappin
 	if len(terms) == 0 {
 		return searcher.NewMatchNoneSearcher(i)
 	}
-	unscored := options
-	unscored.Score = "none"
-	unscored.IncludeTermVectors = false
-	unscored.Explain = false
 	return searcher.NewMultiTermSearcher(ctx, i, terms, q.field, q.boost, unscored, false)
 }
 
