@@ -27,7 +27,7 @@ type Options struct {
 	// EncryptionKeyEnv names an environment variable holding the key, hex or
 	// base64 encoded. Used when EncryptionKeyFile is empty. Default empty.
 	EncryptionKeyEnv string
-	// BlockCacheSize is Badger's block cache in bytes. Default 128 MiB.
+	// BlockCacheSize is Badger's block cache in bytes. Default 64 MiB.
 	BlockCacheSize int64
 	// IndexCacheSize is Badger's table index cache in bytes; required (and
 	// defaulted to 64 MiB) when encryption is on. Default 0: indexes in memory.
@@ -60,7 +60,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		SyncWrites:     true,
-		BlockCacheSize: 128 << 20,
+		BlockCacheSize: 64 << 20,
 		MemTableSize:   64 << 20,
 		NumMemtables:   5,
 		IDLease:        10_000,

@@ -17,7 +17,7 @@ type writerCache struct {
 	limit    int
 }
 
-const writerCacheLimit = 1 << 20
+const writerCacheLimit = 1 << 18
 
 func newWriterCache() *writerCache {
 	return &writerCache{xids: map[string]ID{}, counters: map[degreeDelta]int64{}, limit: writerCacheLimit}
