@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/verband-cti/verband/query"
+	taxiiserver "github.com/verband-cti/verband/query/taxii"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -20,6 +21,7 @@ func newServeCmd(a *app) *cobra.Command {
 
 Endpoints:
   /graphql   the GraphQL API (POST, and GET for queries); needs a token
+  /taxii2/   TAXII 2.1 server (read-only, filtered by the token's viewer)
   /metrics   Prometheus metrics
   /healthz   status, search index lag and object counts; 503 when failing
   /readyz    200 once the search index has caught up
@@ -49,6 +51,11 @@ and --tls-key to serve others.`,
 			opts.Logger = log
 			opts.Limits = lim
 			srv := query.NewServer(store, opts)
+			feeds, err := taxiiserver.New(store, taxiiserver.Options{Authenticate: srv.Authenticated})
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			srv.Handle(taxiiserver.Prefix, feeds, false)
 			if err := srv.Listen(); err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
