@@ -8,6 +8,7 @@ import (
 
 	"github.com/verband-cti/verband/query"
 	taxiiserver "github.com/verband-cti/verband/query/taxii"
+	"github.com/verband-cti/verband/ui"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -21,6 +22,8 @@ func newServeCmd(a *app) *cobra.Command {
 
 Endpoints:
   /graphql   the GraphQL API (POST, and GET for queries); needs a token
+  /playground  GraphiQL playground (works offline; open /playground#token=SECRET
+             to fill in the token)
   /taxii2/   TAXII 2.1 server (read-only, filtered by the token's viewer)
   /metrics   Prometheus metrics
   /healthz   status, search index lag and object counts; 503 when failing
@@ -56,6 +59,7 @@ and --tls-key to serve others.`,
 				return fmt.Errorf("serve: %w", err)
 			}
 			srv.Handle(taxiiserver.Prefix, feeds, false)
+			ui.Mount(srv)
 			if err := srv.Listen(); err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}

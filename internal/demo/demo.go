@@ -21,6 +21,7 @@ import (
 	"github.com/verband-cti/verband/ingest/pipeline"
 	"github.com/verband-cti/verband/internal/shareddata"
 	"github.com/verband-cti/verband/query"
+	"github.com/verband-cti/verband/ui"
 )
 
 // The embedded sample and its license.
@@ -191,6 +192,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return fmt.Errorf("demo: %w", err)
 	}
 	srv := query.NewServer(store, query.ServerOptions{Addr: opts.Addr, Logger: opts.Logger})
+	ui.Mount(srv)
 	if err := srv.Listen(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -210,6 +212,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 func banner(w io.Writer, store *graph.Store, url, dir, token string, opts Options) {
 	fmt.Fprintf(w, "\nVerband demo is running at %s\n\n", url)
 	fmt.Fprintf(w, "  curl %s/healthz\n\n", url)
+	fmt.Fprintf(w, "Playground (GraphiQL, works offline), signed in for 24 hours:\n\n  %s/playground#token=%s\n\n", url, token)
 	fmt.Fprintf(w, "GraphQL API token for this demo (user demo, analyst, valid 24 hours):\n\n  %s\n\n", token)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"query\":\"{ search(query: \\\"APT28\\\", first: 3) { totalCount edges { node { stixId type } } } }\"}' %s/graphql\n\n", token, url)
@@ -227,7 +230,7 @@ func banner(w io.Writer, store *graph.Store, url, dir, token string, opts Option
 	for _, c := range []string{`search "spearphishing attachment"`, `search --type campaign,intrusion-set ukraine`, "neighbours --depth 2 --edge-type uses --limit 30 " + example, `check`} {
 		fmt.Fprintf(w, "  %s --data-dir %s %s\n", opts.Command, dir, c)
 	}
-	fmt.Fprintf(w, "\nThe playground and graph explorer come in a later release. Press Ctrl-C to stop.\n")
+	fmt.Fprintf(w, "\nThe graph explorer comes in a later release. Press Ctrl-C to stop.\n")
 }
 
 // glimpse shows the node counts and one intrusion set with its neighbours.
