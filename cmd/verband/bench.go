@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +33,8 @@ cluster_peers.py, and measures: ingest objects/s until committed and until
 searchable, 1-hop and 2-hop neighbourhood latency, keyword and free-text search
 latency, peak RSS and bytes on disk. The JSON result includes the targets for
 one million objects and whether each was met. Progress goes to stderr.`,
+		Example: `  verband bench --objects 1000000 --out /tmp/bench-1m.json
+  verband bench api --objects 1000000 --duration 30s --out /tmp/api-1m.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !quiet {
@@ -75,6 +79,107 @@ one million objects and whether each was met. Progress goes to stderr.`,
 	f.IntVar(&opts.Queries, "queries", 1000, "queries of each kind to time")
 	f.IntVar(&opts.ExpandLimit, "limit", 100, "node limit of a neighbourhood query")
 	f.BoolVar(&opts.Check, "check", false, "run the store's consistency check after measuring")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
+	cmd.AddCommand(newBenchAPICmd())
+	return cmd
+}
+
+// newBenchAPICmd returns `verband bench api`: it builds (or reuses) a store
+// of the synthetic graph, serves it with the real HTTP server on a loopback
+// port and runs a GraphQL request mix against it from concurrent clients.
+func newBenchAPICmd() *cobra.Command {
+	var (
+		opts  bench.APIOptions
+		out   string
+		quiet bool
+		mix   map[string]int
+		prof  string
+	)
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Measure GraphQL request rate and latency over HTTP with concurrent clients",
+		Long: `Bench api builds a store of the seeded synthetic CTI graph (or reuses one built
+before in --dir with the same --objects and --seed), starts the query server on
+127.0.0.1 with an analyst token, and runs a mix of GraphQL requests over HTTP
+from concurrent keep-alive clients: keyword and free-text search, an object by
+id, 2-hop neighbourhoods (first 100) and the 3 shortest paths of at most 4
+edges between two sampled objects. Every response must be HTTP 200 without
+GraphQL errors; failures are counted apart. The JSON result holds the request
+rate, latency percentiles per operation and overall, the errors, the mix and
+the targets with pass or fail. Client and server share one process and its
+processors. Progress goes to stderr.`,
+		Example: `  verband bench api --objects 1000000 --duration 30s --out /tmp/api-1m.json
+  verband bench api --dir /var/tmp/bench-1m --objects 1000000 --mix neighbours=1 --clients 1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(mix) > 0 {
+				opts.Mix = make(map[string]float64, len(mix))
+				for op, w := range mix {
+					opts.Mix[op] = float64(w)
+				}
+			}
+			stderr := cmd.ErrOrStderr()
+			opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			if !quiet {
+				show := progressPrinter(stderr)
+				opts.Progress = func(p bench.Progress) {
+					switch p.Phase {
+					case "warmup":
+						p.Phase = "warming up"
+					case "requests":
+						p.Phase = fmt.Sprintf("requests: %d in %.0fs", p.Done, p.Elapsed.Seconds())
+					}
+					show(p)
+				}
+			}
+			if prof != "" {
+				f, err := os.Create(prof)
+				if err != nil {
+					return fmt.Errorf("bench api: %w", err)
+				}
+				defer f.Close()
+				opts.CPUProfile = f
+			}
+			res, err := bench.RunAPI(cmd.Context(), opts)
+			if err != nil {
+				return fmt.Errorf("bench api: %w", err)
+			}
+			b, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				return fmt.Errorf("bench api: encode result: %w", err)
+			}
+			b = append(b, '\n')
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(b)
+			} else {
+				err = os.WriteFile(out, b, 0o644)
+			}
+			if err != nil {
+				return fmt.Errorf("bench api: write result: %w", err)
+			}
+			if !quiet {
+				met := 0
+				for _, t := range res.Targets {
+					if t.Pass {
+						met++
+					}
+				}
+				fmt.Fprintf(stderr, "bench api: %.0f requests/s, %d errors, %d of %d targets met\n", res.RequestsPerSec, res.Errors, met, len(res.Targets))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Objects, "objects", 1_000_000, "number of objects in the synthetic graph")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the graph, the samples and the clients")
+	f.StringVar(&opts.Dir, "dir", "", "data directory: empty or absent to build a store there and keep it, or one built before to reuse (default a temporary directory, removed afterwards)")
+	f.IntVar(&opts.Clients, "clients", 32, "concurrent HTTP clients")
+	f.DurationVar(&opts.Duration, "duration", 30*time.Second, "how long to run the timed requests")
+	f.IntVar(&opts.Requests, "requests", 0, "run this many timed requests instead of for --duration")
+	f.DurationVar(&opts.Warmup, "warmup", 5*time.Second, "untimed requests before the measurement")
+	f.StringToIntVar(&mix, "mix", nil, "weight of each operation (search_keyword, search_text, node, neighbours, paths), such as neighbours=1; absent ones get none (default 15,15,25,30,15)")
+	f.StringVar(&out, "out", "", "write the JSON result to this file (default stdout)")
+	f.StringVar(&prof, "cpuprofile", "", "write a CPU profile of the timed requests to this file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }

@@ -1,0 +1,768 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/query"
+)
+
+// The operations of the API benchmark's request mix.
+const (
+	OpSearchKeyword = "search_keyword"
+	OpSearchText    = "search_text"
+	OpNode          = "node"
+	OpNeighbours    = "neighbours"
+	OpPaths         = "paths"
+)
+
+// apiOps lists the operations in a fixed order, so that seeded draws are
+// reproducible.
+var apiOps = []string{OpSearchKeyword, OpSearchText, OpNode, OpNeighbours, OpPaths}
+
+// DefaultAPIMix is the default share of each operation in the request mix:
+// neighbourhoods and single objects dominate, as in the graph explorer.
+var DefaultAPIMix = map[string]float64{
+	OpSearchKeyword: 0.15,
+	OpSearchText:    0.15,
+	OpNode:          0.25,
+	OpNeighbours:    0.30,
+	OpPaths:         0.15,
+}
+
+// The GraphQL documents of the mix. Neighbourhoods are 2 hops deep and
+// capped at 100 objects; paths are the 3 shortest of at most 4 edges.
+const (
+	gqlSearch = `query($q: String!) { search(query: $q, first: 20) { totalCount edges { score node { id stixId type } } } }`
+	gqlNode   = `query($id: ID!) { node(id: $id) { id stixId type created modified labels owner confidence properties } }`
+	gqlNeigh  = `query($id: ID!) { neighbours(id: $id, depth: 2, first: 100) { root { id stixId type }
+  nodes { pageInfo { hasNextPage } edges { node { id stixId type } } }
+  links { edges { node { type from { id } to { id } } } } } }`
+	gqlPaths = `query($from: ID!, $to: ID!) { paths(from: $from, to: $to, maxDepth: 4, k: 3) { totalCount
+  edges { node { length nodes { id stixId type } links { type } } } } }`
+)
+
+// Targets of the API benchmark at one million objects on the two-core
+// reference machine, client and server in one process.
+const (
+	TargetAPINeighboursP50Ms = 2.0
+	TargetAPINeighboursP99Ms = 20.0
+	TargetAPIMixPerSec       = 3000.0
+)
+
+// APIOptions configure RunAPI.
+type APIOptions struct {
+	// Objects is the size of the synthetic graph. Default 1,000,000.
+	Objects int
+	// Seed seeds the generator, the samples and every client's draws.
+	Seed uint64
+	// Dir is the data directory. Empty means a temporary directory, removed
+	// afterwards. An empty or absent directory is filled with a new graph
+	// and kept; a directory that already holds a store built with the same
+	// Objects and Seed is reused without loading.
+	Dir string
+	// Clients is the number of concurrent HTTP clients. Default 32.
+	Clients int
+	// Duration is how long the timed requests run. Default 30 s. Ignored
+	// when Requests is set.
+	Duration time.Duration
+	// Requests, when positive, is the number of timed requests to make
+	// instead of running for Duration.
+	Requests int
+	// Warmup is how long requests run, untimed, before the measurement.
+	// Zero means none.
+	Warmup time.Duration
+	// Mix is the share of each operation (see the Op constants); the
+	// shares are normalised. Nil means DefaultAPIMix.
+	Mix map[string]float64
+	// Samples is the size of each sample of start nodes and search terms.
+	// Default 2000.
+	Samples int
+	// Store overrides the store options; nil means graph.DefaultOptions().
+	Store *graph.Options
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+	// CPUProfile, when set, receives a CPU profile of the timed requests
+	// (client and server alike).
+	CPUProfile io.Writer
+	// Progress, when set, receives progress reports: the phases of Load,
+	// then "warmup" and "requests" with Done requests so far.
+	Progress func(Progress)
+}
+
+// APIResult is what RunAPI measured. Latencies are milliseconds, measured
+// by the client from sending the request until the whole response body was
+// read and decoded.
+type APIResult struct {
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	GoVersion  string    `json:"go_version"`
+	GOOS       string    `json:"goos"`
+	GOARCH     string    `json:"goarch"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	NumCPU     int       `json:"num_cpu"`
+	// Setup says how client and server share the machine.
+	Setup string `json:"setup"`
+	// Seed seeds the graph, the samples and the clients' draws.
+	Seed uint64 `json:"seed"`
+	// Objects is the size of the synthetic graph asked for; StoreObjects
+	// the objects the store holds; Reused whether an existing store was
+	// queried instead of a new one.
+	Objects      int   `json:"objects"`
+	StoreObjects int64 `json:"store_objects"`
+	Reused       bool  `json:"reused"`
+	// LoadSeconds is the time to build the store (0 when reused).
+	LoadSeconds float64 `json:"load_seconds"`
+	// Viewer is the organization of the analyst token the clients use.
+	Viewer string `json:"viewer"`
+	// Clients is the number of concurrent clients, each with keep-alive
+	// connections.
+	Clients int `json:"clients"`
+	// WarmupSeconds is the untimed warm-up; DurationSeconds the timed run.
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Mix is the configured share of each operation; MixObserved the share
+	// of the timed requests each took.
+	Mix         map[string]float64 `json:"mix"`
+	MixObserved map[string]float64 `json:"mix_observed"`
+	// Requests counts every timed request; OK those answered with HTTP 200
+	// and no GraphQL errors; Errors the others.
+	Requests int `json:"requests"`
+	OK       int `json:"ok"`
+	Errors   int `json:"errors"`
+	// RequestsPerSec is OK per second of the timed run: failed requests do
+	// not count.
+	RequestsPerSec float64 `json:"requests_per_s"`
+	// Overall is the latency of every successful request; Ops the latency
+	// and errors by operation.
+	Overall Latency          `json:"overall"`
+	Ops     map[string]APIOp `json:"ops"`
+	// Queries holds the GraphQL documents of the mix.
+	Queries map[string]string `json:"queries"`
+	// Targets compares the figures with the targets; Pass is true when
+	// every target is met and no request failed.
+	Targets []Target `json:"targets"`
+	Pass    bool     `json:"pass"`
+}
+
+// APIOp holds the figures of one operation.
+type APIOp struct {
+	Latency
+	// Requests counts the timed requests of the operation, OK the
+	// successful ones.
+	Requests int `json:"requests"`
+	OK       int `json:"ok"`
+	// Errors counts failures by kind: "transport" (no response), "http"
+	// (a status other than 200), "decode" (not a GraphQL response) and
+	// "graphql" (a response with errors). FirstError is one example.
+	Errors     map[string]int `json:"errors"`
+	FirstError string         `json:"first_error,omitempty"`
+	// Empty is the share of successful requests that found nothing: no
+	// search hit, a null node, a lone start object or no path.
+	EmptyShare float64 `json:"empty_share"`
+	// MeanItems is the mean number of search hits, neighbourhood objects
+	// or paths in a successful response.
+	MeanItems float64 `json:"mean_items"`
+	// MeanBytes is the mean size of a response body.
+	MeanBytes float64 `json:"mean_bytes"`
+}
+
+// gqlResponse is a GraphQL response as the clients decode it.
+type gqlResponse struct {
+	Data struct {
+		Search *struct {
+			TotalCount int               `json:"totalCount"`
+			Edges      []json.RawMessage `json:"edges"`
+		} `json:"search"`
+		Node       json.RawMessage `json:"node"`
+		Neighbours *struct {
+			Nodes struct {
+				Edges []json.RawMessage `json:"edges"`
+			} `json:"nodes"`
+		} `json:"neighbours"`
+		Paths *struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"paths"`
+	} `json:"data"`
+	Errors []struct {
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// outcome is the result of one request.
+type outcome struct {
+	op      int
+	latency time.Duration
+	errKind string // "" on success
+	errMsg  string
+	items   int
+	bytes   int
+}
+
+// opStats accumulates one client's outcomes of one operation.
+type opStats struct {
+	times    []time.Duration
+	requests int
+	errors   map[string]int
+	firstErr string
+	empty    int
+	items    int
+	bytes    int
+}
+
+func (st *opStats) add(o outcome) {
+	st.requests++
+	st.bytes += o.bytes
+	if o.errKind != "" {
+		if st.errors == nil {
+			st.errors = map[string]int{}
+		}
+		st.errors[o.errKind]++
+		if st.firstErr == "" {
+			st.firstErr = o.errMsg
+		}
+		return
+	}
+	st.times = append(st.times, o.latency)
+	st.items += o.items
+	if o.items == 0 {
+		st.empty++
+	}
+}
+
+// RunAPI builds (or reuses) a store, serves it with the real HTTP server
+// on a loopback port, runs the request mix against it from concurrent
+// clients and returns the figures.
+func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
+	if opts.Objects <= 0 {
+		opts.Objects = 1_000_000
+	}
+	if opts.Clients <= 0 {
+		opts.Clients = 32
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = 30 * time.Second
+	}
+	if opts.Samples <= 0 {
+		opts.Samples = 2000
+	}
+	mix, err := normaliseMix(opts.Mix)
+	if err != nil {
+		return nil, err
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	res := &APIResult{
+		StartedAt:  time.Now().UTC(),
+		GoVersion:  runtime.Version(),
+		GOOS:       runtime.GOOS,
+		GOARCH:     runtime.GOARCH,
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		NumCPU:     runtime.NumCPU(),
+		Setup: fmt.Sprintf("client and server in one process sharing GOMAXPROCS=%d (%d CPUs): "+
+			"the real query.Server on a loopback port, GraphQL over HTTP/1.1 keep-alive connections", runtime.GOMAXPROCS(0), runtime.NumCPU()),
+		Seed:    opts.Seed,
+		Objects: opts.Objects,
+		Viewer:  viewer.Org,
+		Clients: opts.Clients,
+		Mix:     mix,
+		Queries: map[string]string{
+			OpSearchKeyword: gqlSearch, OpSearchText: gqlSearch, OpNode: gqlNode, OpNeighbours: gqlNeigh, OpPaths: gqlPaths,
+		},
+	}
+
+	s, samples, cleanup, err := openAPIStore(ctx, opts, res, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if len(samples.Starts) < 2 || len(samples.Keywords) == 0 || len(samples.Texts) == 0 {
+		return nil, fmt.Errorf("api bench: %w", errNoSamples)
+	}
+	err = s.View(graph.System(), func(tx *graph.Tx) error {
+		types, err := tx.Types()
+		for _, t := range types {
+			res.StoreObjects += t.Count
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("api bench: count objects: %w", err)
+	}
+	if res.Reused && res.StoreObjects != int64(opts.Objects) {
+		return nil, fmt.Errorf("api bench: the store in %s holds %d objects, not the %d of the graph asked for", opts.Dir, res.StoreObjects, opts.Objects)
+	}
+	_, secret, err := s.CreateToken(ctx, graph.TokenSpec{User: "bench", Org: viewer.Org, Role: graph.RoleAnalyst, Description: "verband bench api"})
+	if err != nil {
+		return nil, fmt.Errorf("api bench: %w", err)
+	}
+
+	srv := query.NewServer(s, query.ServerOptions{Addr: "127.0.0.1:0", Logger: logger, ShutdownGrace: 5 * time.Second})
+	if err := srv.Listen(); err != nil {
+		return nil, fmt.Errorf("api bench: %w", err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(sctx) }()
+	serving := true
+	defer func() {
+		stop()
+		if serving {
+			<-served
+		}
+	}()
+
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        2 * opts.Clients,
+		MaxIdleConnsPerHost: 2 * opts.Clients,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	defer transport.CloseIdleConnections()
+	lg := &loadGen{
+		client:  &http.Client{Transport: transport, Timeout: 30 * time.Second},
+		url:     srv.URL() + "/graphql",
+		auth:    "Bearer " + secret,
+		samples: samples,
+		mix:     mix,
+	}
+
+	if opts.Warmup > 0 {
+		progress(Progress{Phase: "warmup"})
+		_, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), nil) // "warm"
+		if err != nil {
+			return nil, err
+		}
+		res.WarmupSeconds = opts.Warmup.Seconds()
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("api bench: %w", ctx.Err())
+	}
+
+	runtime.GC()
+	if opts.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
+			return nil, fmt.Errorf("api bench: %w", err)
+		}
+	}
+	began := time.Now()
+	var deadline time.Time
+	if opts.Requests <= 0 {
+		deadline = began.Add(opts.Duration)
+	}
+	stats, elapsed, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, func(done int) {
+		progress(Progress{Phase: "requests", Done: done, Total: opts.Requests, Elapsed: time.Since(began)})
+	})
+	if opts.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("api bench: %w", ctx.Err())
+	}
+	select {
+	case err := <-served:
+		// The server stopped under load: the figures would be meaningless.
+		serving = false
+		return nil, fmt.Errorf("api bench: server stopped: %w", err)
+	default:
+	}
+	res.DurationSeconds = round(elapsed.Seconds(), 3)
+	summarizeAPI(res, stats, elapsed)
+	res.Targets = apiTargets(res)
+	res.Pass = res.Errors == 0
+	for _, t := range res.Targets {
+		res.Pass = res.Pass && t.Pass
+	}
+	res.FinishedAt = time.Now().UTC()
+	progress(Progress{Phase: "done"})
+	return res, nil
+}
+
+// normaliseMix checks the shares of mix and scales them to sum to 1.
+func normaliseMix(mix map[string]float64) (map[string]float64, error) {
+	if mix == nil {
+		mix = DefaultAPIMix
+	}
+	sum := 0.0
+	for op, w := range mix {
+		known := false
+		for _, o := range apiOps {
+			known = known || o == op
+		}
+		if !known {
+			return nil, fmt.Errorf("api bench: unknown operation %q in the mix", op)
+		}
+		if w < 0 {
+			return nil, fmt.Errorf("api bench: negative share %g of %s", w, op)
+		}
+		sum += w
+	}
+	if sum <= 0 {
+		return nil, errors.New("api bench: the mix is empty")
+	}
+	out := make(map[string]float64, len(apiOps))
+	for _, op := range apiOps {
+		out[op] = round(mix[op]/sum, 4)
+	}
+	return out, nil
+}
+
+// openAPIStore opens the store RunAPI queries: a new one loaded with the
+// synthetic graph, or an existing one in opts.Dir, whose samples are drawn
+// by replaying the generator. The cleanup closes the store and removes a
+// temporary directory.
+func openAPIStore(ctx context.Context, opts APIOptions, res *APIResult, progress func(Progress)) (*graph.Store, *Samples, func(), error) {
+	sopts := graph.DefaultOptions()
+	if opts.Store != nil {
+		sopts = *opts.Store
+	}
+	dir, reuse := opts.Dir, false
+	removeDir := func() {}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "verband-bench-api-")
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("api bench: create data dir: %w", err)
+		}
+		dir = tmp
+		removeDir = func() { os.RemoveAll(tmp) }
+	} else if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		reuse = true
+	}
+	s, err := graph.Open(dir, sopts)
+	if err != nil {
+		removeDir()
+		return nil, nil, nil, fmt.Errorf("api bench: open store: %w", err)
+	}
+	cleanup := func() {
+		s.Close()
+		removeDir()
+	}
+	gen := NewGenerator(Config{Objects: opts.Objects, Seed: opts.Seed})
+	var samples *Samples
+	if reuse {
+		res.Reused = true
+		samples, err = replaySamples(ctx, gen, opts.Samples, opts.Seed)
+		if err == nil {
+			err = s.WaitIndexed(ctx)
+		}
+	} else {
+		total := gen.Len()
+		began := time.Now()
+		last := began
+		var ls LoadStats
+		ls, samples, err = Load(ctx, s, gen, LoadOptions{
+			Samples: opts.Samples,
+			Seed:    opts.Seed,
+			Viewer:  viewer,
+			OnCommit: func(n int) {
+				if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || n == total {
+					last = now
+					progress(Progress{Phase: "ingest", Done: n, Total: total, Elapsed: now.Sub(began), IndexLag: s.IndexStatus().Lag})
+				}
+			},
+		})
+		res.LoadSeconds = round(ls.Searchable.Seconds(), 3)
+		progress(Progress{Phase: "index", Done: ls.Objects, Total: total, Elapsed: ls.Searchable})
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("api bench: %w", err)
+	}
+	return s, samples, cleanup, nil
+}
+
+// replaySamples draws the samples Load would draw from src, without
+// storing anything, for a store loaded from the same source before.
+func replaySamples(ctx context.Context, src Source, size int, seed uint64) (*Samples, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x73616d706c65)) // as in Load
+	starts := &reservoir{rng: rng, size: size}
+	keywords := &reservoir{rng: rng, size: size}
+	texts := &reservoir{rng: rng, size: size}
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("replay samples: %w", ctx.Err())
+		}
+		it, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("replay samples: %w", err)
+		}
+		if viewer.CanSee(it.Meta.Policy) {
+			sample(it.Object, starts, keywords, texts)
+		}
+	}
+	return &Samples{Starts: starts.items, Keywords: keywords.items, Texts: texts.items}, nil
+}
+
+// loadGen sends the request mix.
+type loadGen struct {
+	client  *http.Client
+	url     string
+	auth    string
+	samples *Samples
+	mix     map[string]float64
+}
+
+// run sends requests from clients goroutines until, when limit is
+// positive, limit requests were sent, or else until deadline. Requests in
+// flight at the deadline complete and count, so none is cut off half
+// answered; the time the run took includes them. Each client draws from its
+// own generator, seeded by seed and its number. It returns the outcomes by
+// client and operation, and the time the run took.
+func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, done func(int)) ([][]opStats, time.Duration, error) {
+	cum := make([]float64, len(apiOps))
+	acc := 0.0
+	for i, op := range apiOps {
+		acc += lg.mix[op]
+		cum[i] = acc
+	}
+	stats := make([][]opStats, clients)
+	var sent, finished atomic.Int64
+	var wg sync.WaitGroup
+	began := time.Now()
+	stopTicker := make(chan struct{})
+	if done != nil {
+		go func() {
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					done(int(finished.Load()))
+				case <-stopTicker:
+					return
+				}
+			}
+		}()
+	}
+	for c := range clients {
+		stats[c] = make([]opStats, len(apiOps))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(c)+1))
+			var buf bytes.Buffer
+			for ctx.Err() == nil {
+				if limit > 0 && sent.Add(1) > int64(limit) || limit <= 0 && !time.Now().Before(deadline) {
+					return
+				}
+				op := len(apiOps) - 1
+				x := rng.Float64()
+				for i, cu := range cum {
+					if x < cu {
+						op = i
+						break
+					}
+				}
+				o := lg.do(ctx, op, rng, &buf)
+				if ctx.Err() != nil {
+					// Interrupted: the request is neither a success nor a
+					// failure of the server.
+					return
+				}
+				stats[c][op].add(o)
+				finished.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+	close(stopTicker)
+	if ctx.Err() != nil {
+		return nil, 0, fmt.Errorf("api bench: %w", ctx.Err())
+	}
+	return stats, elapsed, nil
+}
+
+// do sends one request of operation op with arguments drawn by rng.
+func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Buffer) outcome {
+	sm := lg.samples
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	var doc string
+	var vars map[string]any
+	switch apiOps[op] {
+	case OpSearchKeyword:
+		doc, vars = gqlSearch, map[string]any{"q": pick(sm.Keywords)}
+	case OpSearchText:
+		doc, vars = gqlSearch, map[string]any{"q": pick(sm.Texts)}
+	case OpNode:
+		doc, vars = gqlNode, map[string]any{"id": pick(sm.Starts)}
+	case OpNeighbours:
+		doc, vars = gqlNeigh, map[string]any{"id": pick(sm.Starts)}
+	case OpPaths:
+		from := rng.IntN(len(sm.Starts))
+		to := (from + 1 + rng.IntN(len(sm.Starts)-1)) % len(sm.Starts)
+		doc, vars = gqlPaths, map[string]any{"from": sm.Starts[from], "to": sm.Starts[to]}
+	}
+	o := outcome{op: op}
+	body, err := json.Marshal(map[string]any{"query": doc, "variables": vars})
+	if err != nil {
+		o.errKind, o.errMsg = "transport", err.Error()
+		return o
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lg.url, bytes.NewReader(body))
+	if err != nil {
+		o.errKind, o.errMsg = "transport", err.Error()
+		return o
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", lg.auth)
+
+	t0 := time.Now()
+	resp, err := lg.client.Do(req)
+	if err != nil {
+		o.latency = time.Since(t0)
+		o.errKind, o.errMsg = "transport", err.Error()
+		return o
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	var r gqlResponse
+	if err == nil && resp.StatusCode == http.StatusOK {
+		err = json.Unmarshal(buf.Bytes(), &r)
+	}
+	o.latency = time.Since(t0)
+	o.bytes = buf.Len()
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		o.errKind, o.errMsg = "http", fmt.Sprintf("%s: %.200s", resp.Status, buf.Bytes())
+	case err != nil:
+		o.errKind, o.errMsg = "decode", err.Error()
+	case len(r.Errors) > 0:
+		o.errKind, o.errMsg = "graphql", r.Errors[0].Message
+	default:
+		o.items, o.errKind, o.errMsg = responseItems(apiOps[op], &r)
+	}
+	return o
+}
+
+// responseItems counts what a successful response holds, and reports a
+// response without the data asked for as a decode error.
+func responseItems(op string, r *gqlResponse) (int, string, string) {
+	d := &r.Data
+	switch op {
+	case OpSearchKeyword, OpSearchText:
+		if d.Search != nil {
+			return len(d.Search.Edges), "", ""
+		}
+	case OpNode:
+		if len(d.Node) > 0 {
+			if string(d.Node) == "null" {
+				return 0, "", ""
+			}
+			return 1, "", ""
+		}
+	case OpNeighbours:
+		if d.Neighbours != nil {
+			// The start object is always there; count what was reached.
+			return max(0, len(d.Neighbours.Nodes.Edges)-1), "", ""
+		}
+	case OpPaths:
+		if d.Paths != nil {
+			return d.Paths.TotalCount, "", ""
+		}
+	}
+	return 0, "decode", "response without data for " + op
+}
+
+// summarizeAPI merges the clients' outcomes into res.
+func summarizeAPI(res *APIResult, stats [][]opStats, elapsed time.Duration) {
+	var all []time.Duration
+	res.Ops = make(map[string]APIOp, len(apiOps))
+	res.MixObserved = make(map[string]float64, len(apiOps))
+	for i, name := range apiOps {
+		var m opStats
+		for _, cs := range stats {
+			st := cs[i]
+			m.times = append(m.times, st.times...)
+			m.requests += st.requests
+			m.empty += st.empty
+			m.items += st.items
+			m.bytes += st.bytes
+			for k, v := range st.errors {
+				if m.errors == nil {
+					m.errors = map[string]int{}
+				}
+				m.errors[k] += v
+			}
+			if m.firstErr == "" {
+				m.firstErr = st.firstErr
+			}
+		}
+		all = append(all, m.times...)
+		op := APIOp{Latency: summarize(m.times), Requests: m.requests, OK: len(m.times), Errors: m.errors, FirstError: m.firstErr}
+		if op.Errors == nil {
+			op.Errors = map[string]int{}
+		}
+		if op.OK > 0 {
+			op.EmptyShare = round(float64(m.empty)/float64(op.OK), 4)
+			op.MeanItems = round(float64(m.items)/float64(op.OK), 2)
+		}
+		if op.Requests > 0 {
+			op.MeanBytes = round(float64(m.bytes)/float64(op.Requests), 1)
+		}
+		res.Ops[name] = op
+		res.Requests += op.Requests
+		res.OK += op.OK
+	}
+	res.Errors = res.Requests - res.OK
+	for _, name := range apiOps {
+		if res.Requests > 0 {
+			res.MixObserved[name] = round(float64(res.Ops[name].Requests)/float64(res.Requests), 4)
+		}
+	}
+	res.Overall = summarize(all)
+	if elapsed > 0 {
+		res.RequestsPerSec = round(float64(res.OK)/elapsed.Seconds(), 1)
+	}
+}
+
+func apiTargets(r *APIResult) []Target {
+	t := func(fig, op string, target, value float64, unit string) Target {
+		pass := value >= target
+		if op == "<=" {
+			pass = value <= target
+		}
+		return Target{Figure: fig, Op: op, Target: target, Value: round(value, 4), Unit: unit, Pass: pass}
+	}
+	nb := r.Ops[OpNeighbours]
+	ts := []Target{
+		t("ops.neighbours.p50_ms", "<=", TargetAPINeighboursP50Ms, nb.P50Ms, "ms"),
+		t("ops.neighbours.p99_ms", "<=", TargetAPINeighboursP99Ms, nb.P99Ms, "ms"),
+		t("requests_per_s", ">=", TargetAPIMixPerSec, r.RequestsPerSec, "requests/s"),
+	}
+	if nb.OK == 0 {
+		// Without a successful neighbourhood its latency targets are not met.
+		ts[0].Pass, ts[1].Pass = false, false
+	}
+	return ts
+}

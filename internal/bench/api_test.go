@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/verband-cti/verband/graph"
+)
+
+// TestRunAPISmoke runs the API benchmark end to end on a small graph and
+// checks that the JSON is complete and sane, so the benchmark cannot rot.
+func TestRunAPISmoke(t *testing.T) {
+	opts := graph.DefaultOptions()
+	opts.SyncWrites = false
+	dir := t.TempDir()
+	res, err := RunAPI(context.Background(), APIOptions{
+		Objects:  3000,
+		Seed:     7,
+		Dir:      dir,
+		Clients:  4,
+		Duration: 2 * time.Second,
+		Samples:  200,
+		Store:    &opts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", b)
+	var m map[string]any
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"started_at", "finished_at", "go_version", "gomaxprocs", "setup", "seed", "objects",
+		"store_objects", "clients", "duration_seconds", "mix", "mix_observed", "requests", "ok", "errors",
+		"requests_per_s", "overall", "ops", "queries", "targets", "pass"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	if res.StoreObjects != 3000 || res.Reused || res.Clients != 4 || res.DurationSeconds < 1.9 {
+		t.Errorf("store objects %d, reused %v, clients %d, duration %.2fs", res.StoreObjects, res.Reused, res.Clients, res.DurationSeconds)
+	}
+	if res.Errors != 0 || res.OK != res.Requests || res.RequestsPerSec <= 0 {
+		t.Errorf("requests %d, ok %d, errors %d, rate %.1f/s", res.Requests, res.OK, res.Errors, res.RequestsPerSec)
+	}
+	checkLatency := func(name string, l Latency) {
+		if l.Queries == 0 || l.P50Ms <= 0 || l.P50Ms > l.P90Ms || l.P90Ms > l.P99Ms || l.P99Ms > l.MaxMs {
+			t.Errorf("%s: %+v", name, l)
+		}
+	}
+	checkLatency("overall", res.Overall)
+	for _, op := range apiOps {
+		o, ok := res.Ops[op]
+		if !ok {
+			t.Errorf("no figures for %s", op)
+			continue
+		}
+		checkLatency(op, o.Latency)
+		if o.Requests != o.OK || len(o.Errors) != 0 {
+			t.Errorf("%s: %d requests, %d ok, errors %v (%s)", op, o.Requests, o.OK, o.Errors, o.FirstError)
+		}
+		if res.MixObserved[op] <= 0 {
+			t.Errorf("%s: observed share %v", op, res.MixObserved[op])
+		}
+	}
+	if nb := res.Ops[OpNeighbours]; nb.MeanItems < 1 || nb.EmptyShare > 0.2 {
+		t.Errorf("neighbourhoods: %.1f objects on average, %.3f empty", nb.MeanItems, nb.EmptyShare)
+	}
+	if s := res.Ops[OpSearchKeyword]; s.EmptyShare > 0.05 {
+		t.Errorf("keyword searches finding nothing: %.3f", s.EmptyShare)
+	}
+	if len(res.Targets) != 3 {
+		t.Errorf("%d targets, want 3", len(res.Targets))
+	}
+
+	// The same directory is reused without loading, with the same samples,
+	// and a fixed request count is honoured.
+	res2, err := RunAPI(context.Background(), APIOptions{
+		Objects:  3000,
+		Seed:     7,
+		Dir:      dir,
+		Clients:  4,
+		Requests: 200,
+		Samples:  200,
+		Store:    &opts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res2.Reused || res2.Requests != 200 || res2.Errors != 0 || res2.StoreObjects != 3000 {
+		t.Errorf("reuse: reused %v, %d requests, %d errors, %d objects", res2.Reused, res2.Requests, res2.Errors, res2.StoreObjects)
+	}
+}
+
+// TestNormaliseMix checks that the shares are scaled and unknown
+// operations refused.
+func TestNormaliseMix(t *testing.T) {
+	m, err := normaliseMix(map[string]float64{OpNeighbours: 3, OpNode: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[OpNeighbours] != 0.75 || m[OpNode] != 0.25 || m[OpPaths] != 0 {
+		t.Errorf("mix %v", m)
+	}
+	for _, bad := range []map[string]float64{{"walk": 1}, {OpNode: -1}, {OpNode: 0}} {
+		if _, err := normaliseMix(bad); err == nil {
+			t.Errorf("mix %v accepted", bad)
+		}
+	}
+}
