@@ -62,7 +62,7 @@ func appendJCS(b []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case string:
-		return appendJCSString(b, v), nil
+		return AppendJSONString(b, v), nil
 	case json.Number:
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
@@ -98,7 +98,7 @@ func appendJCS(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJCSString(b, k)
+			b = AppendJSONString(b, k)
 			b = append(b, ':')
 			var err error
 			if b, err = appendJCS(b, v[k]); err != nil {
@@ -141,10 +141,12 @@ func utf16Units(r rune) [2]uint16 {
 	return [2]uint16{uint16(r), 0}
 }
 
-// appendJCSString appends s as a JSON string with the escapes of ECMAScript's
-// JSON.stringify: \" \\ \b \f \n \r \t, \u00XX (lower-case hex) for the other
-// control characters, and every other character as itself.
-func appendJCSString(b []byte, s string) []byte {
+// AppendJSONString appends s, which must be valid UTF-8, as a JSON string
+// with the escapes of ECMAScript's JSON.stringify (as RFC 8785 requires):
+// \" \\ \b \f \n \r \t, \u00XX (lower-case hex) for the other control
+// characters, and every other character as itself. Every package that
+// writes JSON strings by hand uses it.
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -245,7 +245,7 @@ func build(props map[string]any) (*schema.Object, error) {
 		v := props[k]
 		switch v := v.(type) {
 		case string:
-			o.Props[k] = appendQuoted(nil, v)
+			o.Props[k] = schema.AppendJSONString(nil, v)
 			continue
 		case []string:
 			b := []byte{'['}
@@ -253,7 +253,7 @@ func build(props map[string]any) (*schema.Object, error) {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendQuoted(b, x)
+				b = schema.AppendJSONString(b, x)
 			}
 			o.Props[k] = append(b, ']')
 			continue
@@ -287,36 +287,6 @@ func build(props map[string]any) (*schema.Object, error) {
 		return nil, err
 	}
 	return o, nil
-}
-
-// appendQuoted appends s as a JSON string, escaping only what JSON
-// requires (quote, backslash, control characters); s is valid UTF-8.
-func appendQuoted(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 func timeOf(o *schema.Object, p string) (time.Time, error) {

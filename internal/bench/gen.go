@@ -949,22 +949,7 @@ func (g *Generator) container(k kind, n int) (Item, error) {
 
 // jsonString encodes s as a JSON string.
 func jsonString(s string) json.RawMessage {
-	return appendJSONString(make([]byte, 0, len(s)+2), s)
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
+	return schema.AppendJSONString(make([]byte, 0, len(s)+2), s)
 }
 
 func jsonStrings(vs []string) json.RawMessage {
@@ -978,7 +963,7 @@ func jsonStrings(vs []string) json.RawMessage {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, v)
+		b = schema.AppendJSONString(b, v)
 	}
 	return append(b, ']')
 }
