@@ -66,6 +66,38 @@ func (r *request) fresh(ctx context.Context, stixID string) (*objectResolver, er
 	return &objectResolver{req: r, n: n, grp: newGroup([]graph.ID{n.ID})}, nil
 }
 
+// newProps starts the properties of an object this API creates: its type,
+// a new id, now as created and modified, and its TLP marking.
+func newProps(typ string, tlp schema.TLP) map[string]any {
+	t := stixTime(now())
+	props := map[string]any{"type": typ, "spec_version": "2.1", "id": newStixID(typ), "created": t, "modified": t}
+	if refs := markingRefs(nil, tlp); len(refs) > 0 {
+		props["object_marking_refs"] = refs
+	}
+	return props
+}
+
+// create stores a new object built from props, owned under policy, after
+// refs (run in the same transaction) has added the references it resolves,
+// and returns the object as stored.
+func (r *request) create(ctx context.Context, props map[string]any, policy graph.Policy, op string, refs func(tx *graph.Tx) error) (*objectResolver, error) {
+	err := r.update(ctx, func(tx *graph.Tx) error {
+		if err := refs(tx); err != nil {
+			return err
+		}
+		o, err := newObject(props)
+		if err != nil {
+			return err
+		}
+		_, err = put(tx, o, r.meta(policy, op), false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.fresh(ctx, props["id"].(string))
+}
+
 // meta is the metadata of an object the request writes.
 func (r *request) meta(p graph.Policy, what string) graph.Meta {
 	return graph.Meta{Policy: p, Provenance: graph.Provenance{Source: "api", File: what + " by " + r.principal.User + "@" + r.principal.Org}}
@@ -268,12 +300,8 @@ func (m *mutationResolver) CreateCase(ctx context.Context, args struct{ Input cr
 	if in.TLP != nil {
 		tlp = parseTLPEnum(*in.TLP)
 	}
-	t := stixTime(now())
-	props := map[string]any{
-		"type": schema.TypeCase, "spec_version": "2.1", "id": newStixID(schema.TypeCase),
-		"created": t, "modified": t, "name": name, "status": "open",
-		"x_owner_organization": r.principal.Org,
-	}
+	props := newProps(schema.TypeCase, tlp)
+	props["name"], props["status"], props["x_owner_organization"] = name, "open", r.principal.Org
 	if desc != "" {
 		props["description"] = desc
 	}
@@ -286,11 +314,7 @@ func (m *mutationResolver) CreateCase(ctx context.Context, args struct{ Input cr
 	if len(orgs) > 0 {
 		props["participating_organizations"] = orgs
 	}
-	if refs := markingRefs(nil, tlp); len(refs) > 0 {
-		props["object_marking_refs"] = refs
-	}
-	var id string
-	err = r.update(ctx, func(tx *graph.Tx) error {
+	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp, Sharing: orgs}, "createCase", func(tx *graph.Tx) error {
 		if in.Members != nil && len(*in.Members) > 0 {
 			refs, err := refsArg(tx, "input.members", *in.Members)
 			if err != nil {
@@ -298,18 +322,8 @@ func (m *mutationResolver) CreateCase(ctx context.Context, args struct{ Input cr
 			}
 			props["object_refs"] = refs
 		}
-		o, err := newObject(props)
-		if err != nil {
-			return err
-		}
-		id = o.ID
-		_, err = put(tx, o, r.meta(graph.Policy{Owner: r.principal.Org, TLP: tlp, Sharing: orgs}, "createCase"), false)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.fresh(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -641,9 +655,8 @@ func (m *mutationResolver) AddRelationship(ctx context.Context, args struct {
 	if in.TLP != nil {
 		tlp = parseTLPEnum(*in.TLP)
 	}
-	t := stixTime(now())
-	props := map[string]any{"type": "relationship", "spec_version": "2.1", "id": newStixID("relationship"),
-		"created": t, "modified": t, "relationship_type": in.RelationshipType}
+	props := newProps("relationship", tlp)
+	props["relationship_type"] = in.RelationshipType
 	if desc != "" {
 		props["description"] = desc
 	}
@@ -653,10 +666,7 @@ func (m *mutationResolver) AddRelationship(ctx context.Context, args struct {
 	if in.StopTime != nil {
 		props["stop_time"] = stixTime(in.StopTime.Time)
 	}
-	if refs := markingRefs(nil, tlp); len(refs) > 0 {
-		props["object_marking_refs"] = refs
-	}
-	err = r.update(ctx, func(tx *graph.Tx) error {
+	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addRelationship", func(tx *graph.Tx) error {
 		src, err := nodeArg(tx, "input.source", in.Source)
 		if err != nil {
 			return err
@@ -666,17 +676,8 @@ func (m *mutationResolver) AddRelationship(ctx context.Context, args struct {
 			return err
 		}
 		props["source_ref"], props["target_ref"] = src.StixID, dst.StixID
-		o, err := newObject(props)
-		if err != nil {
-			return err
-		}
-		_, err = put(tx, o, r.meta(graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addRelationship"), false)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.fresh(ctx, props["id"].(string))
 	if err != nil {
 		return nil, err
 	}
@@ -718,8 +719,7 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 	if in.TLP != nil {
 		tlp = parseTLPEnum(*in.TLP)
 	}
-	t := stixTime(now())
-	props := map[string]any{"type": "sighting", "spec_version": "2.1", "id": newStixID("sighting"), "created": t, "modified": t}
+	props := newProps("sighting", tlp)
 	if desc != "" {
 		props["description"] = desc
 	}
@@ -732,10 +732,7 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 	if in.LastSeen != nil {
 		props["last_seen"] = stixTime(in.LastSeen.Time)
 	}
-	if refs := markingRefs(nil, tlp); len(refs) > 0 {
-		props["object_marking_refs"] = refs
-	}
-	err = r.update(ctx, func(tx *graph.Tx) error {
+	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addSighting", func(tx *graph.Tx) error {
 		of, err := nodeArg(tx, "input.sightingOf", in.SightingOf)
 		if err != nil {
 			return err
@@ -755,17 +752,8 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 			}
 			props["observed_data_refs"] = refs
 		}
-		o, err := newObject(props)
-		if err != nil {
-			return err
-		}
-		_, err = put(tx, o, r.meta(graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addSighting"), false)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	o, err := r.fresh(ctx, props["id"].(string))
 	if err != nil {
 		return nil, err
 	}

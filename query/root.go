@@ -285,21 +285,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 	case creator != 0:
 		checkCreator = false
 		spec.kind, spec.nparts = "c", 1
-		spec.source = func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
-			var afterID graph.ID
-			if after != nil {
-				var err error
-				if afterID, err = parseIDPart(after[0]); err != nil {
-					return err
-				}
-			}
-			return tx.Neighbours(creator, graph.NeighbourQuery{Dir: graph.In, EdgeTypes: []string{"created_by_ref"}}, func(e graph.Edge) bool {
-				if e.From <= afterID {
-					return true
-				}
-				return yield(e.From, encodeCursor("c", strconv.FormatUint(uint64(e.From), 10)))
-			})
-		}
+		spec.source = inEdgeSource("c", creator, "created_by_ref")
 	case timed:
 		checkTime = false
 		spec.kind, spec.nparts = "t", 2
@@ -517,21 +503,7 @@ func (q *queryResolver) Sightings(ctx context.Context, args struct {
 			if err != nil {
 				return nil, err
 			}
-			spec = &scanSpec{kind: "i", nparts: 1, source: func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
-				var afterID graph.ID
-				if after != nil {
-					var err error
-					if afterID, err = parseIDPart(after[0]); err != nil {
-						return err
-					}
-				}
-				return tx.Neighbours(target, graph.NeighbourQuery{Dir: graph.In, EdgeTypes: []string{"sighting_of_ref"}}, func(e graph.Edge) bool {
-					if e.From <= afterID {
-						return true
-					}
-					return yield(e.From, idCursor("i", e.From))
-				})
-			}}
+			spec = &scanSpec{kind: "i", nparts: 1, source: inEdgeSource("i", target, "sighting_of_ref")}
 		}
 		if f.Since != nil {
 			since = f.Since.Time
@@ -777,4 +749,25 @@ func (r *request) count(ctx context.Context, spec *scanSpec) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// inEdgeSource is a scan source over the nodes with an edge of edgeType to
+// node (the objects a creator made, the sightings of an object), in id
+// order, with cursors of the given kind.
+func inEdgeSource(kind string, node graph.ID, edgeType string) func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
+	return func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
+		var afterID graph.ID
+		if after != nil {
+			var err error
+			if afterID, err = parseIDPart(after[0]); err != nil {
+				return err
+			}
+		}
+		return tx.Neighbours(node, graph.NeighbourQuery{Dir: graph.In, EdgeTypes: []string{edgeType}}, func(e graph.Edge) bool {
+			if e.From <= afterID {
+				return true
+			}
+			return yield(e.From, idCursor(kind, e.From))
+		})
+	}
 }
