@@ -44,27 +44,11 @@ one million objects and whether each was met. Progress goes to stderr.`,
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			b, err := json.MarshalIndent(res, "", "  ")
-			if err != nil {
-				return fmt.Errorf("bench: encode result: %w", err)
-			}
-			b = append(b, '\n')
-			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(b)
-			} else {
-				err = os.WriteFile(out, b, 0o644)
-			}
-			if err != nil {
-				return fmt.Errorf("bench: write result: %w", err)
+			if err := writeResult(cmd.OutOrStdout(), out, res); err != nil {
+				return fmt.Errorf("bench: %w", err)
 			}
 			if !quiet {
-				met := 0
-				for _, t := range res.Targets {
-					if t.Pass {
-						met++
-					}
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "bench: %d of %d targets met\n", met, len(res.Targets))
+				fmt.Fprintf(cmd.ErrOrStderr(), "bench: %d of %d targets met\n", targetsMet(res.Targets), len(res.Targets))
 			}
 			return nil
 		},
@@ -144,27 +128,11 @@ processors. Progress goes to stderr.`,
 			if err != nil {
 				return fmt.Errorf("bench api: %w", err)
 			}
-			b, err := json.MarshalIndent(res, "", "  ")
-			if err != nil {
-				return fmt.Errorf("bench api: encode result: %w", err)
-			}
-			b = append(b, '\n')
-			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(b)
-			} else {
-				err = os.WriteFile(out, b, 0o644)
-			}
-			if err != nil {
-				return fmt.Errorf("bench api: write result: %w", err)
+			if err := writeResult(cmd.OutOrStdout(), out, res); err != nil {
+				return fmt.Errorf("bench api: %w", err)
 			}
 			if !quiet {
-				met := 0
-				for _, t := range res.Targets {
-					if t.Pass {
-						met++
-					}
-				}
-				fmt.Fprintf(stderr, "bench api: %.0f requests/s, %d errors, %d of %d targets met\n", res.RequestsPerSec, res.Errors, met, len(res.Targets))
+				fmt.Fprintf(stderr, "bench api: %.0f requests/s, %d errors, %d of %d targets met\n", res.RequestsPerSec, res.Errors, targetsMet(res.Targets), len(res.Targets))
 			}
 			return nil
 		},
@@ -197,4 +165,34 @@ func progressPrinter(w io.Writer) func(bench.Progress) {
 		}
 		fmt.Fprintf(w, "\r%s%s", line, strings.Repeat(" ", pad))
 	}
+}
+
+// writeResult writes a benchmark result as indented JSON to the file out,
+// or to stdout when out is empty or "-".
+func writeResult(stdout io.Writer, out string, res any) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	b = append(b, '\n')
+	if out == "" || out == "-" {
+		_, err = stdout.Write(b)
+	} else {
+		err = os.WriteFile(out, b, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
+// targetsMet counts the targets a result met.
+func targetsMet(ts []bench.Target) int {
+	met := 0
+	for _, t := range ts {
+		if t.Pass {
+			met++
+		}
+	}
+	return met
 }
