@@ -73,62 +73,45 @@ func (p *parser) enter() error {
 
 func (p *parser) leave() { p.depth-- }
 
-// observations parses observationExpressions: FOLLOWEDBY chains.
-func (p *parser) observations() (ObservationExpr, error) {
-	left, err := p.observationOr()
+// chain parses operand (keyword operand)*, joining left to right, as every
+// binary operator of the grammar does.
+func chain[E any](p *parser, keyword string, operand func() (E, error), join func(pos int, l, r E) E) (E, error) {
+	var zero E
+	left, err := operand()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	for p.keyword("FOLLOWEDBY") {
+	for p.keyword(keyword) {
 		pos := p.tok.pos
 		if err := p.advance(); err != nil {
-			return nil, err
+			return zero, err
 		}
-		right, err := p.observationOr()
+		right, err := operand()
 		if err != nil {
-			return nil, err
+			return zero, err
 		}
-		left = &ObservationOp{Offset: pos, Op: FollowedBy, Left: left, Right: right}
+		left = join(pos, left, right)
 	}
 	return left, nil
+}
+
+// observations parses observationExpressions: FOLLOWEDBY chains.
+func (p *parser) observations() (ObservationExpr, error) {
+	return chain(p, "FOLLOWEDBY", p.observationOr, func(pos int, l, r ObservationExpr) ObservationExpr {
+		return &ObservationOp{Offset: pos, Op: FollowedBy, Left: l, Right: r}
+	})
 }
 
 func (p *parser) observationOr() (ObservationExpr, error) {
-	left, err := p.observationAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("OR") {
-		pos := p.tok.pos
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.observationAnd()
-		if err != nil {
-			return nil, err
-		}
-		left = &ObservationOp{Offset: pos, Op: Or, Left: left, Right: right}
-	}
-	return left, nil
+	return chain(p, "OR", p.observationAnd, func(pos int, l, r ObservationExpr) ObservationExpr {
+		return &ObservationOp{Offset: pos, Op: Or, Left: l, Right: r}
+	})
 }
 
 func (p *parser) observationAnd() (ObservationExpr, error) {
-	left, err := p.qualified()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("AND") {
-		pos := p.tok.pos
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.qualified()
-		if err != nil {
-			return nil, err
-		}
-		left = &ObservationOp{Offset: pos, Op: And, Left: left, Right: right}
-	}
-	return left, nil
+	return chain(p, "AND", p.qualified, func(pos int, l, r ObservationExpr) ObservationExpr {
+		return &ObservationOp{Offset: pos, Op: And, Left: l, Right: r}
+	})
 }
 
 // qualified parses an observation expression and the qualifiers after it.
@@ -269,41 +252,15 @@ func (p *parser) observationPrimary() (ObservationExpr, error) {
 }
 
 func (p *parser) comparisonOr() (ComparisonExpr, error) {
-	left, err := p.comparisonAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("OR") {
-		pos := p.tok.pos
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.comparisonAnd()
-		if err != nil {
-			return nil, err
-		}
-		left = &ComparisonOp{Offset: pos, Op: Or, Left: left, Right: right}
-	}
-	return left, nil
+	return chain(p, "OR", p.comparisonAnd, func(pos int, l, r ComparisonExpr) ComparisonExpr {
+		return &ComparisonOp{Offset: pos, Op: Or, Left: l, Right: r}
+	})
 }
 
 func (p *parser) comparisonAnd() (ComparisonExpr, error) {
-	left, err := p.propTest()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("AND") {
-		pos := p.tok.pos
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.propTest()
-		if err != nil {
-			return nil, err
-		}
-		left = &ComparisonOp{Offset: pos, Op: And, Left: left, Right: right}
-	}
-	return left, nil
+	return chain(p, "AND", p.propTest, func(pos int, l, r ComparisonExpr) ComparisonExpr {
+		return &ComparisonOp{Offset: pos, Op: And, Left: l, Right: r}
+	})
 }
 
 // propTest parses one comparison or a parenthesised comparison expression.
