@@ -170,7 +170,7 @@ func (c *checker) records() error {
 		if o.ID != r.stixID {
 			c.rep.add("node %d: record id %s, JSON id %s", id, r.stixID, o.ID)
 		}
-		if o.Type != "relationship" {
+		if searchable(o.Type) {
 			c.indexable++
 		}
 		cr.values = schema.IndexValues(o)

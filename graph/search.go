@@ -277,11 +277,8 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 			if err != nil {
 				return err
 			}
-			if s.syms.name(r.typ) == "relationship" {
-				// Relationships have no document (see document); skip
-				// decoding them. A node never changes type, so there is
-				// no stale document to delete.
-				continue
+			if !searchable(s.syms.name(r.typ)) {
+				continue // a node never changes type: no stale document to delete
 			}
 			d, err := s.document(id, &r)
 			if err != nil {
@@ -297,6 +294,11 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 // textProps are the properties indexed as analysed text besides "name".
 var textProps = []string{"description", "aliases", "x_mitre_aliases", "abstract", "content", "explanation", "objective", "goals", "roles", "sectors", "x_mitre_platforms", "pattern", "subject", "body", "product", "vendor", "x_verband_reason"}
 
+// searchable reports whether nodes of a type get a search document.
+// Relationships do not: they carry little text, are reached through the
+// graph, and are a quarter of a typical store.
+func searchable(typ string) bool { return typ != "relationship" }
+
 // document turns a record into a search document. Protected properties are
 // never indexed: only the public properties named here are read.
 func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
@@ -307,9 +309,6 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 	d := textindex.Doc{
 		ID: uint64(id), Type: o.Type, Class: uint32(r.class),
 		Created: fromUnixNano(r.created), Modified: fromUnixNano(r.modified),
-	}
-	if o.Type == "relationship" {
-		return d, nil // bare: applied as a delete; relationships are reached through the graph
 	}
 	d.Name, _ = o.String("name")
 	for _, p := range textProps {
@@ -399,9 +398,12 @@ func rebuildIndex(s *Store, dir string, progress func(done int)) (*textindex.Ind
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagType}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		_, id, err := parseTypeKey(it.Item().Key())
+		y, id, err := parseTypeKey(it.Item().Key())
 		if err != nil {
 			return nil, errors.Join(err, ix.Close())
+		}
+		if !searchable(s.syms.name(y)) {
+			continue
 		}
 		r, err := tx.getRecord(id)
 		if err != nil {
