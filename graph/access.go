@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -22,10 +23,18 @@ type Policy struct {
 	Sharing []string
 	// Users lists the users who may see a RED object besides its owner.
 	Users []string
+	// Discoverable says the owner lets other organizations learn that it
+	// holds a match for a canonical value of this object (a hit/no-hit
+	// answer naming the owner, with no content and no id).
+	Discoverable bool
 }
 
-// Class is the interned id of a Policy. Class 0 means "no policy": a
-// reference to an object that has not arrived (a stub), which nobody sees.
+// Class is the interned id of a set of policies. A node's class is the set
+// of the policies of its contributions, and it is visible to a viewer who
+// may see any of them; an edge, value or time entry that only some
+// contributions imply carries the class of those. Most classes hold one
+// policy. Class 0 means "no policy": a reference to an object that has not
+// arrived (a stub), which nobody sees.
 type Class uint32
 
 // Viewer is whoever reads: every read path takes one, and answers include
@@ -36,14 +45,63 @@ type Viewer struct {
 	// User is the viewer's user name.
 	User string
 	all  bool
+	// export strips protected properties and provenance details from every
+	// answer, the owner's included: what leaves the store never carries
+	// them.
+	export bool
+	// reshare hides contributions the viewer may read but not pass on
+	// (AMBER+STRICT and RED of another owner).
+	reshare bool
+	// and, when set, must see a contribution too (a partner's view).
+	and *Viewer
 }
 
 // System is the viewer of maintenance work (check, reindex, export of a whole
 // store by its operator): it sees everything.
 func System() Viewer { return Viewer{all: true} }
 
-// IsSystem reports whether v sees everything.
-func (v Viewer) IsSystem() bool { return v.all }
+// IsSystem reports whether v sees everything, protected properties
+// included.
+func (v Viewer) IsSystem() bool { return v.all && v.and == nil && !v.export }
+
+// seesAll reports whether v sees every node and edge, so that maintained
+// counters answer for it.
+func (v Viewer) seesAll() bool { return v.all && v.and == nil && !v.reshare }
+
+// ForExport returns v for writing an export: protected properties and
+// provenance details are stripped from every answer, whoever owns them.
+func (v Viewer) ForExport() Viewer {
+	v.export = true
+	return v
+}
+
+// Resharing returns v as the sender of objects to someone else: it no longer
+// sees contributions it may read but not pass on (AMBER+STRICT and RED
+// objects of another owner). Comparing what v and v.Resharing() see tells
+// which objects a recipient tried to re-share.
+func (v Viewer) Resharing() Viewer {
+	v.reshare = true
+	return v
+}
+
+// And returns the viewer that sees what both v and w see: an export by v to
+// the partner w, so that nothing leaves that w could not read. Protected
+// properties show only if both would see them.
+func (v Viewer) And(w Viewer) Viewer {
+	v.and = &w
+	return v
+}
+
+// seesProtected reports whether v sees the protected properties and
+// provenance details of a contribution owned by owner: only the owner's
+// organization does (and the System viewer, for maintenance), never in an
+// export.
+func (v Viewer) seesProtected(owner string) bool {
+	if v.export || !(v.all || (v.Org != "" && v.Org == owner)) {
+		return false
+	}
+	return v.and == nil || v.and.seesProtected(owner)
+}
 
 // CanSee reports whether v may see an object under policy p.
 //
@@ -51,6 +109,12 @@ func (v Viewer) IsSystem() bool { return v.all }
 // instance; AMBER and AMBER+STRICT to the owner and the organizations on the
 // sharing list; RED to the owner and the named users.
 func (v Viewer) CanSee(p Policy) bool {
+	if v.and != nil && !v.and.CanSee(p) {
+		return false
+	}
+	if v.reshare && !p.Reshareable(v.Org) {
+		return false
+	}
 	if v.all {
 		return true
 	}
@@ -63,6 +127,25 @@ func (v Viewer) CanSee(p Policy) bool {
 		return (v.Org != "" && p.Owner == v.Org) || (v.User != "" && slices.Contains(p.Users, v.User))
 	}
 	return false
+}
+
+// Reshareable reports whether an organization that reads an object under p
+// may pass it on: the owner always may; a recipient may not re-share
+// AMBER+STRICT or RED.
+func (p Policy) Reshareable(org string) bool {
+	if p.TLP != schema.TLPAmberStrict && p.TLP != schema.TLPRed {
+		return true
+	}
+	return org != "" && org == p.Owner
+}
+
+// ReshareReason says why a recipient may not pass on an object under p, or
+// "" when it may.
+func (p Policy) ReshareReason(org string) string {
+	if p.Reshareable(org) {
+		return ""
+	}
+	return fmt.Sprintf("it is TLP:%s from %s, which recipients may not re-share", p.TLP, p.Owner)
 }
 
 // normalize sorts and deduplicates the lists so equal policies encode equally.
@@ -80,84 +163,157 @@ func (p Policy) normalize() Policy {
 	return p
 }
 
+// Policy and class encodings. Version 1 (a policy without flags) is still
+// read; version 2 adds a flags byte; version 3 is a set of two or more
+// policies, each length-prefixed. A class of one policy is stored as that
+// policy's encoding.
+const (
+	policyV1 byte = 1
+	policyV2 byte = 2
+	classSet byte = 3
+
+	policyDiscoverable byte = 1
+)
+
 // encode writes the policy as length-prefixed strings.
 func (p Policy) encode() []byte {
-	b := []byte{1, byte(p.TLP)}
+	var flags byte
+	if p.Discoverable {
+		flags |= policyDiscoverable
+	}
+	b := []byte{policyV2, byte(p.TLP), flags}
 	b = appendString(b, p.Owner)
 	b = appendStrings(b, p.Sharing)
 	return appendStrings(b, p.Users)
 }
 
-func decodePolicy(b []byte) (Policy, error) {
-	r := reader{b: b}
-	if v := r.byte(); v != 1 {
-		return Policy{}, fmt.Errorf("policy encoding version %d: %w", v, ErrCorrupt)
+func decodePolicy(r *reader) Policy {
+	v := r.byte()
+	if v != policyV1 && v != policyV2 {
+		r.fail(fmt.Sprintf("policy encoding version %d", v))
+		return Policy{}
 	}
 	p := Policy{TLP: schema.TLP(r.byte())}
+	if v == policyV2 {
+		p.Discoverable = r.byte()&policyDiscoverable != 0
+	}
 	p.Owner = r.string()
 	p.Sharing = r.strings()
 	p.Users = r.strings()
-	return p, r.err
+	return p
 }
 
-// classTable interns policies. Lookups are lock-free for readers once a
+// normalizeSet normalizes each policy and sorts the set by encoding,
+// without duplicates, so equal sets encode equally.
+func normalizeSet(ps []Policy) []Policy {
+	out := make([]Policy, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.normalize())
+	}
+	slices.SortFunc(out, func(a, b Policy) int { return bytes.Compare(a.encode(), b.encode()) })
+	return slices.CompactFunc(out, func(a, b Policy) bool { return bytes.Equal(a.encode(), b.encode()) })
+}
+
+// encodeSet encodes a normalized set: one policy as itself, more as a set.
+func encodeSet(ps []Policy) []byte {
+	if len(ps) == 1 {
+		return ps[0].encode()
+	}
+	b := []byte{classSet}
+	b = binary.AppendUvarint(b, uint64(len(ps)))
+	for _, p := range ps {
+		b = appendString(b, string(p.encode()))
+	}
+	return b
+}
+
+// decodeSet is the inverse of encodeSet.
+func decodeSet(b []byte) ([]Policy, error) {
+	if len(b) > 0 && b[0] != classSet {
+		r := reader{b: b}
+		p := decodePolicy(&r)
+		return []Policy{p}, r.err
+	}
+	r := reader{b: b[min(1, len(b)):]}
+	if len(b) == 0 {
+		r.fail("empty class")
+	}
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail("class size")
+	}
+	var ps []Policy
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		pr := reader{b: r.bytes(r.uvarint())}
+		ps = append(ps, decodePolicy(&pr))
+		if pr.err != nil {
+			r.err = pr.err
+		}
+	}
+	return ps, r.err
+}
+
+// classTable interns policy sets. Lookups are lock-free for readers once a
 // class exists; new classes are added under mu by the writer.
 type classTable struct {
-	mu       sync.Mutex
-	byKey    map[string]Class
-	policies atomic.Pointer[[]Policy] // index = Class; [0] unused
+	mu    sync.Mutex
+	byKey map[string]Class
+	sets  atomic.Pointer[[][]Policy] // index = Class; [0] unused
 }
 
 func newClassTable() *classTable {
 	t := &classTable{byKey: map[string]Class{}}
-	ps := []Policy{{}}
-	t.policies.Store(&ps)
+	ps := [][]Policy{nil}
+	t.sets.Store(&ps)
 	return t
 }
 
-// policy returns the policy of class c and whether c exists.
-func (t *classTable) policy(c Class) (Policy, bool) {
-	ps := *t.policies.Load()
+// policies returns the policy set of class c and whether c exists. The
+// slice is shared: callers must not modify it.
+func (t *classTable) policies(c Class) ([]Policy, bool) {
+	ps := *t.sets.Load()
 	if c == 0 || int(c) >= len(ps) {
-		return Policy{}, false
+		return nil, false
 	}
 	return ps[c], true
 }
 
-// lookup returns the class of a normalized policy, if interned.
-func (t *classTable) lookup(p Policy) (Class, []byte, bool) {
-	key := p.encode()
-	t.mu.Lock()
-	c, ok := t.byKey[string(key)]
-	t.mu.Unlock()
-	return c, key, ok
+// policy returns the first policy of class c, which for a contribution's
+// class is its only one.
+func (t *classTable) policy(c Class) (Policy, bool) {
+	ps, ok := t.policies(c)
+	if !ok || len(ps) == 0 {
+		return Policy{}, false
+	}
+	return ps[0], true
 }
 
-// add records class c for policy p (loaded from disk or just written).
-func (t *classTable) add(c Class, p Policy) {
+// add records class c for the normalized set ps (loaded from disk or just
+// written).
+func (t *classTable) add(c Class, ps []Policy) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.addLocked(c, p)
+	t.addLocked(c, ps)
 }
 
 // addLocked is add with mu held.
-func (t *classTable) addLocked(c Class, p Policy) {
-	t.byKey[string(p.encode())] = c
-	old := *t.policies.Load()
+func (t *classTable) addLocked(c Class, set []Policy) {
+	t.byKey[string(encodeSet(set))] = c
+	old := *t.sets.Load()
 	ps := old
 	if int(c) >= len(ps) {
-		ps = make([]Policy, int(c)+1)
+		ps = make([][]Policy, int(c)+1)
 		copy(ps, old)
 	} else {
 		ps = slices.Clone(old)
 	}
-	ps[c] = p
-	t.policies.Store(&ps)
+	ps[c] = set
+	t.sets.Store(&ps)
 }
 
 // next returns the class a new policy would get.
 func (t *classTable) next() Class {
-	return Class(len(*t.policies.Load()))
+	return Class(len(*t.sets.Load()))
 }
 
 // classCache maps node id to class in memory, so that visibility checks on
@@ -222,7 +378,7 @@ func (vis *visibility) class(c Class) bool {
 	if c == 0 {
 		return false
 	}
-	if vis.v.all {
+	if vis.v.seesAll() {
 		return true
 	}
 	if int(c) < len(vis.known) {
@@ -232,8 +388,8 @@ func (vis *visibility) class(c Class) bool {
 	} else {
 		vis.known = append(vis.known, make([]int8, int(c)+1-len(vis.known))...)
 	}
-	p, ok := vis.t.policy(c)
-	ok = ok && vis.v.CanSee(p)
+	ps, _ := vis.t.policies(c)
+	ok := slices.ContainsFunc(ps, vis.v.CanSee)
 	if ok {
 		vis.known[c] = 1
 	} else {

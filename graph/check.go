@@ -90,7 +90,7 @@ type checker struct {
 	ctx context.Context
 
 	recs      map[ID]checkRec
-	implied   map[edgeID]bool // edges the records imply
+	implied   map[edgeID]Class // edges the records imply
 	degrees   map[degreeDelta]int64
 	counts    map[sym]int64
 	indexable uint64
@@ -102,7 +102,8 @@ type checkRec struct {
 	class    Class
 	modified int64
 	stixID   string
-	values   []string
+	values   []classed[string]
+	times    []classed[int64]
 }
 
 type edgeID struct {
@@ -137,7 +138,7 @@ func (c *checker) scan(prefix []byte, values bool, fn func(k, v []byte) error) e
 // records decodes every node and derives what the indexes must hold.
 func (c *checker) records() error {
 	c.recs = map[ID]checkRec{}
-	c.implied = map[edgeID]bool{}
+	c.implied = map[edgeID]Class{}
 	c.counts = map[sym]int64{}
 	return c.scan([]byte{tagNode}, true, func(k, v []byte) error {
 		id, err := parseNodeKey(k)
@@ -173,9 +174,16 @@ func (c *checker) records() error {
 		if searchable(o.Type) {
 			c.indexable++
 		}
-		cr.values = schema.IndexValues(o)
+		c.contributions(id, &r)
+		d, err := c.tx.derive(&r)
+		if err != nil {
+			c.rep.add("node %d (%s): %v", id, r.stixID, err)
+			c.recs[id] = cr
+			return nil
+		}
+		cr.values, cr.times = d.values, d.times
 		c.recs[id] = cr
-		for _, e := range impliedEdges(o) {
+		for _, e := range d.edges {
 			from, ok1, err1 := c.tx.lookupID(e.from)
 			to, ok2, err2 := c.tx.lookupID(e.to)
 			y, ok3 := c.s.syms.lookup(e.typ)
@@ -187,10 +195,34 @@ func (c *checker) records() error {
 			if from != id {
 				via = id
 			}
-			c.implied[edgeID{from, to, via, y}] = true
+			c.implied[edgeID{from, to, via, y}] = e.cls
 		}
 		return nil
 	})
+}
+
+// contributions checks that a record's class is the union of its
+// contributions' and its modification time their newest.
+func (c *checker) contributions(id ID, r *record) {
+	if len(r.contribs) == 0 {
+		c.rep.add("node %d (%s) has no contribution", id, r.stixID)
+		return
+	}
+	cs := make([]Class, len(r.contribs))
+	var newest int64
+	for i, ct := range r.contribs {
+		cs[i] = ct.class
+		newest = max(newest, ct.modified)
+		if ps, ok := c.s.classes.policies(ct.class); !ok || len(ps) != 1 {
+			c.rep.add("node %d (%s): contribution %d has class %d, which is not one policy", id, r.stixID, i, ct.class)
+		}
+	}
+	if u, err := c.tx.unionClass(cs); err != nil || u != r.class {
+		c.rep.add("node %d (%s): class %d is not the union of its contributions' classes %v", id, r.stixID, r.class, cs)
+	}
+	if newest != r.modified {
+		c.rep.add("node %d (%s): modified %d, its newest contribution %d", id, r.stixID, r.modified, newest)
+	}
 }
 
 // edges checks both directions of every edge, their ends, and that the
@@ -199,7 +231,7 @@ func (c *checker) edges() error {
 	c.degrees = map[degreeDelta]int64{}
 	seen := map[edgeID]bool{}
 	check := func(tag byte) error {
-		return c.scan([]byte{tag}, false, func(k, _ []byte) error {
+		return c.scan([]byte{tag}, true, func(k, v []byte) error {
 			dir, a, y, b, via, err := parseEdgeKey(k)
 			if err != nil {
 				c.rep.add("%v", err)
@@ -228,8 +260,10 @@ func (c *checker) edges() error {
 					c.rep.add("edge %d -%s-> %d: node %d has no record", from, c.s.syms.name(y), to, end)
 				}
 			}
-			if !c.implied[e] {
+			if cls, ok := c.implied[e]; !ok {
 				c.rep.add("edge %d -%s-> %d (via %d) is not implied by any stored object", from, c.s.syms.name(y), to, via)
+			} else if got, err := decodeClassValue(v); err != nil || got != cls {
+				c.rep.add("edge %d -%s-> %d (via %d) has class %x, its contributions say %d", from, c.s.syms.name(y), to, via, v, cls)
 			}
 			return nil
 		})
@@ -312,44 +346,34 @@ func (c *checker) typeIndex() error {
 }
 
 func (c *checker) timeIndex() error {
-	found := map[ID]bool{}
-	err := c.scan([]byte{tagTime}, false, func(k, _ []byte) error {
-		ns, id, err := parseTimeKey(k)
-		if err != nil {
-			c.rep.add("%v", err)
-			return nil
-		}
-		if r, ok := c.recs[id]; !ok || r.stub || r.modified != ns {
-			c.rep.add("time index lists node %d at %d, which does not match its record", id, ns)
-		}
-		found[id] = true
-		return nil
-	})
-	for id, r := range c.recs {
-		if !r.stub && r.modified != 0 && !found[id] {
-			c.rep.add("node %d (%s) is not in the time index", id, r.stixID)
-		}
-	}
-	return err
+	return checkEntries(c, tagTime, "time", func(k []byte) (int64, ID, error) { return parseTimeKey(k) }, func(r checkRec) []classed[int64] { return r.times })
 }
 
 func (c *checker) valueIndex() error {
+	return checkEntries(c, tagValue, "value", parseValueKey, func(r checkRec) []classed[string] { return r.values })
+}
+
+// checkEntries checks that an index (time or value) holds exactly the
+// entries each record implies, with their classes.
+func checkEntries[T comparable](c *checker, tag byte, what string, parse func([]byte) (T, ID, error), want func(checkRec) []classed[T]) error {
 	found := map[ID]int{}
-	err := c.scan([]byte{tagValue}, false, func(k, _ []byte) error {
-		v, id, err := parseValueKey(k)
+	err := c.scan([]byte{tag}, true, func(k, val []byte) error {
+		v, id, err := parse(k)
 		if err != nil {
 			c.rep.add("%v", err)
 			return nil
 		}
-		if r, ok := c.recs[id]; !ok || r.stub || !slices.Contains(r.values, v) {
-			c.rep.add("value index lists %q for node %d, which does not have it", v, id)
+		cls, err := decodeClassValue(val)
+		r, ok := c.recs[id]
+		if err != nil || !ok || r.stub || !slices.Contains(want(r), classed[T]{v, cls}) {
+			c.rep.add("%s index lists %v for node %d (class %x), which its record does not imply", what, v, id, val)
 		}
 		found[id]++
 		return nil
 	})
 	for id, r := range c.recs {
-		if !r.stub && found[id] != len(r.values) {
-			c.rep.add("node %d (%s) has %d values, the value index lists %d", id, r.stixID, len(r.values), found[id])
+		if !r.stub && found[id] != len(want(r)) {
+			c.rep.add("node %d (%s) has %d %s entries, the %s index lists %d", id, r.stixID, len(want(r)), what, what, found[id])
 		}
 	}
 	return err

@@ -80,7 +80,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 				return err
 			}
 			return txn.Delete(timeKey(r.modified, ids[0]))
-		}, "not in the time index"},
+		}, "time entries, the time index lists 0"},
 		{"type counter", func(s *Store, ids [3]ID, txn *badger.Txn) error {
 			return txn.Set(countKey(y(s, "report")), encodeU64(2))
 		}, "type counter of report"},

@@ -22,6 +22,10 @@ var (
 	// transaction can hold (for example a report with hundreds of thousands
 	// of references).
 	ErrTooLarge = errors.New("object too large for one transaction")
+	// ErrForbidden means the viewer may see an object but not do what was
+	// asked with it, such as change another organization's policy or pass
+	// on an object it may not re-share.
+	ErrForbidden = errors.New("forbidden")
 	// ErrInvalid means an argument was rejected before any work was done.
 	ErrInvalid = errors.New("invalid argument")
 	// ErrLocked means another process (a running serve or demo) has the

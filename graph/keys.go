@@ -18,21 +18,25 @@ const FormatVersion uint32 = 1
 // next one.
 //
 //	tag  key layout                                   value
-//	0x00 meta: 0x00 name                              format version, sequence state
+//	0x00 meta: 0x00 name                              format version, sequence state,
+//	                                                  protected properties (JSON)
 //	'n'  n | id(8)                                    node record (record.go)
 //	'x'  x | stixID                                   id(8): STIX id (or alias) → node
 //	't'  t | typeSym(4) | id(8)                       class(4): type index
-//	'm'  m | modified unix ns(8, sign-flipped) | id(8) empty: time index
-//	'v'  v | len(2) | value | id(8)                   empty: canonical value index
-//	'o'  o | src(8) | edgeSym(4) | dst(8) | via(8)    empty: out-edge
-//	'i'  i | dst(8) | edgeSym(4) | src(8) | via(8)    empty: in-edge
+//	'm'  m | modified unix ns(8, sign-flipped) | id(8) [class(4)]: time index
+//	'v'  v | len(2) | value | id(8)                   [class(4)]: canonical value index
+//	'o'  o | src(8) | edgeSym(4) | dst(8) | via(8)    [class(4)]: out-edge
+//	'i'  i | dst(8) | edgeSym(4) | src(8) | via(8)    [class(4)]: in-edge
 //	'd'  d | id(8) | dir(1) | edgeSym(4)              count(8): degree counter
 //	'k'  k | typeSym(4)                               count(8): nodes per type
 //	'q'  q | seq(8)                                   outbox entry: ids changed in one commit
 //	'y'  y | name                                     sym(4): symbol by name
 //	'Y'  Y | sym(4)                                   name: name by symbol
-//	'c'  c | class(4)                                 access policy (access.go)
+//	'c'  c | class(4)                                 access policy set (access.go)
 //
+// The optional class on time, value and edge entries is set when only some
+// of a node's contributions imply the entry (see derive in write.go): the
+// entry is then visible only through those. Empty, it follows the node.
 // via is the id of the relationship object that an edge stands for, or 0 for
 // an embedded reference (created_by_ref, object_refs, …) of src.
 const (
@@ -56,6 +60,7 @@ const (
 var (
 	keyFormatVersion = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 	keyIDSequence    = []byte{tagMeta, 's', 'e', 'q'}
+	keyProtection    = []byte{tagMeta, 'p', 'r', 'o', 't'}
 )
 
 // errBadKey reports a key that does not parse as its keyspace says.

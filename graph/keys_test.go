@@ -109,7 +109,7 @@ func FuzzParseKeys(f *testing.F) {
 			t.Errorf("outbox key %x mismatch", k)
 		}
 		_, _ = decodeRecord(k)
-		_, _ = decodePolicy(k)
+		_, _ = decodeSet(k)
 		_, _ = decodeIDs(k)
 	})
 }

@@ -1,11 +1,13 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -299,16 +301,68 @@ var textProps = []string{"description", "aliases", "x_mitre_aliases", "abstract"
 // graph, and are a quarter of a typical store.
 func searchable(typ string) bool { return typ != "relationship" }
 
-// document turns a record into a search document. Protected properties are
-// never indexed: only the public properties named here are read.
+// document turns a record into a search document: its contributions with
+// every protected property removed, merged. A node whose contributions
+// differ gets a document marked Multi, whose hits Search checks against
+// what each viewer sees of it.
 func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
-	o, err := schema.ParseObject(r.raw)
+	prot := s.Protection()
+	names := prot.all()
+	parts := make([][]byte, len(r.contribs))
+	mods := make([]int64, len(r.contribs))
+	multi := false
+	for i := range r.contribs {
+		raw, err := stripProps(r.contribRaw(i), names)
+		if err != nil {
+			return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
+		}
+		parts[i], mods[i] = raw, r.contribs[i].modified
+		multi = multi || !bytes.Equal(raw, parts[0])
+	}
+	raw := r.raw
+	if len(parts) > 0 {
+		var err error
+		if raw, err = mergeRaw(s.syms.name(r.typ), parts, mods); err != nil {
+			return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
+		}
+	}
+	d, err := buildDocument(id, r.class, raw)
+	if err != nil || !multi {
+		return d, err
+	}
+	// Every contribution's text goes in, so that each viewer finds what
+	// its own contributions say; Search checks such hits again.
+	d.Multi = true
+	for _, part := range parts {
+		pd, err := buildDocument(id, r.class, part)
+		if err != nil {
+			return textindex.Doc{}, err
+		}
+		if pd.Name != d.Name {
+			d.Text = append(d.Text, pd.Name)
+		}
+		d.Text = append(d.Text, pd.Text...)
+		d.Keywords = append(d.Keywords, pd.Keywords...)
+		d.IPs = append(d.IPs, pd.IPs...)
+	}
+	slices.Sort(d.Keywords)
+	d.Keywords = slices.Compact(d.Keywords)
+	slices.Sort(d.IPs)
+	d.IPs = slices.Compact(d.IPs)
+	return d, nil
+}
+
+// buildDocument makes the search document of a node's JSON, from which
+// protected properties have been removed. Only the properties named here
+// are read.
+func buildDocument(id ID, class Class, raw []byte) (textindex.Doc, error) {
+	o, err := schema.ParseObject(raw)
 	if err != nil {
 		return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
 	}
-	d := textindex.Doc{
-		ID: uint64(id), Type: o.Type, Class: uint32(r.class),
-		Created: fromUnixNano(r.created), Modified: fromUnixNano(r.modified),
+	d := textindex.Doc{ID: uint64(id), Type: o.Type, Class: uint32(class), Created: o.Created, Modified: o.Modified}
+	if d.Modified.IsZero() {
+		d.Modified = d.Created
 	}
 	d.Name, _ = o.String("name")
 	for _, p := range textProps {
@@ -470,7 +524,7 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	}
 	tq := textindex.Query{Text: q.Text, Types: q.Types, From: q.From, Size: q.Size, Facets: q.Facets, After: q.After, Before: q.Before}
 	vis := visibility{v: v, t: s.classes}
-	if !v.all {
+	if !v.seesAll() {
 		tq.Classes = []uint32{}
 		for c := Class(1); c < s.classes.next(); c++ {
 			if vis.class(c) {
@@ -483,14 +537,92 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	out := &SearchResult{Total: res.Total, Facets: res.Facets}
+	var wrong map[ID]bool
+	if !v.seesAll() {
+		if wrong, err = s.falseHits(ctx, in, v, tq, out); err != nil {
+			return nil, err
+		}
+	}
 	for _, h := range res.Hits {
 		// The index lags the store: drop a hit whose node has since become
 		// hidden or gone.
-		if id := ID(h.ID); vis.class(s.cache.get(id)) {
+		if id := ID(h.ID); vis.class(s.cache.get(id)) && !wrong[id] {
 			out.Hits = append(out.Hits, SearchHit{ID: id, Score: h.Score})
 		}
 	}
 	return out, nil
+}
+
+// maxMultiHits bounds how many hits on Multi documents one search checks
+// again; beyond it the search fails rather than risk counting what the
+// viewer may not see.
+const maxMultiHits = 10000
+
+// falseHits finds the hits on nodes whose contributions differ (Multi
+// documents) that match only through contributions the viewer cannot see:
+// it runs the query again over those documents alone, rebuilds each from
+// the viewer's view of the node, and checks it against the query. It
+// removes each false hit from out's Total and Facets and returns them, so
+// the caller drops them from the hits.
+func (s *Store) falseHits(ctx context.Context, in *indexer, v Viewer, tq textindex.Query, out *SearchResult) (map[ID]bool, error) {
+	mq := tq
+	mq.OnlyMulti, mq.From, mq.Size, mq.Facets = true, 0, maxMultiHits, false
+	multi, err := in.ix.Search(ctx, mq)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if len(multi.Hits) == 0 {
+		return nil, nil
+	}
+	if multi.Total > maxMultiHits {
+		return nil, fmt.Errorf("search: %d hits on objects with several contributions, more than %d can be checked; narrow the query: %w", multi.Total, maxMultiHits, ErrInvalid)
+	}
+	names := s.Protection().all()
+	docs := make([]textindex.Doc, 0, len(multi.Hits))
+	types := map[ID]string{}
+	err = s.View(v, func(tx *Tx) error {
+		for _, h := range multi.Hits {
+			n, err := tx.Node(ID(h.ID))
+			if errors.Is(err, ErrNotFound) {
+				continue // gone or hidden since: the hit loop drops it
+			}
+			if err != nil {
+				return err
+			}
+			raw, err := stripProps(n.Raw, names)
+			if err != nil {
+				return err
+			}
+			d, err := buildDocument(n.ID, n.Class, raw)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, d)
+			types[n.ID] = n.Type
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	ok, err := in.ix.Verify(ctx, tq, docs)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	wrong := map[ID]bool{}
+	for id, typ := range types {
+		if ok[uint64(id)] {
+			continue
+		}
+		wrong[id] = true
+		out.Total--
+		if out.Facets != nil {
+			if out.Facets[typ]--; out.Facets[typ] == 0 {
+				delete(out.Facets, typ)
+			}
+		}
+	}
+	return wrong, nil
 }
 
 // IndexStatus reports how far the search index lags the store.

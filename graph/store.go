@@ -50,6 +50,8 @@ type Store struct {
 	wcache *writerCache
 
 	search atomic.Pointer[indexer] // nil without Options.Search
+
+	protect atomic.Pointer[Protection]
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -176,6 +178,9 @@ func (s *Store) load() error {
 		if err := s.syms.load(txn); err != nil {
 			return err
 		}
+		if err := s.loadProtection(txn); err != nil {
+			return err
+		}
 		if err := s.loadClasses(txn); err != nil {
 			return err
 		}
@@ -215,11 +220,11 @@ func (s *Store) loadClasses(txn *badger.Txn) error {
 		if err != nil {
 			return fmt.Errorf("load class %d: %w", c, err)
 		}
-		p, err := decodePolicy(v)
+		ps, err := decodeSet(v)
 		if err != nil {
 			return fmt.Errorf("load class %d: %w", c, err)
 		}
-		s.classes.add(c, p)
+		s.classes.add(c, ps)
 	}
 	return nil
 }
@@ -313,16 +318,20 @@ func (s *Store) nextID() (ID, error) {
 	}
 }
 
-// classFor interns a policy, persisting a new class in its own transaction.
-// A class written for a batch that later fails is harmless: it is unused.
-func (s *Store) classFor(p Policy) (Class, error) {
-	p = p.normalize()
-	if c, _, ok := s.classes.lookup(p); ok {
-		return c, nil
+// classFor interns a policy as a class of its own.
+func (s *Store) classFor(p Policy) (Class, error) { return s.classForSet([]Policy{p}) }
+
+// classForSet interns a set of policies, persisting a new class in its own
+// transaction. A class written for a batch that later fails is harmless:
+// it is unused.
+func (s *Store) classForSet(ps []Policy) (Class, error) {
+	set := normalizeSet(ps)
+	if len(set) == 0 {
+		return 0, nil
 	}
+	key := string(encodeSet(set))
 	s.classes.mu.Lock()
 	defer s.classes.mu.Unlock()
-	key := string(p.encode())
 	if c, ok := s.classes.byKey[key]; ok {
 		return c, nil
 	}
@@ -332,8 +341,21 @@ func (s *Store) classFor(p Policy) (Class, error) {
 	}); err != nil {
 		return 0, fmt.Errorf("store access class: %w", err)
 	}
-	s.classes.addLocked(c, p)
+	s.classes.addLocked(c, set)
 	return c, nil
+}
+
+// unionClass is the class of the union of the policy sets of cs.
+func (s *Store) unionClass(cs []Class) (Class, error) {
+	var ps []Policy
+	for _, c := range cs {
+		set, ok := s.classes.policies(c)
+		if !ok {
+			return 0, fmt.Errorf("access class %d: %w", c, ErrCorrupt)
+		}
+		ps = append(ps, set...)
+	}
+	return s.classForSet(ps)
 }
 
 // symFor interns a name, persisting a new symbol in its own transaction.

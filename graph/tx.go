@@ -102,19 +102,17 @@ func (tx *Tx) Node(id ID) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.stub() || !tx.vis.class(r.class) {
+	if r.stub() {
 		return nil, fmt.Errorf("node %d: %w", id, ErrNotFound)
 	}
-	return tx.toNode(id, &r), nil
-}
-
-func (tx *Tx) toNode(id ID, r *record) *Node {
-	p, _ := tx.s.classes.policy(r.class)
-	return &Node{
-		ID: id, StixID: r.stixID, Type: tx.s.syms.name(r.typ), Class: r.class, Policy: p,
-		Created: fromUnixNano(r.created), Modified: fromUnixNano(r.modified),
-		Provenance: r.prov, Raw: r.raw,
+	n, ok, err := tx.nodeView(id, &r)
+	if err != nil {
+		return nil, err
 	}
+	if !ok {
+		return nil, fmt.Errorf("node %d: %w", id, ErrNotFound)
+	}
+	return n, nil
 }
 
 // lookupID resolves a STIX id (or alias) to an internal id, regardless of
@@ -180,22 +178,51 @@ func (tx *Tx) NodeByStixID(stixID string) (*Node, error) {
 }
 
 // ByValue returns the visible nodes indexed under a canonical value (an IP,
-// a domain, any hash of a file, …), in id order.
+// a domain, any hash of a file, …), in id order. A value only some of a
+// node's contributions hold finds it only through those.
 func (tx *Tx) ByValue(value string) ([]ID, error) {
+	var ids []ID
+	err := tx.scanValue(value, func(id ID, cls Class) {
+		if tx.visible(id) && (cls == 0 || tx.vis.class(cls)) {
+			ids = append(ids, id)
+		}
+	})
+	return ids, err
+}
+
+// scanValue calls fn with every node indexed under value, visible or not,
+// and the class of its entry.
+func (tx *Tx) scanValue(value string, fn func(ID, Class)) error {
 	prefix := valuePrefix(value)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	var ids []ID
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		if len(k) != len(prefix)+idLen {
 			continue
 		}
-		if id := getID(k[len(prefix):]); tx.visible(id) {
-			ids = append(ids, id)
+		cls, err := entryClass(it.Item())
+		if err != nil {
+			return fmt.Errorf("value index of %q: %w", value, err)
 		}
+		fn(getID(k[len(prefix):]), cls)
 	}
-	return ids, nil
+	return nil
+}
+
+// entryClass reads the class of a time, value or edge entry without
+// touching the value log: the value is empty or four bytes, stored inline.
+func entryClass(item *badger.Item) (Class, error) {
+	if item.ValueSize() == 0 {
+		return 0, nil
+	}
+	var cls Class
+	err := item.Value(func(v []byte) error {
+		var err error
+		cls, err = decodeClassValue(v)
+		return err
+	})
+	return cls, err
 }
 
 // ByType calls fn with the visible nodes of a STIX type in id order,
@@ -231,7 +258,7 @@ type TypeCount struct {
 // index, whose values hold each node's class, without reading records.
 func (tx *Tx) Types() ([]TypeCount, error) {
 	var out []TypeCount
-	if tx.vis.v.all {
+	if tx.vis.v.seesAll() {
 		it := tx.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagCount}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -268,9 +295,9 @@ func (tx *Tx) Types() ([]TypeCount, error) {
 	return out, nil
 }
 
-// ByTime calls fn with the visible nodes whose modification time lies in
-// [from, to), oldest first, until fn returns false. A zero to means no
-// upper bound.
+// ByTime calls fn with the visible nodes whose modification time, as the
+// viewer sees them, lies in [from, to), oldest first, until fn returns
+// false. A zero to means no upper bound.
 func (tx *Tx) ByTime(from, to time.Time, fn func(ID, time.Time) bool) error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagTime}})
 	defer it.Close()
@@ -287,11 +314,45 @@ func (tx *Tx) ByTime(from, to time.Time, fn func(ID, time.Time) bool) error {
 		if err != nil {
 			return err
 		}
-		if tx.visible(id) && !fn(id, fromUnixNano(ns)) {
+		if !tx.visible(id) {
+			continue
+		}
+		cls, err := entryClass(it.Item())
+		if err != nil {
+			return fmt.Errorf("time index of node %d: %w", id, err)
+		}
+		if cls != 0 {
+			// A node with several versions: this entry counts when it is
+			// the newest version the viewer sees.
+			if ok, err := tx.newestVisible(id, ns); err != nil || !ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if !fn(id, fromUnixNano(ns)) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// newestVisible reports whether ns is the newest modification time among
+// the contributions of id that the viewer sees.
+func (tx *Tx) newestVisible(id ID, ns int64) (bool, error) {
+	r, err := tx.getRecord(id)
+	if err != nil {
+		return false, err
+	}
+	var newest int64
+	seen := false
+	for _, c := range r.contribs {
+		if tx.vis.class(c.class) && (!seen || c.modified > newest) {
+			newest, seen = c.modified, true
+		}
+	}
+	return seen && newest == ns, nil
 }
 
 // Edge is one stored edge, in its own direction: From → To, of type Type
@@ -369,6 +430,11 @@ func (tx *Tx) scanEdges(id ID, d Direction, syms []sym, fn func(Edge) bool) erro
 			if !tx.visible(other) || (via != 0 && !tx.visible(via)) {
 				continue
 			}
+			if cls, err := entryClass(it.Item()); err != nil {
+				return fmt.Errorf("edge of node %d: %w", id, err)
+			} else if cls != 0 && !tx.vis.class(cls) {
+				continue // implied only by contributions the viewer cannot see
+			}
 			e := Edge{From: id, To: other, Via: via, Type: tx.s.syms.name(getSym(k[9:]))}
 			if d == In {
 				e.From, e.To = other, id
@@ -391,7 +457,7 @@ func (tx *Tx) Degree(id ID, dir Direction, edgeType string) (int64, error) {
 	if !tx.visible(id) {
 		return 0, fmt.Errorf("node %d: %w", id, ErrNotFound)
 	}
-	if !tx.vis.v.all {
+	if !tx.vis.v.seesAll() {
 		var n int64
 		q := NeighbourQuery{Dir: dir}
 		if edgeType != "" {

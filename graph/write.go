@@ -16,9 +16,11 @@ import (
 // Meta is what the writer says about an object beyond its STIX content:
 // who owns it and may see it, and where it came from.
 type Meta struct {
-	// Policy sets owner, TLP and sharing. When the object already exists the
-	// stored policy is kept; contributions from several owners are merged by
-	// the access layer.
+	// Policy sets owner, TLP and sharing of this contribution. A node gets
+	// one contribution per owner organization, which holds the newest
+	// version that organization stored from any source; when that
+	// contribution exists already its stored policy is kept (Tx.SetPolicy
+	// changes it).
 	Policy Policy
 	// Provenance records the source of this contribution. Its At is set to
 	// the commit time when zero.
@@ -303,10 +305,12 @@ func decodeIDs(b []byte) ([]ID, error) {
 	return ids, nil
 }
 
-// edgeSpec is one edge an object implies, by STIX ids.
+// edgeSpec is one edge an object implies, by STIX ids. cls is the class of
+// the contributions that imply it when not all of the node's do, else 0.
 type edgeSpec struct {
 	typ      string
 	from, to string
+	cls      Class
 }
 
 // skipRefs are embedded references that are not materialised as edges:
@@ -466,6 +470,7 @@ func (tx *Tx) mergeStub(stub, node ID) error {
 		dir        Direction
 		e          sym
 		other, via ID
+		value      []byte
 	}
 	var moves []adj
 	for _, d := range []Direction{Out, In} {
@@ -477,7 +482,12 @@ func (tx *Tx) mergeStub(stub, node ID) error {
 				it.Close()
 				return err
 			}
-			moves = append(moves, adj{d, e, other, via})
+			value, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				it.Close()
+				return err
+			}
+			moves = append(moves, adj{d, e, other, via, value})
 		}
 		it.Close()
 	}
@@ -492,7 +502,7 @@ func (tx *Tx) mergeStub(stub, node ID) error {
 		if err := errors.Join(tx.del(edgeKey(m.dir, stub, m.e, m.other, m.via)), tx.del(edgeKey(opposite(m.dir), m.other, m.e, stub, m.via))); err != nil {
 			return err
 		}
-		if err := errors.Join(tx.set(edgeKey(m.dir, node, m.e, other, m.via), nil), tx.set(edgeKey(opposite(m.dir), other, m.e, node, m.via), nil)); err != nil {
+		if err := errors.Join(tx.set(edgeKey(m.dir, node, m.e, other, m.via), m.value), tx.set(edgeKey(opposite(m.dir), other, m.e, node, m.via), m.value)); err != nil {
 			return err
 		}
 		tx.w.degrees[degreeDelta{stub, m.dir, m.e}]--
@@ -583,128 +593,363 @@ func (tx *Tx) put(p *prepared) (ID, Outcome, error) {
 	if prov.At.IsZero() {
 		prov.At = commitClock()
 	}
-	isNew := old.stub()
-	outcome := Created
-	rec := record{typ: old.typ, stixID: o.ID, created: unixNano(o.Created), modified: unixNano(o.Modified), raw: p.raw}
-	var oldEdges []edgeSpec
-	var oldValues []string
-	if !isNew {
-		if rec.modified < old.modified {
-			return id, Older, nil
-		}
-		sameVersion := rec.modified == old.modified && bytes.Equal(p.raw, old.raw)
-		if sameVersion && hasProvenance(old.prov, prov) {
-			return id, Unchanged, nil
-		}
-		outcome = Updated
-		rec.class = old.class
-		rec.prov = appendProvenance(old.prov, prov)
-		if sameVersion {
-			// A new contribution of the same version: record its
-			// provenance, nothing else changes.
-			rec.created, rec.modified = old.created, old.modified
-			tx.touch(id)
-			return id, outcome, tx.setRecord(id, &rec)
-		}
-		oldObj, err := schema.ParseObject(old.raw)
+	mod := unixNano(o.Modified)
+	if old.stub() {
+		cls, err := tx.s.classFor(m.Policy)
 		if err != nil {
-			return 0, 0, fmt.Errorf("decode stored %s: %w", o.ID, err)
-		}
-		oldEdges, oldValues = impliedEdges(oldObj), schema.IndexValues(oldObj)
-	} else {
-		if rec.class, err = tx.s.classFor(m.Policy); err != nil {
 			return 0, 0, err
 		}
-		rec.prov = []Provenance{prov}
+		rec := record{typ: old.typ, class: cls, stixID: o.ID, created: unixNano(o.Created), modified: mod, raw: p.raw,
+			contribs: []contribution{{class: cls, modified: mod, prov: []Provenance{prov}}}}
 		tx.w.counts[rec.typ]++
+		if err := tx.rewrite(id, &old, &rec, derived{}, p.derived(mod)); err != nil {
+			return 0, 0, fmt.Errorf("store %s: %w", o.ID, err)
+		}
+		return id, Created, nil
 	}
-	if err := tx.setRecord(id, &rec); err != nil {
+	rec := old
+	rec.contribs = slices.Clone(old.contribs)
+	owner := m.Policy.Owner
+	i := slices.IndexFunc(rec.contribs, func(c contribution) bool {
+		p, _ := tx.s.classes.policy(c.class)
+		return p.Owner == owner
+	})
+	if i >= 0 {
+		c := &rec.contribs[i]
+		if mod < c.modified {
+			return id, Older, nil
+		}
+		sameVersion := mod == c.modified && bytes.Equal(p.raw, old.contribRaw(i))
+		if sameVersion && hasProvenance(c.prov, prov) {
+			return id, Unchanged, nil
+		}
+		c.prov = appendProvenance(c.prov, prov)
+		if sameVersion {
+			// The same version from another file of the same source:
+			// record its provenance, nothing else changes.
+			tx.touch(id)
+			return id, Updated, tx.setRecord(id, &rec)
+		}
+		c.modified, c.raw = mod, p.raw
+	} else {
+		cls, err := tx.s.classFor(m.Policy)
+		if err != nil {
+			return 0, 0, err
+		}
+		rec.contribs = append(rec.contribs, contribution{class: cls, modified: mod, prov: []Provenance{prov}, raw: p.raw})
+	}
+	if err := tx.restate(id, &old, &rec, p); err != nil {
 		return 0, 0, fmt.Errorf("store %s: %w", o.ID, err)
 	}
-	if isNew || rec.class != old.class {
+	return id, Updated, nil
+}
+
+// restate recomputes a node from its contributions (rec.contribs, whose raw
+// JSON may still point at old's) and rewrites it and its indexes. p, when
+// not nil, is the object just put, whose derived entries are reused when it
+// is the node's only contribution.
+func (tx *Tx) restate(id ID, old, rec *record, p *prepared) error {
+	for i := range rec.contribs {
+		if rec.contribs[i].raw == nil {
+			rec.contribs[i].raw = old.raw
+		}
+	}
+	parts := make([][]byte, len(rec.contribs))
+	mods := make([]int64, len(rec.contribs))
+	classes := make([]Class, len(rec.contribs))
+	for i, c := range rec.contribs {
+		parts[i], mods[i], classes[i] = c.raw, c.modified, c.class
+	}
+	typ := tx.s.syms.name(rec.typ)
+	raw, err := mergeRaw(typ, parts, mods)
+	if err != nil {
+		return err
+	}
+	merged, err := schema.ParseObject(raw)
+	if err != nil {
+		return fmt.Errorf("decode merged object: %w", err)
+	}
+	rec.raw, rec.created, rec.modified = raw, unixNano(merged.Created), slices.Max(mods)
+	for i := range rec.contribs {
+		if bytes.Equal(rec.contribs[i].raw, raw) {
+			rec.contribs[i].raw = nil
+		}
+	}
+	if rec.class, err = tx.s.unionClass(classes); err != nil {
+		return err
+	}
+	oldD, err := tx.derive(old)
+	if err != nil {
+		return err
+	}
+	var newD derived
+	if p != nil && len(rec.contribs) == 1 && bytes.Equal(p.raw, raw) {
+		newD = p.derived(rec.modified)
+	} else if newD, err = tx.derive(rec); err != nil {
+		return err
+	}
+	return tx.rewrite(id, old, rec, oldD, newD)
+}
+
+// derived is what a node implies in the indexes: its edges, canonical
+// values and modification times, each with the class of the contributions
+// that imply it when not all of them do (else 0).
+type derived struct {
+	edges  []edgeSpec
+	values []classed[string]
+	times  []classed[int64]
+}
+
+// classed is an index entry with its class (0: the node's).
+type classed[T comparable] struct {
+	v   T
+	cls Class
+}
+
+// derived returns the entries of a node whose only contribution is p.
+func (p *prepared) derived(modified int64) derived {
+	d := derived{edges: p.edges}
+	for _, v := range p.values {
+		d.values = append(d.values, classed[string]{v: v})
+	}
+	if modified != 0 {
+		d.times = []classed[int64]{{v: modified}}
+	}
+	return d
+}
+
+// derive computes the entries of a stored record. With several
+// contributions, each entry gets the class of those that imply it.
+func (tx *Tx) derive(r *record) (derived, error) {
+	if r.stub() || len(r.contribs) == 0 {
+		return derived{}, nil
+	}
+	if len(r.contribs) == 1 {
+		o, err := schema.ParseObject(r.raw)
+		if err != nil {
+			return derived{}, fmt.Errorf("decode stored %s: %w", r.stixID, err)
+		}
+		p := prepared{edges: impliedEdges(o), values: schema.IndexValues(o)}
+		return p.derived(r.modified), nil
+	}
+	edgeBy := map[edgeSpec][]Class{}
+	valueBy := map[string][]Class{}
+	timeBy := map[int64][]Class{}
+	var edges []edgeSpec
+	var values []string
+	var times []int64
+	for i, c := range r.contribs {
+		o, err := schema.ParseObject(r.contribRaw(i))
+		if err != nil {
+			return derived{}, fmt.Errorf("decode stored %s: %w", r.stixID, err)
+		}
+		for _, e := range impliedEdges(o) {
+			if _, ok := edgeBy[e]; !ok {
+				edges = append(edges, e)
+			}
+			edgeBy[e] = append(edgeBy[e], c.class)
+		}
+		for _, v := range schema.IndexValues(o) {
+			if _, ok := valueBy[v]; !ok {
+				values = append(values, v)
+			}
+			valueBy[v] = append(valueBy[v], c.class)
+		}
+		if c.modified != 0 {
+			if _, ok := timeBy[c.modified]; !ok {
+				times = append(times, c.modified)
+			}
+			timeBy[c.modified] = append(timeBy[c.modified], c.class)
+		}
+	}
+	n := len(r.contribs)
+	classOf := func(cs []Class) (Class, error) {
+		if len(cs) >= n {
+			return 0, nil
+		}
+		return tx.unionClass(cs)
+	}
+	var d derived
+	for _, e := range edges {
+		cls, err := classOf(edgeBy[e])
+		if err != nil {
+			return derived{}, err
+		}
+		e.cls = cls
+		d.edges = append(d.edges, e)
+	}
+	for _, v := range values {
+		cls, err := classOf(valueBy[v])
+		if err != nil {
+			return derived{}, err
+		}
+		d.values = append(d.values, classed[string]{v, cls})
+	}
+	if len(times) == 1 {
+		d.times = []classed[int64]{{v: times[0]}}
+	} else {
+		// Several versions: each time entry is marked with the class of
+		// the contributions of that version, so ByTime can tell which
+		// is the newest a viewer sees.
+		for _, t := range times {
+			cls, err := tx.unionClass(timeBy[t])
+			if err != nil {
+				return derived{}, err
+			}
+			d.times = append(d.times, classed[int64]{t, cls})
+		}
+	}
+	return d, nil
+}
+
+// unionClass is Store.unionClass for a writer; a reader (check) only looks
+// the class up, and finds it missing only in a corrupt store.
+func (tx *Tx) unionClass(cs []Class) (Class, error) {
+	if tx.w != nil {
+		return tx.s.unionClass(cs)
+	}
+	var ps []Policy
+	for _, c := range cs {
+		set, _ := tx.s.classes.policies(c)
+		ps = append(ps, set...)
+	}
+	tx.s.classes.mu.Lock()
+	c, ok := tx.s.classes.byKey[string(encodeSet(normalizeSet(ps)))]
+	tx.s.classes.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("no access class for the union of classes %v: %w", cs, ErrCorrupt)
+	}
+	return c, nil
+}
+
+// rewrite stores rec as node id, whose stored state was old with entries
+// oldD, and brings the type, time, value and edge indexes from oldD to
+// newD.
+func (tx *Tx) rewrite(id ID, old, rec *record, oldD, newD derived) error {
+	if err := tx.setRecord(id, rec); err != nil {
+		return err
+	}
+	if rec.stub() {
+		if !old.stub() {
+			if err := tx.del(typeKey(old.typ, id)); err != nil {
+				return fmt.Errorf("unindex type: %w", err)
+			}
+			tx.w.classes[id] = 0
+		}
+	} else if old.stub() || rec.class != old.class {
 		if err := tx.set(typeKey(rec.typ, id), binary.BigEndian.AppendUint32(nil, uint32(rec.class))); err != nil {
-			return 0, 0, fmt.Errorf("index type of %s: %w", o.ID, err)
+			return fmt.Errorf("index type: %w", err)
 		}
 		tx.w.classes[id] = rec.class
 	}
-	if err := tx.reindexTime(id, old, rec, isNew); err != nil {
-		return 0, 0, fmt.Errorf("index time of %s: %w", o.ID, err)
+	if err := replaceEntries(tx, oldD.times, newD.times, func(t int64) []byte { return timeKey(t, id) }); err != nil {
+		return fmt.Errorf("index time: %w", err)
 	}
-	if err := tx.reindexValues(id, oldValues, p.values); err != nil {
-		return 0, 0, fmt.Errorf("index values of %s: %w", o.ID, err)
+	if err := replaceEntries(tx, oldD.values, newD.values, func(v string) []byte { return valueKey(v, id) }); err != nil {
+		return fmt.Errorf("index values: %w", err)
 	}
-	if err := tx.replaceEdges(id, oldEdges, p.edges); err != nil {
-		return 0, 0, fmt.Errorf("store edges of %s: %w", o.ID, err)
+	if err := tx.replaceEdges(id, oldD.edges, newD.edges); err != nil {
+		return fmt.Errorf("store edges: %w", err)
 	}
 	tx.touch(id)
-	return id, outcome, nil
+	return nil
 }
 
-func (tx *Tx) reindexTime(id ID, old, rec record, isNew bool) error {
-	if !isNew && old.modified == rec.modified {
+// classValue is the stored value of an index entry of class cls: empty
+// for 0, which follows the node.
+func classValue(cls Class) []byte {
+	if cls == 0 {
 		return nil
 	}
-	if !isNew && old.modified != 0 {
-		if err := tx.del(timeKey(old.modified, id)); err != nil {
+	return binary.BigEndian.AppendUint32(nil, uint32(cls))
+}
+
+// decodeClassValue is the inverse of classValue.
+func decodeClassValue(v []byte) (Class, error) {
+	switch len(v) {
+	case 0:
+		return 0, nil
+	case 4:
+		return Class(binary.BigEndian.Uint32(v)), nil
+	}
+	return 0, fmt.Errorf("class value %x: %w", v, ErrCorrupt)
+}
+
+// replaceEntries replaces the index entries before with after: removed
+// ones are deleted, new ones and ones whose class changed are written.
+func replaceEntries[T comparable](tx *Tx, before, after []classed[T], key func(T) []byte) error {
+	want := make(map[T]Class, len(after))
+	for _, e := range after {
+		want[e.v] = e.cls
+	}
+	had := make(map[T]Class, len(before))
+	for _, e := range before {
+		had[e.v] = e.cls
+		if _, ok := want[e.v]; !ok {
+			if err := tx.del(key(e.v)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range after {
+		if cls, ok := had[e.v]; ok && cls == e.cls {
+			continue
+		}
+		had[e.v] = e.cls // duplicates count once
+		if err := tx.set(key(e.v), classValue(e.cls)); err != nil {
 			return err
 		}
 	}
-	if rec.modified != 0 {
-		return tx.set(timeKey(rec.modified, id), nil)
-	}
 	return nil
 }
 
-// reindexValues replaces the value index entries of id.
-func (tx *Tx) reindexValues(id ID, oldVals, newVals []string) error {
-	for _, v := range oldVals {
-		if !slices.Contains(newVals, v) {
-			if err := tx.del(valueKey(v, id)); err != nil {
-				return err
-			}
-		}
-	}
-	for _, v := range newVals {
-		if !slices.Contains(oldVals, v) {
-			if err := tx.set(valueKey(v, id), nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// replaceEdges removes the edges of before that are not in after and adds
-// those of after that are not in before. via is the id of the object that
-// implies them when it is a relationship, 0 otherwise.
+// replaceEdges removes the edges of before that are not in after, adds
+// those of after that are not in before, and rewrites those whose class
+// changed.
 func (tx *Tx) replaceEdges(self ID, before, after []edgeSpec) error {
-	key := func(e edgeSpec) string { return e.typ + "\x00" + e.from + "\x00" + e.to }
-	inAfter := make(map[string]bool, len(after))
+	key := func(e edgeSpec) edgeSpec { e.cls = 0; return e }
+	inAfter := make(map[edgeSpec]bool, len(after))
 	for _, e := range after {
 		inAfter[key(e)] = true
 	}
-	inBefore := make(map[string]bool, len(before))
+	inBefore := make(map[edgeSpec]Class, len(before))
 	for _, e := range before {
-		inBefore[key(e)] = true
+		inBefore[key(e)] = e.cls
 		if !inAfter[key(e)] {
-			if err := tx.edge(self, e, false); err != nil {
+			if err := tx.edge(self, e, edgeRemove); err != nil {
 				return err
 			}
 		}
 	}
 	for _, e := range after {
-		if !inBefore[key(e)] {
-			inBefore[key(e)] = true // duplicates within one object count once
-			if err := tx.edge(self, e, true); err != nil {
+		cls, ok := inBefore[key(e)]
+		switch {
+		case !ok:
+			if err := tx.edge(self, e, edgeAdd); err != nil {
 				return err
 			}
+		case cls != e.cls:
+			if err := tx.edge(self, e, edgeReclass); err != nil {
+				return err
+			}
+		default:
+			continue
 		}
+		inBefore[key(e)] = e.cls // duplicates within one object count once
 	}
 	return nil
 }
 
-// edge adds or removes both directions of one edge and its degree deltas.
-func (tx *Tx) edge(self ID, e edgeSpec, add bool) error {
+// Edge changes.
+const (
+	edgeAdd = iota
+	edgeRemove
+	edgeReclass
+)
+
+// edge adds, removes or changes the class of both directions of one edge,
+// and counts its degree deltas.
+func (tx *Tx) edge(self ID, e edgeSpec, change int) error {
 	y, err := tx.s.symFor(e.typ)
 	if err != nil {
 		return err
@@ -723,9 +968,14 @@ func (tx *Tx) edge(self ID, e edgeSpec, add bool) error {
 	}
 	out, in := edgeKey(Out, from, y, to, via), edgeKey(In, to, y, from, via)
 	delta := int64(1)
-	if add {
-		err = errors.Join(tx.set(out, nil), tx.set(in, nil))
-	} else {
+	switch change {
+	case edgeAdd, edgeReclass:
+		v := classValue(e.cls)
+		err = errors.Join(tx.set(out, v), tx.set(in, v))
+		if change == edgeReclass {
+			return err
+		}
+	case edgeRemove:
 		delta = -1
 		err = errors.Join(tx.del(out), tx.del(in))
 	}
@@ -737,53 +987,85 @@ func (tx *Tx) edge(self ID, e edgeSpec, add bool) error {
 	return nil
 }
 
-// Delete removes an object: its record becomes a stub (so references to it
-// stay valid and resolve again if it returns), its indexes and the edges it
-// implies go. It returns ErrNotFound when no such object is stored.
+// Delete removes an object, every contribution of it: its record becomes a
+// stub (so references to it stay valid and resolve again if it returns),
+// its indexes and the edges it implies go. It returns ErrNotFound when no
+// such object is stored.
 func (tx *Tx) Delete(stixID string) error {
 	if tx.w == nil {
 		return ErrReadOnly
 	}
-	id, ok, err := tx.lookupID(stixID)
+	id, old, err := tx.stored(stixID)
 	if err != nil {
-		return err
+		return fmt.Errorf("delete %s: %w", stixID, err)
 	}
-	if !ok {
-		return fmt.Errorf("delete %s: %w", stixID, ErrNotFound)
-	}
-	old, err := tx.getRecord(id)
+	oldD, err := tx.derive(&old)
 	if err != nil {
-		return err
-	}
-	if old.stub() {
-		return fmt.Errorf("delete %s: %w", stixID, ErrNotFound)
-	}
-	oldObj, err := schema.ParseObject(old.raw)
-	if err != nil {
-		return fmt.Errorf("decode stored %s: %w", stixID, err)
-	}
-	if err := tx.replaceEdges(id, impliedEdges(oldObj), nil); err != nil {
-		return fmt.Errorf("delete edges of %s: %w", stixID, err)
-	}
-	if err := tx.reindexValues(id, schema.IndexValues(oldObj), nil); err != nil {
-		return fmt.Errorf("delete values of %s: %w", stixID, err)
-	}
-	if old.modified != 0 {
-		if err := tx.del(timeKey(old.modified, id)); err != nil {
-			return err
-		}
-	}
-	if err := tx.del(typeKey(old.typ, id)); err != nil {
 		return err
 	}
 	stub := record{flags: flagStub, typ: old.typ, stixID: old.stixID}
-	if err := tx.setRecord(id, &stub); err != nil {
-		return err
+	if err := tx.rewrite(id, &old, &stub, oldD, derived{}); err != nil {
+		return fmt.Errorf("delete %s: %w", stixID, err)
 	}
 	tx.w.counts[old.typ]--
-	tx.w.classes[id] = 0
-	tx.touch(id)
 	return nil
+}
+
+// stored returns the id and record of a stored (not stub) object,
+// regardless of visibility.
+func (tx *Tx) stored(stixID string) (ID, record, error) {
+	id, ok, err := tx.lookupID(stixID)
+	if err != nil {
+		return 0, record{}, err
+	}
+	if !ok {
+		return 0, record{}, ErrNotFound
+	}
+	r, err := tx.getRecord(id)
+	if err != nil {
+		return 0, record{}, err
+	}
+	if r.stub() {
+		return 0, record{}, ErrNotFound
+	}
+	return id, r, nil
+}
+
+// SetPolicy replaces the policy of the contributions of an object that
+// owner contributed (its TLP, sharing list, named users or
+// discoverability), keeping their content and provenance. It returns
+// ErrNotFound when the object is not stored or not visible to the
+// transaction's viewer, and ErrForbidden when owner contributed none of it.
+// The policy's owner is set to owner: ownership is not transferable.
+func (tx *Tx) SetPolicy(stixID, owner string, p Policy) error {
+	if tx.w == nil {
+		return ErrReadOnly
+	}
+	id, old, err := tx.stored(stixID)
+	if err == nil && !tx.visible(id) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set policy of %s: %w", stixID, err)
+	}
+	p.Owner = owner
+	cls, err := tx.s.classFor(p)
+	if err != nil {
+		return err
+	}
+	rec := old
+	rec.contribs = slices.Clone(old.contribs)
+	found := false
+	for i := range rec.contribs {
+		if cp, _ := tx.s.classes.policy(rec.contribs[i].class); cp.Owner == owner {
+			rec.contribs[i].class = cls
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("set policy of %s: %s contributed none of it: %w", stixID, owner, ErrForbidden)
+	}
+	return tx.restate(id, &old, &rec, nil)
 }
 
 func hasProvenance(list []Provenance, p Provenance) bool {

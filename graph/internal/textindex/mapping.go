@@ -28,6 +28,7 @@ const (
 	fieldIP       = "ip"
 	fieldCreated  = "created"
 	fieldModified = "modified"
+	fieldMulti    = "multi"
 )
 
 // keywordAnalyzer keeps the whole value as one token and lower-cases it.
@@ -65,6 +66,11 @@ type Doc struct {
 	IPs []string
 	// Created and Modified are date fields; the zero time means absent.
 	Created, Modified time.Time
+	// Multi marks the document of a node whose contributions differ, so
+	// that it holds text not every viewer of the node may see. Searches for
+	// viewers who may not see everything check such hits again against
+	// the viewer's own view (see Verify).
+	Multi bool
 }
 
 // bare reports whether d carries nothing to search for but its type.
@@ -189,6 +195,9 @@ func (b *docBuilder) build(d *Doc) *document.Document {
 		doc.AddField(newTermsField(fieldType, optsFacet, []byte(strings.ToLower(d.Type))))
 	}
 	doc.AddField(newTermsField(fieldClass, optsFilter, strconv.AppendUint(nil, uint64(d.Class), 10)))
+	if d.Multi {
+		doc.AddField(newTermsField(fieldMulti, optsFilter, []byte("1")))
+	}
 	if d.Name != "" {
 		doc.AddField(document.NewTextFieldCustom(fieldName, nil, []byte(d.Name), optsText, b.text))
 	}

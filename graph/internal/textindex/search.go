@@ -84,6 +84,8 @@ type Query struct {
 	// three truncated to whole seconds; a zero bound is open. With either
 	// bound set, documents without Modified do not match.
 	After, Before time.Time
+	// OnlyMulti restricts hits to documents marked Multi.
+	OnlyMulti bool
 }
 
 // Hit is one matching document.
@@ -233,6 +235,9 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 	}
 	if !q.After.IsZero() || !q.Before.IsZero() {
 		filter = append(filter, newDateQuery(fieldModified, q.After, true, q.Before, false))
+	}
+	if q.OnlyMulti {
+		filter = append(filter, termQuery(fieldMulti, "1", 1))
 	}
 	if len(lazy) == 0 && len(filter) == 0 {
 		return main, unscored
@@ -513,4 +518,51 @@ func ipFieldQuery(v string) query.Query {
 		return newIPQuery(p)
 	}
 	return query.NewMatchNoneQuery()
+}
+
+// Verify reports which of docs match q's text and time window: it indexes
+// them in a throwaway in-memory index with the same mapping and runs the
+// query there. Search uses it to check a hit on a Multi document against
+// the part of the node a viewer may see.
+func (ix *Index) Verify(ctx context.Context, q Query, docs []Doc) (map[uint64]bool, error) {
+	out := map[uint64]bool{}
+	if len(docs) == 0 {
+		return out, nil
+	}
+	mem, err := bleve.NewMemOnly(ix.im)
+	if err != nil {
+		return nil, fmt.Errorf("verify: open memory index: %w", err)
+	}
+	defer mem.Close()
+	b := mem.NewBatch()
+	for i := range docs {
+		d := docs[i]
+		d.Multi = false
+		if err := b.IndexAdvanced(ix.build.build(&d)); err != nil {
+			return nil, fmt.Errorf("verify: index node %d: %w", d.ID, err)
+		}
+	}
+	if err := mem.Batch(b); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	main, unscored, err := ix.userQuery(strings.TrimSpace(q.Text))
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	rq := Query{Types: q.Types, After: q.After, Before: q.Before}
+	final, _ := restrict(main, unscored, &rq)
+	req := bleve.NewSearchRequestOptions(final, len(docs), 0, false)
+	req.Score = "none"
+	sr, err := mem.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	for _, h := range sr.Hits {
+		id, err := parseDocID(h.ID)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		out[id] = true
+	}
+	return out, nil
 }

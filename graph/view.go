@@ -1,0 +1,327 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/verband-cti/verband/schema"
+)
+
+// Protection names the protected properties: the sources and methods behind
+// an indicator, which only the organization that contributed them sees.
+// They are removed from every other organization's view and from every
+// export, and never written into the search index. Provenance details (the
+// source, file and original values of a contribution) are always protected.
+type Protection struct {
+	// Properties are protected in every contribution.
+	Properties []string `json:"properties"`
+	// BySource lists, per import source, further properties protected in
+	// the contributions of that source.
+	BySource map[string][]string `json:"by_source,omitempty"`
+}
+
+// DefaultProtection protects the custom properties that commonly carry
+// sources and methods.
+func DefaultProtection() Protection {
+	return Protection{Properties: []string{
+		"x_source", "x_sources", "x_collection_method", "x_handling_notes",
+		"x_verband_source", "x_verband_collection_method", "x_verband_handling_notes",
+	}}
+}
+
+// names returns the properties protected in a contribution with the given
+// provenance: those protected everywhere and those of each of its sources.
+func (p *Protection) names(prov []Provenance) []string {
+	out := p.Properties
+	for i, pr := range prov {
+		if extra := p.BySource[pr.Source]; len(extra) > 0 && !slices.ContainsFunc(prov[:i], func(q Provenance) bool { return q.Source == pr.Source }) {
+			out = append(slices.Clone(out), extra...)
+		}
+	}
+	return out
+}
+
+// all returns every property the protection names, for any source.
+func (p Protection) all() []string {
+	out := slices.Clone(p.Properties)
+	for _, ps := range p.BySource {
+		out = append(out, ps...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (p Protection) normalize() Protection {
+	clean := func(ss []string) []string {
+		var out []string
+		for _, s := range ss {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	n := Protection{Properties: clean(p.Properties)}
+	for src, ps := range p.BySource {
+		if ps = clean(ps); len(ps) > 0 {
+			if n.BySource == nil {
+				n.BySource = map[string][]string{}
+			}
+			n.BySource[src] = ps
+		}
+	}
+	return n
+}
+
+// loadProtection reads the stored protection, or the default on a store
+// that has none yet.
+func (s *Store) loadProtection(txn *badger.Txn) error {
+	p := DefaultProtection()
+	item, err := txn.Get(keyProtection)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+	case err != nil:
+		return fmt.Errorf("load protected properties: %w", err)
+	default:
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+			return fmt.Errorf("load protected properties: %w", err)
+		}
+	}
+	p = p.normalize()
+	s.protect.Store(&p)
+	return nil
+}
+
+// Protection returns the protected properties in force.
+func (s *Store) Protection() Protection {
+	p := s.protect.Load()
+	if p == nil {
+		return DefaultProtection()
+	}
+	return *p
+}
+
+// SetProtection replaces the protected properties. When it protects a
+// property the search index may hold, the index is rebuilt before it
+// returns, so that the property can no longer be found by search.
+func (s *Store) SetProtection(p Protection) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	p = p.normalize()
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode protected properties: %w", err)
+	}
+	before := s.Protection()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyProtection, b) }); err != nil {
+		return fmt.Errorf("store protected properties: %w", err)
+	}
+	s.protect.Store(&p)
+	added := false
+	for _, name := range p.all() {
+		if !slices.Contains(before.all(), name) && indexedProperty(name) {
+			added = true
+		}
+	}
+	if added && s.search.Load() != nil {
+		return s.Reindex(context.Background(), nil)
+	}
+	return nil
+}
+
+// indexedProperty reports whether the search document may hold a property.
+func indexedProperty(name string) bool {
+	switch name {
+	case "name", "labels", "external_references", "value", "hashes":
+		return true
+	}
+	return slices.Contains(textProps, name)
+}
+
+// stripProps returns raw without the named top-level properties. It returns
+// raw itself when none is present.
+func stripProps(raw []byte, names []string) ([]byte, error) {
+	found := false
+	for _, n := range names {
+		if bytes.Contains(raw, []byte(`"`+n+`"`)) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return raw, nil
+	}
+	o, err := schema.ParseObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("strip protected properties: %w", err)
+	}
+	n := len(o.Props)
+	for _, name := range names {
+		delete(o.Props, name)
+	}
+	if len(o.Props) == n {
+		return raw, nil
+	}
+	return o.MarshalJSON()
+}
+
+// mergeRaw merges the JSON of several contributions to one object. The
+// newest version (by modified, and among equals the last given) is the
+// base: for SDOs, SROs and meta objects the STIX versioning rule makes it
+// the whole answer. An observable has no versions, so properties missing
+// from the base are filled from the others, newest first, and its hashes
+// are merged key by key.
+func mergeRaw(typ string, parts [][]byte, mods []int64) ([]byte, error) {
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	order := make([]int, len(parts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if mods[a] != mods[b] {
+			if mods[a] > mods[b] {
+				return -1
+			}
+			return 1
+		}
+		return b - a
+	})
+	if schema.KindOf(typ) != schema.KindSCO {
+		return parts[order[0]], nil
+	}
+	base, err := schema.ParseObject(parts[order[0]])
+	if err != nil {
+		return nil, fmt.Errorf("merge contributions: %w", err)
+	}
+	changed := false
+	for _, i := range order[1:] {
+		o, err := schema.ParseObject(parts[i])
+		if err != nil {
+			return nil, fmt.Errorf("merge contributions: %w", err)
+		}
+		for k, v := range o.Props {
+			if _, ok := base.Props[k]; !ok {
+				base.Props[k] = v
+				changed = true
+			} else if k == "hashes" {
+				merged, ok := mergeHashes(base.Props[k], v)
+				if ok {
+					base.Props[k] = merged
+					changed = true
+				}
+			}
+		}
+	}
+	if !changed {
+		return parts[order[0]], nil
+	}
+	return base.MarshalJSON()
+}
+
+// mergeHashes adds the algorithms of b missing from a; ok is false when
+// nothing was added.
+func mergeHashes(a, b json.RawMessage) (json.RawMessage, bool) {
+	var ha, hb map[string]json.RawMessage
+	if json.Unmarshal(a, &ha) != nil || json.Unmarshal(b, &hb) != nil {
+		return a, false
+	}
+	added := false
+	for k, v := range hb {
+		if _, ok := ha[k]; !ok {
+			ha[k] = v
+			added = true
+		}
+	}
+	if !added {
+		return a, false
+	}
+	out, err := json.Marshal(ha)
+	if err != nil {
+		return a, false
+	}
+	return out, true
+}
+
+// publicProvenance is provenance as an organization other than the owner
+// sees it: when, and nothing about the source.
+func publicProvenance(prov []Provenance) []Provenance {
+	out := make([]Provenance, len(prov))
+	for i, p := range prov {
+		out[i] = Provenance{At: p.At}
+	}
+	return out
+}
+
+// nodeView builds what the viewer sees of a record: its visible
+// contributions merged, protected properties and provenance details removed
+// where the viewer does not own them. ok is false when no contribution is
+// visible.
+func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
+	v := tx.vis.v
+	prot := tx.s.protect.Load()
+	n = &Node{ID: id, StixID: r.stixID, Type: tx.s.syms.name(r.typ), Class: r.class, Created: fromUnixNano(r.created)}
+	parts := make([][]byte, 0, len(r.contribs))
+	mods := make([]int64, 0, len(r.contribs))
+	same := true // the view is the record's raw JSON unchanged
+	var newest int64
+	primary := -1
+	for i := range r.contribs {
+		c := &r.contribs[i]
+		if !tx.vis.class(c.class) {
+			same = false
+			continue
+		}
+		p, _ := tx.s.classes.policy(c.class)
+		raw := r.contribRaw(i)
+		prov := c.prov
+		if !v.seesProtected(p.Owner) {
+			prov = publicProvenance(c.prov)
+			if prot != nil {
+				stripped, err := stripProps(raw, prot.names(c.prov))
+				if err != nil {
+					return nil, false, fmt.Errorf("node %d: %w", id, err)
+				}
+				if len(stripped) != len(raw) {
+					same = false
+				}
+				raw = stripped
+			}
+		}
+		n.Contributions = append(n.Contributions, Contribution{Policy: p, Modified: fromUnixNano(c.modified), Provenance: prov})
+		n.Provenance = append(n.Provenance, prov...)
+		parts = append(parts, raw)
+		mods = append(mods, c.modified)
+		if c.modified >= newest {
+			newest = c.modified
+		}
+		if primary < 0 || (v.Org != "" && p.Owner == v.Org) || (n.Contributions[primary].Policy.Owner != v.Org && c.modified >= mods[primary]) {
+			primary = len(n.Contributions) - 1
+		}
+	}
+	if len(parts) == 0 {
+		return nil, false, nil
+	}
+	n.Policy = n.Contributions[primary].Policy
+	if same {
+		n.Raw, n.Modified = r.raw, fromUnixNano(r.modified)
+		return n, true, nil
+	}
+	if n.Raw, err = mergeRaw(n.Type, parts, mods); err != nil {
+		return nil, false, fmt.Errorf("node %d: %w", id, err)
+	}
+	n.Modified = fromUnixNano(newest)
+	return n, true, nil
+}
