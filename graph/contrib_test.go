@@ -319,3 +319,47 @@ func TestResharingViewer(t *testing.T) {
 		t.Errorf("reshare rule for %+v: %q", p, p.ReshareReason(graphtest.OrgB))
 	}
 }
+
+// TestHits: another organization holding a discoverable match is named,
+// with nothing else; undiscoverable matches, visible matches and the
+// viewer's own organization are not.
+func TestHits(t *testing.T) {
+	s := graphtest.Open(t)
+	disc := meta(graphtest.OrgA, schema.TLPAmber, "a")
+	disc.Policy.Discoverable = true
+	put(t, s, obj(t, map[string]any{"type": "ipv4-addr", "id": sharedIP, "value": "198.51.100.7"}), disc)
+	put(t, s, obj(t, map[string]any{"type": "ipv4-addr", "id": otherIP, "value": "203.0.113.9"}), meta(graphtest.OrgA, schema.TLPAmber, "a"))
+	put(t, s, obj(t, map[string]any{"type": "domain-name", "id": sharedDomain, "value": "c2.example"}), meta(graphtest.OrgB, schema.TLPRed, "b"))
+	caseMeta := meta(graphtest.OrgB, schema.TLPRed, "b")
+	caseMeta.Policy.Discoverable = true
+	put(t, s, obj(t, map[string]any{"type": "x-verband-case", "id": "x-verband-case--5f2d7a3e-1111-4aaa-8bbb-000000000030", "created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z",
+		"name": "op", "object_refs": []string{sharedDomain}}), caseMeta)
+	hits := func(v graph.Viewer, value string) []string {
+		var orgs []string
+		if err := s.View(v, func(tx *graph.Tx) error {
+			var err error
+			orgs, err = tx.Hits(value)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return orgs
+	}
+	for _, c := range []struct {
+		v     graph.Viewer
+		value string
+		want  []string
+	}{
+		{viewC, "198.51.100.7", []string{graphtest.OrgA}},
+		{viewC, "203.0.113.9", nil},
+		{viewA, "198.51.100.7", nil},
+		{viewC, "c2.example", []string{graphtest.OrgB}},
+		{viewA, "c2.example", []string{graphtest.OrgB}},
+		{viewB, "c2.example", nil},
+		{viewC, "192.0.2.1", nil},
+	} {
+		if got := hits(c.v, c.value); !slices.Equal(got, c.want) {
+			t.Errorf("%s looking up %s: hits %v, want %v", c.v.Org, c.value, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Hits answers a hit/no-hit lookup: the organizations that hold a match
+// for a canonical value which the viewer cannot see, and which they made
+// discoverable, either on the object itself (Policy.Discoverable on their
+// contribution) or on a case, report or other container that holds it. The
+// answer names organizations only: no content, no id, no count of
+// objects, so the viewer can ask the holder through the proper channel.
+// Matches the viewer can see, and its own organization, are not listed;
+// the viewer finds those with ByValue.
+func (tx *Tx) Hits(value string) ([]string, error) {
+	var orgs []string
+	add := func(org string) {
+		if org != "" && org != tx.vis.v.Org && !slices.Contains(orgs, org) {
+			orgs = append(orgs, org)
+		}
+	}
+	containedBy, hasRefs := tx.s.syms.lookup("object_refs")
+	type match struct {
+		id  ID
+		cls Class
+	}
+	var matches []match
+	if err := tx.scanValue(value, func(id ID, cls Class) { matches = append(matches, match{id, cls}) }); err != nil {
+		return nil, err
+	}
+	for _, m := range matches {
+		if tx.visible(m.id) && (m.cls == 0 || tx.vis.class(m.cls)) {
+			continue // the viewer sees this match itself
+		}
+		r, err := tx.getRecord(m.id)
+		if err != nil {
+			return nil, fmt.Errorf("hit lookup of %q: %w", value, err)
+		}
+		holders := tx.holders(&r, m.cls)
+		for _, c := range holders {
+			if p, _ := tx.s.classes.policy(c.class); p.Discoverable && !tx.vis.class(c.class) {
+				add(p.Owner)
+			}
+		}
+		if !hasRefs || len(holders) == 0 {
+			continue
+		}
+		// Containers marked discoverable make their members discoverable
+		// on behalf of the container's owner.
+		for _, cid := range tx.rawInEdges(m.id, containedBy) {
+			cr, err := tx.getRecord(cid)
+			if err != nil {
+				return nil, fmt.Errorf("hit lookup of %q: %w", value, err)
+			}
+			for _, c := range cr.contribs {
+				if p, _ := tx.s.classes.policy(c.class); p.Discoverable && !tx.vis.class(c.class) {
+					add(p.Owner)
+				}
+			}
+		}
+	}
+	slices.Sort(orgs)
+	return orgs, nil
+}
+
+// rawInEdges lists the sources of the in-edges of one type at id, hidden
+// ones included: only for answers that reveal nothing about them.
+func (tx *Tx) rawInEdges(id ID, y sym) []ID {
+	prefix := edgePrefix(In, id, y)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var out []ID
+	for it.Rewind(); it.Valid(); it.Next() {
+		if k := it.Item().Key(); len(k) == edgeLen {
+			out = append(out, getID(k[13:]))
+		}
+	}
+	return out
+}
+
+// holders returns the contributions of r that hold an entry of class cls
+// (all of them when cls is 0).
+func (tx *Tx) holders(r *record, cls Class) []contribution {
+	if cls == 0 {
+		return r.contribs
+	}
+	set, _ := tx.s.classes.policies(cls)
+	var out []contribution
+	for _, c := range r.contribs {
+		if p, ok := tx.s.classes.policy(c.class); ok && slices.ContainsFunc(set, func(q Policy) bool { return policyEqual(p, q) }) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func policyEqual(a, b Policy) bool { return string(a.normalize().encode()) == string(b.normalize().encode()) }
