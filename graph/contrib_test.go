@@ -345,12 +345,16 @@ func TestHits(t *testing.T) {
 		}
 		return orgs
 	}
+	// Org C stores the same address: it now sees the node through its own
+	// contribution, and still learns that org A holds it too.
+	put(t, s, obj(t, map[string]any{"type": "ipv4-addr", "id": sharedIP, "value": "198.51.100.7"}), meta(graphtest.OrgC, schema.TLPAmber, "c"))
 	for _, c := range []struct {
 		v     graph.Viewer
 		value string
 		want  []string
 	}{
 		{viewC, "198.51.100.7", []string{graphtest.OrgA}},
+		{viewB, "198.51.100.7", []string{graphtest.OrgA}},
 		{viewC, "203.0.113.9", nil},
 		{viewA, "198.51.100.7", nil},
 		{viewC, "c2.example", []string{graphtest.OrgB}},

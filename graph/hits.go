@@ -13,8 +13,10 @@ import (
 // contribution) or on a case, report or other container that holds it. The
 // answer names organizations only: no content, no id, no count of
 // objects, so the viewer can ask the holder through the proper channel.
-// Matches the viewer can see, and its own organization, are not listed;
-// the viewer finds those with ByValue.
+// Contributions the viewer can see, and its own organization, are not
+// listed (the viewer finds those with ByValue); a hidden contribution to a
+// node the viewer sees through its own is, so an organization that stores
+// a value learns who else holds it.
 func (tx *Tx) Hits(value string) ([]string, error) {
 	var orgs []string
 	add := func(org string) {
@@ -32,9 +34,6 @@ func (tx *Tx) Hits(value string) ([]string, error) {
 		return nil, err
 	}
 	for _, m := range matches {
-		if tx.visible(m.id) && (m.cls == 0 || tx.vis.class(m.cls)) {
-			continue // the viewer sees this match itself
-		}
 		r, err := tx.getRecord(m.id)
 		if err != nil {
 			return nil, fmt.Errorf("hit lookup of %q: %w", value, err)

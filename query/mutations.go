@@ -176,19 +176,16 @@ func newVersion(n *graph.Node, changes map[string]any) (*schema.Object, error) {
 // deleting the object and storing it again in the same transaction (the
 // store keeps an existing object's policy otherwise).
 func put(tx *graph.Tx, o *schema.Object, m graph.Meta, newPolicy bool) (graph.Outcome, error) {
-	if newPolicy {
-		if err := tx.Delete(o.ID); err != nil && !errors.Is(err, graph.ErrNotFound) {
-			return 0, err
-		}
-	}
 	_, outcome, err := tx.Put(o, m)
-	if err != nil {
+	if err != nil || !newPolicy {
+		return outcome, err
+	}
+	// Put keeps the stored policy of the owner's contribution: change it
+	// in place, keeping content and provenance.
+	if err := tx.SetPolicy(o.ID, m.Policy.Owner, m.Policy); err != nil {
 		return 0, err
 	}
-	if newPolicy && outcome == graph.Created {
-		outcome = graph.Updated
-	}
-	return outcome, nil
+	return graph.Updated, nil
 }
 
 // markingRefs returns refs without TLP markings, plus the marking of tlp.
@@ -763,9 +760,10 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 // SetMarkings resolves Mutation.setMarkings.
 func (m *mutationResolver) SetMarkings(ctx context.Context, args struct {
 	Input struct {
-		ID      graphql.ID
-		TLP     string
-		Sharing *[]string
+		ID           graphql.ID
+		TLP          string
+		Sharing      *[]string
+		Discoverable *bool
 	}
 }) (*objectPayload, error) {
 	r := reqFrom(ctx)
@@ -804,6 +802,9 @@ func (m *mutationResolver) SetMarkings(ctx context.Context, args struct {
 		p.TLP = tlp
 		if sharing != nil {
 			p.Sharing = sharing
+		}
+		if args.Input.Discoverable != nil {
+			p.Discoverable = *args.Input.Discoverable
 		}
 		outcome, err = put(tx, nv, r.meta(p, "setMarkings"), true)
 		return err

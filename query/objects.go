@@ -142,10 +142,11 @@ func (o *objectResolver) ownerView() bool {
 
 // markings is the Markings type.
 type markings struct {
-	TLP         string
-	PAP         *string
-	Definitions []string
-	SharedWith  []string
+	TLP          string
+	PAP          *string
+	Definitions  []string
+	SharedWith   []string
+	Discoverable bool
 }
 
 // Markings are the enforced TLP level and the object's marking refs.
@@ -156,6 +157,7 @@ func (o *objectResolver) Markings() *markings {
 	}
 	if o.ownerView() {
 		m.SharedWith = nonNil(slices.Clone(o.n.Policy.Sharing))
+		m.Discoverable = o.n.Policy.Discoverable
 	}
 	return m
 }
@@ -168,14 +170,18 @@ type provenance struct {
 	OriginalID *string
 }
 
-// Provenance lists the contributions, for the owner only.
+// Provenance lists where the viewer's own organization's contribution came
+// from: the provenance of other organizations' contributions is protected.
 func (o *objectResolver) Provenance() []*provenance {
 	out := []*provenance{}
-	if !o.ownerView() {
-		return out
-	}
-	for _, p := range o.n.Provenance {
-		out = append(out, &provenance{Source: p.Source, File: optString(p.File), At: gqlTime(p.At), OriginalID: optString(p.OriginalID)})
+	v := o.req.viewer
+	for _, c := range o.n.Contributions {
+		if !v.IsSystem() && (v.Org == "" || v.Org != c.Policy.Owner) {
+			continue
+		}
+		for _, p := range c.Provenance {
+			out = append(out, &provenance{Source: p.Source, File: optString(p.File), At: gqlTime(p.At), OriginalID: optString(p.OriginalID)})
+		}
 	}
 	return out
 }
