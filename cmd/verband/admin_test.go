@@ -135,13 +135,13 @@ func TestAdminAccounts(t *testing.T) {
 		cancel()
 		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
 	}
-	const who = `{ viewer { user organization system } }`
+	const who = `{ viewer { user organization system } organizations { name operator } }`
 	for _, c := range []struct {
 		token string
 		code  int
 		want  string
 	}{
-		{secret, 200, `"viewer":{"user":"alice","organization":"ncsc","system":false}`},
+		{secret, 200, `"viewer":{"user":"alice","organization":"ncsc","system":false},"organizations":[{"name":"cert-a","operator":false},{"name":"ncsc","operator":true}]`},
 		{bob.Token, 401, `UNAUTHENTICATED`},
 		{bob2.Token, 401, `UNAUTHENTICATED`},
 		{"", 401, `UNAUTHENTICATED`},
