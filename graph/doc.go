@@ -33,6 +33,12 @@
 // visibility of neighbours and hits without reading their records. An edge
 // is visible when both ends and the relationship object behind it are.
 //
+// Accounts. Organizations, their users (each in one organization, with a
+// role) and the users' API tokens (only a hash of each secret is stored)
+// live beside the graph; Authenticate turns a token secret into the Viewer
+// of its user and organization, whatever the role, and into a Principal
+// that says what the token may administer.
+//
 // Search. One indexer goroutine reads the outbox past the index's high-water
 // mark and applies each batch of documents together with the new mark, so a
 // crash never leaves the index ahead of or inconsistent with its mark; on

@@ -96,4 +96,6 @@ func (tx *Tx) holders(r *record, cls Class) []contribution {
 	return out
 }
 
-func policyEqual(a, b Policy) bool { return string(a.normalize().encode()) == string(b.normalize().encode()) }
+func policyEqual(a, b Policy) bool {
+	return string(a.normalize().encode()) == string(b.normalize().encode())
+}

@@ -345,3 +345,38 @@ func parseTokenIDKey(k []byte) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(k[2:]), nil
 }
+
+// Organization and user records share the account keyspace with tokens,
+// named by their stable names, and one setting names the operator
+// organization:
+//
+//	'a'  a | 'o' | name                              organization record (accounts.go)
+//	'a'  a | 'u' | name                              user record (accounts.go)
+//	'a'  a | 's' | "operator"                        name of the operator organization
+//
+// A name is the last part of its key, so it needs no length prefix.
+const (
+	subOrg     byte = 'o'
+	subUser    byte = 'u'
+	subSetting byte = 's'
+)
+
+// keyOperatorOrg is a | s | "operator".
+var keyOperatorOrg = append([]byte{tagAccount, subSetting}, "operator"...)
+
+// accountNameKey is a | sub | name, for sub subOrg or subUser.
+func accountNameKey(sub byte, name string) []byte {
+	b := make([]byte, 0, 2+len(name))
+	return append(append(b, tagAccount, sub), name...)
+}
+
+// accountPrefix is a | sub, the prefix of every record of one kind.
+func accountPrefix(sub byte) []byte { return []byte{tagAccount, sub} }
+
+// parseAccountNameKey returns the name of an a | sub | name key.
+func parseAccountNameKey(sub byte, k []byte) (string, error) {
+	if len(k) < 3 || k[0] != tagAccount || k[1] != sub {
+		return "", fmt.Errorf("account key %x: %w", k, errBadKey)
+	}
+	return string(k[2:]), nil
+}

@@ -112,6 +112,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		if s.seq, err = db.GetSequence(keyIDSequence, opts.IDLease); err != nil {
 			return nil, errors.Join(fmt.Errorf("lease id sequence: %w", err), db.Close())
 		}
+		if err := s.adoptLegacyTokens(); err != nil {
+			return nil, errors.Join(err, s.closeBadger())
+		}
 	}
 	if opts.Search && !opts.ReadOnly {
 		in, err := startIndexer(s, filepath.Join(dir, "search"))

@@ -34,7 +34,10 @@
 // does not yet apply: provenance and the sharing list are shown to the
 // owning organization only. Mutations need a role that writes (analyst,
 // reviewer, admin, service) and, to change an existing object, its owning
-// organization or an admin.
+// organization. An admin reads and writes like any member of its
+// organization; what it adds is the account administration of admin.go
+// (admins of their organization's users and tokens; instance admins, of
+// the operator organization, also of organizations).
 //
 // Batching. Each request has dataloaders (graph-gophers/dataloader) for
 // nodes by internal id, nodes by STIX id and the edges at a node. Objects of

@@ -35,11 +35,7 @@ func testServer(t *testing.T, opts query.ServerOptions) (*graph.Store, string, m
 	s, _ := openFixture(t, query.APIOptions{})
 	tokens := map[graph.Role]string{}
 	for _, r := range graph.Roles {
-		_, secret, err := s.CreateToken(context.Background(), graph.TokenSpec{User: "u-" + string(r), Org: graphtest.OrgA, Role: r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[r] = secret
+		tokens[r] = graphtest.Token(t, s, graphtest.OrgA, "u-"+string(r), r)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -169,10 +165,7 @@ func TestGraphQLHTTP(t *testing.T) {
 
 func TestServerHandleSeam(t *testing.T) {
 	s, _ := openFixture(t, query.APIOptions{})
-	_, secret, err := s.CreateToken(context.Background(), graph.TokenSpec{User: "u", Org: "o", Role: graph.RoleReader})
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := graphtest.Token(t, s, "o", "u", graph.RoleReader)
 	srv := query.NewServer(s, query.ServerOptions{Logger: slog.New(slog.DiscardHandler)})
 	srv.Handle("GET /open/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"ok":true}`) }), false)
 	srv.Handle("GET /closed/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -35,12 +35,13 @@ func (r *request) canWrite() error {
 }
 
 // canEdit checks that the request may change an existing object: its
-// organization owns it, or it is an admin.
+// organization owns it (an admin's role gives no more right to other
+// organizations' objects than any other role).
 func (r *request) canEdit(n *graph.Node) error {
-	if r.principal.Role.IsAdmin() || r.viewer.IsSystem() || (r.principal.Org != "" && n.Policy.Owner == r.principal.Org) {
+	if r.viewer.IsSystem() || (r.principal.Org != "" && n.Policy.Owner == r.principal.Org) {
 		return nil
 	}
-	return &Error{Code: CodeForbidden, Object: n.StixID, Message: fmt.Sprintf("%s is owned by another organization; only its owner or an admin may change it", n.StixID)}
+	return &Error{Code: CodeForbidden, Object: n.StixID, Message: fmt.Sprintf("%s is owned by another organization; only its owner may change it", n.StixID)}
 }
 
 // update runs fn in a write transaction as the request's viewer.

@@ -8,7 +8,8 @@ import (
 
 // graphqlFiles holds the GraphQL SDL of the API, one file per area: the
 // queries and their types (api.graphql), the STIX object types
-// (objects.graphql) and the mutations (mutations.graphql).
+// (objects.graphql), the mutations (mutations.graphql) and account
+// administration (admin.graphql, which extends Query and Mutation).
 //
 //go:embed *.graphql
 var graphqlFiles embed.FS

@@ -105,10 +105,7 @@ func serve(t *testing.T) (string, string) {
 	if err := store.WaitIndexed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := store.CreateToken(context.Background(), graph.TokenSpec{User: "analyst", Org: graphtest.OrgA, Role: graph.RoleReader})
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := graphtest.Token(t, store, graphtest.OrgA, "analyst", graph.RoleReader)
 	srv := query.NewServer(store, query.ServerOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	ui.Mount(srv)
 	if err := srv.Listen(); err != nil {

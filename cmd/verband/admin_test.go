@@ -11,52 +11,113 @@ import (
 	"time"
 )
 
-func TestAdminTokens(t *testing.T) {
+func TestAdminAccounts(t *testing.T) {
 	dir := t.TempDir()
-	r := ok(t, dir, "admin", "token", "create", "--user", "alice", "--org", "cert-a", "--role", "admin", "--expires", "720h")
+
+	// Bootstrap an empty store as the admin help says.
+	r := ok(t, dir, "admin", "org", "create", "ncsc", "--display-name", "National CSC", "--operator")
+	contains(t, "org create", r.stdout, "Created operator organization ncsc (National CSC)")
+	ok(t, dir, "admin", "user", "create", "alice", "--org", "ncsc", "--role", "admin")
+	r = ok(t, dir, "admin", "token", "create", "--user", "alice", "--expires", "720h")
 	secret := regexp.MustCompile(`vbt_[A-Za-z0-9_-]{43}`).FindString(r.stdout)
 	if secret == "" {
 		t.Fatalf("create printed no token:\n%s", r.stdout)
 	}
-	contains(t, "create", r.stdout, "role admin", "not shown again")
+	contains(t, "token create", r.stdout, "alice of ncsc, role admin", "not shown again")
 
-	r = ok(t, dir, "--json", "admin", "token", "create", "--user", "job", "--org", "ncsc", "--role", "service")
-	var created struct{ ID, Token string }
-	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.ID == "" || !strings.HasPrefix(created.Token, "vbt_") {
-		t.Fatalf("create --json: %v\n%s", err, r.stdout)
+	// A second organization with an analyst, who gets a reader token.
+	ok(t, dir, "admin", "org", "create", "cert-a")
+	r = ok(t, dir, "--json", "admin", "user", "create", "bob", "--org", "cert-a", "--role", "analyst")
+	var user struct{ Name, Org, Role string }
+	if err := json.Unmarshal([]byte(r.stdout), &user); err != nil || user != (struct{ Name, Org, Role string }{"bob", "cert-a", "analyst"}) {
+		t.Fatalf("user create --json: %v\n%s", err, r.stdout)
+	}
+	r = ok(t, dir, "--json", "admin", "token", "create", "--user", "bob", "--role", "reader", "--description", "dashboard")
+	var bob struct{ ID, Token, Org, Role string }
+	if err := json.Unmarshal([]byte(r.stdout), &bob); err != nil || bob.ID == "" || !strings.HasPrefix(bob.Token, "vbt_") || bob.Org != "cert-a" || bob.Role != "reader" {
+		t.Fatalf("token create --json: %v\n%s", err, r.stdout)
+	}
+	r = ok(t, dir, "--json", "admin", "token", "create", "--user", "bob")
+	var bob2 struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(r.stdout), &bob2); err != nil || bob2.Token == "" {
+		t.Fatalf("token create --json: %v\n%s", err, r.stdout)
 	}
 
+	// Listings.
+	r = ok(t, dir, "admin", "org", "list")
+	contains(t, "org list", r.stdout, "NAME", "cert-a", "National CSC", "yes", "active")
+	r = ok(t, dir, "--json", "admin", "org", "list")
+	var orgs []struct {
+		Name     string
+		Operator bool
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &orgs); err != nil || len(orgs) != 2 || orgs[0].Name != "cert-a" || orgs[0].Operator || !orgs[1].Operator {
+		t.Errorf("org list --json: %v\n%s", err, r.stdout)
+	}
+	r = ok(t, dir, "--json", "admin", "user", "list", "--org", "cert-a")
+	var users []struct{ Name string }
+	if err := json.Unmarshal([]byte(r.stdout), &users); err != nil || len(users) != 1 || users[0].Name != "bob" {
+		t.Errorf("user list --org cert-a --json: %v\n%s", err, r.stdout)
+	}
+	r = ok(t, dir, "admin", "user", "list")
+	contains(t, "user list", r.stdout, "alice", "ncsc", "admin", "bob", "cert-a", "analyst")
 	r = ok(t, dir, "admin", "token", "list")
-	contains(t, "list", r.stdout, "alice", "cert-a", "admin", "job", "service", "active", "expires")
-	if strings.Contains(r.stdout, secret) {
-		t.Error("list shows a secret")
+	contains(t, "token list", r.stdout, "alice", "ncsc", "bob", "reader", "dashboard", "active", "expires")
+	if strings.Contains(r.stdout, secret) || strings.Contains(r.stdout, bob.Token) {
+		t.Error("token list shows a secret")
 	}
-	ok(t, dir, "admin", "token", "revoke", created.ID)
-	r = ok(t, dir, "--json", "admin", "token", "list")
-	var list []struct {
-		ID      string
-		Revoked string
+	r = ok(t, dir, "--json", "admin", "token", "list", "--user", "bob")
+	var list []struct{ ID, User, Revoked string }
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 || list[0].User != "bob" || list[1].User != "bob" {
+		t.Fatalf("token list --user bob --json: %v\n%s", err, r.stdout)
 	}
+
+	// Revoke one of bob's tokens; disable bob, whose other token stops too.
+	ok(t, dir, "admin", "token", "revoke", bob.ID)
+	r = ok(t, dir, "--json", "admin", "token", "list", "--org", "cert-a")
+	list = nil
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 {
-		t.Fatalf("list --json: %v\n%s", err, r.stdout)
+		t.Fatalf("token list --org --json: %v\n%s", err, r.stdout)
 	}
 	for _, tok := range list {
-		if (tok.ID == created.ID) != (tok.Revoked != "") {
+		if (tok.ID == bob.ID) != (tok.Revoked != "") {
 			t.Errorf("token %s revoked = %q", tok.ID, tok.Revoked)
 		}
 	}
+	r = ok(t, dir, "admin", "user", "disable", "bob")
+	contains(t, "user disable", r.stdout, "Disabled user bob")
+	r = ok(t, dir, "admin", "user", "list", "--org", "cert-a")
+	contains(t, "user list after disable", r.stdout, "disabled ")
 
-	for _, args := range [][]string{
-		{"admin", "token", "create", "--user", "x", "--org", "y"},
-		{"admin", "token", "create", "--user", "x", "--org", "y", "--role", "boss"},
-		{"admin", "token", "revoke", "zz"},
+	// Mistakes: usage errors exit 2, failures 1, each with a clear message.
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"admin", "user", "create", "carol", "--org", "cert-x", "--role", "reader"}, 1, "create user carol: organization cert-x does not exist"},
+		{[]string{"admin", "user", "create", "alice", "--org", "cert-a", "--role", "reader"}, 1, "user name alice is taken"},
+		{[]string{"admin", "user", "create", "carol", "--org", "cert-a"}, 2, "--org and --role are required"},
+		{[]string{"admin", "user", "create", "carol", "--org", "cert-a", "--role", "boss"}, 2, `role "boss"`},
+		{[]string{"admin", "org", "create", "Cert B"}, 2, `organization name "Cert B"`},
+		{[]string{"admin", "org", "create", "cert-a"}, 1, "organization cert-a already exists"},
+		{[]string{"admin", "org", "create", "cert-b", "--operator"}, 1, "the operator organization is already ncsc"},
+		{[]string{"admin", "org", "disable", "ncsc"}, 2, "operator organization and cannot be disabled"},
+		{[]string{"admin", "org", "disable", "cert-x"}, 1, "organization cert-x does not exist"},
+		{[]string{"admin", "token", "create", "--user", "bob"}, 1, "user bob is disabled"},
+		{[]string{"admin", "token", "create", "--user", "alice", "--role", "boss"}, 2, `role "boss"`},
+		{[]string{"admin", "token", "create", "--role", "reader"}, 2, "--user is required"},
+		{[]string{"admin", "token", "revoke", "zz"}, 2, `token id "zz"`},
+		{[]string{"admin", "token", "revoke", "0123456789abcdef"}, 1, "token 0123456789abcdef does not exist"},
 	} {
-		if r := verband(t, dir, args...); r.code != 2 {
-			t.Errorf("verband %s: exit %d, want 2 (%s)", strings.Join(args, " "), r.code, r.stderr)
+		r := verband(t, dir, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("verband %s: exit %d, want %d with %q; stderr: %s", strings.Join(c.args, " "), r.code, c.code, c.want, r.stderr)
 		}
 	}
 
-	// The token works against the served GraphQL API.
+	// The tokens work, or not, against the served GraphQL API; the admin
+	// reads as its organization, not as the system.
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
@@ -74,16 +135,19 @@ func TestAdminTokens(t *testing.T) {
 		cancel()
 		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
 	}
+	const who = `{ viewer { user organization system } organizations { name operator } }`
 	for _, c := range []struct {
 		token string
 		code  int
 		want  string
 	}{
-		{secret, 200, `"system":true`},
-		{created.Token, 401, `UNAUTHENTICATED`},
+		{secret, 200, `"viewer":{"user":"alice","organization":"ncsc","system":false},"organizations":[{"name":"cert-a","operator":false},{"name":"ncsc","operator":true}]`},
+		{bob.Token, 401, `UNAUTHENTICATED`},
+		{bob2.Token, 401, `UNAUTHENTICATED`},
 		{"", 401, `UNAUTHENTICATED`},
 	} {
-		req, _ := http.NewRequest("POST", url+"/graphql", strings.NewReader(`{"query":"{ viewer { user organization system } }"}`))
+		body, _ := json.Marshal(map[string]string{"query": who})
+		req, _ := http.NewRequest("POST", url+"/graphql", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", "application/json")
 		if c.token != "" {
 			req.Header.Set("Authorization", "Bearer "+c.token)
@@ -92,10 +156,10 @@ func TestAdminTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != c.code || !strings.Contains(string(body), c.want) {
-			t.Errorf("token %.8q: %d %s", c.token, resp.StatusCode, body)
+		if resp.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("token %.8q: %d %s", c.token, resp.StatusCode, b)
 		}
 	}
 	cancel()

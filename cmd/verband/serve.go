@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/query"
 	taxiiserver "github.com/verband-cti/verband/query/taxii"
 	"github.com/verband-cti/verband/ui"
@@ -65,8 +66,8 @@ and --tls-key to serve others.`,
 			}
 			if !a.json {
 				fmt.Fprintf(a.stdout, "Serving %s at %s (Ctrl-C to stop).\n", store.Dir(), srv.URL())
-				if tokens, err := store.Tokens(); err == nil && len(tokens) == 0 {
-					fmt.Fprintln(a.stdout, `No API tokens yet: stop the server and run "verband admin token create --user NAME --org ORG --role admin".`)
+				if tokens, err := store.Tokens(graph.TokenFilter{}); err == nil && len(tokens) == 0 {
+					fmt.Fprintln(a.stdout, `No API tokens yet: stop the server and create the operator organization, its first admin and a token ("verband admin --help" shows how).`)
 				}
 			}
 			if err := srv.Run(cmd.Context()); err != nil {

@@ -153,6 +153,22 @@ func Fixture(tb testing.TB) []Item {
 	}
 }
 
+// Token returns the secret of a new API token of user, a member of org
+// with role, creating the organization and the user when they are missing
+// (Store.EnsureUser).
+func Token(tb testing.TB, s *graph.Store, org, user string, role graph.Role) string {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := s.EnsureUser(ctx, graph.UserSpec{Name: user, Org: org, Role: role}); err != nil {
+		tb.Fatalf("account %s of %s: %v", user, org, err)
+	}
+	_, secret, err := s.CreateToken(ctx, graph.TokenSpec{User: user})
+	if err != nil {
+		tb.Fatalf("token of %s: %v", user, err)
+	}
+	return secret
+}
+
 // Load stores items in one transaction as the system viewer.
 func Load(tb testing.TB, s *graph.Store, items []Item) {
 	tb.Helper()

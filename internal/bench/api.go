@@ -313,7 +313,11 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	if res.Reused && res.StoreObjects != int64(opts.Objects) {
 		return nil, fmt.Errorf("api bench: the store in %s holds %d objects, not the %d of the graph asked for", opts.Dir, res.StoreObjects, opts.Objects)
 	}
-	_, secret, err := s.CreateToken(ctx, graph.TokenSpec{User: "bench", Org: viewer.Org, Role: graph.RoleAnalyst, Description: "verband bench api"})
+	_, err = s.EnsureUser(ctx, graph.UserSpec{Name: "bench", Org: viewer.Org, Role: graph.RoleAnalyst})
+	if err != nil {
+		return nil, fmt.Errorf("api bench: %w", err)
+	}
+	_, secret, err := s.CreateToken(ctx, graph.TokenSpec{User: "bench", Description: "verband bench api"})
 	if err != nil {
 		return nil, fmt.Errorf("api bench: %w", err)
 	}

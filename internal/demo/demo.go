@@ -184,9 +184,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	// The API needs a token; the demo makes one for its own user, valid for
 	// a day, and prints it.
+	if _, err := store.EnsureUser(ctx, graph.UserSpec{Name: "demo", Org: "demo", Role: graph.RoleAnalyst}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	_, token, err := store.CreateToken(ctx, graph.TokenSpec{
-		User: "demo", Org: "demo", Role: graph.RoleAnalyst,
-		Expires: time.Now().Add(24 * time.Hour), Description: "verband demo",
+		User: "demo", Expires: time.Now().Add(24 * time.Hour), Description: "verband demo",
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
