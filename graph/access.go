@@ -45,9 +45,8 @@ type Viewer struct {
 	// User is the viewer's user name.
 	User string
 	all  bool
-	// export strips protected properties and provenance details from every
-	// answer, the owner's included: what leaves the store never carries
-	// them.
+	// export strips protected properties from every answer, the owner's
+	// included: what leaves the store never carries them.
 	export bool
 	// reshare hides contributions the viewer may read but not pass on
 	// (AMBER+STRICT and RED of another owner).
@@ -68,8 +67,9 @@ func (v Viewer) IsSystem() bool { return v.all && v.and == nil && !v.export }
 // counters answer for it.
 func (v Viewer) seesAll() bool { return v.all && v.and == nil && !v.reshare }
 
-// ForExport returns v for writing an export: protected properties and
-// provenance details are stripped from every answer, whoever owns them.
+// ForExport returns v for writing an export: protected properties are
+// stripped from every answer, whoever owns them. Provenance stays as v
+// would see it, for choosing what to export; exports never write it out.
 func (v Viewer) ForExport() Viewer {
 	v.export = true
 	return v
@@ -92,16 +92,20 @@ func (v Viewer) And(w Viewer) Viewer {
 	return v
 }
 
-// seesProtected reports whether v sees the protected properties and
-// provenance details of a contribution owned by owner: only the owner's
-// organization does (and the System viewer, for maintenance), never in an
-// export.
+// seesProtected reports whether v sees the protected properties of a
+// contribution owned by owner: only the owner's organization does (and the
+// System viewer, for maintenance), never in an export, and in a partner's
+// view only if the partner would too.
 func (v Viewer) seesProtected(owner string) bool {
-	if v.export || !(v.all || (v.Org != "" && v.Org == owner)) {
+	if v.export || !v.owns(owner) {
 		return false
 	}
 	return v.and == nil || v.and.seesProtected(owner)
 }
+
+// owns reports whether v may see the provenance details of a contribution
+// owned by owner: the owner's organization and the System viewer.
+func (v Viewer) owns(owner string) bool { return v.all || (v.Org != "" && v.Org == owner) }
 
 // CanSee reports whether v may see an object under policy p.
 //
@@ -145,7 +149,7 @@ func (p Policy) ReshareReason(org string) string {
 	if p.Reshareable(org) {
 		return ""
 	}
-	return fmt.Sprintf("it is TLP:%s from %s, which recipients may not re-share", p.TLP, p.Owner)
+	return fmt.Sprintf("it is %s from %s, which recipients may not re-share", p.TLP, p.Owner)
 }
 
 // normalize sorts and deduplicates the lists so equal policies encode equally.

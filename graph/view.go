@@ -287,8 +287,10 @@ func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
 		p, _ := tx.s.classes.policy(c.class)
 		raw := r.contribRaw(i)
 		prov := c.prov
-		if !v.seesProtected(p.Owner) {
+		if !v.owns(p.Owner) {
 			prov = publicProvenance(c.prov)
+		}
+		if !v.seesProtected(p.Owner) {
 			if prot != nil {
 				stripped, err := stripProps(raw, prot.names(c.prov))
 				if err != nil {

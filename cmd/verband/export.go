@@ -155,8 +155,9 @@ func collect(cmd *cobra.Command, store *graph.Store, v graph.Viewer, sel export.
 
 func newExportCmd(a *app) *cobra.Command {
 	var (
-		format, caseID, query, since, until, out, form, source, file, org, user string
-		types                                                                   []string
+		format, caseID, query, since, until, out, form, source, file, org, user, partner string
+		types                                                                            []string
+		skipRestricted                                                                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -183,11 +184,17 @@ as its source sent it (the original ids and values of observables).
 
 Exports are made as a viewer: --org (and --user) name the organization (and
 user) whose view is exported; without them, the operator's export holds
-everything. TLP:AMBER+STRICT objects go only to their owner.`,
+everything. --for names the partner organization the export is for: only what
+that partner may read leaves. Protected properties (sources and methods, see
+verband admin protect) never leave the store. An organization may not pass on
+TLP:AMBER+STRICT or TLP:RED objects of other owners: the export fails naming
+the first such object, unless --skip-restricted leaves them out. The
+operator's export for a partner leaves them out silently.`,
 		Example: `  verband export --case x-verband-case--5d0092c5-5f74-4287-9642-33f4c354e56d --org cert-a --out case.json
   verband export --query "emotet" --type indicator,ipv4-addr --out emotet.json.gz
   verband export --since 2024-01-01 --until 2024-02-01 --out january.json
-  verband export --source mitre-attack --form as-received > attack.json`,
+  verband export --source mitre-attack --form as-received > attack.json
+  verband export --org cert-a --for cert-b --type indicator --skip-restricted --out for-cert-b.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			write, ok := exportFormats[format]
@@ -221,6 +228,10 @@ everything. TLP:AMBER+STRICT objects go only to their owner.`,
 			if org != "" || user != "" {
 				v = graph.Viewer{Org: org, User: user}
 			}
+			if partner != "" {
+				opts.Partner = &graph.Viewer{Org: partner}
+			}
+			opts.SkipRestricted = skipRestricted
 
 			store, err := a.openStore(true)
 			if err != nil {
@@ -288,6 +299,8 @@ everything. TLP:AMBER+STRICT objects go only to their owner.`,
 	f.StringVar(&out, "out", "-", "output file (.json, or .json.gz for gzip); - for stdout")
 	f.StringVar(&org, "org", "", "export as a viewer of this organization (default: the operator, who sees everything)")
 	f.StringVar(&user, "user", "", "export as this user (with --org)")
+	f.StringVar(&partner, "for", "", "the partner organization the export is for: only what it may read leaves")
+	f.BoolVar(&skipRestricted, "skip-restricted", false, "leave out objects the exporting organization may not pass on (TLP:AMBER+STRICT, TLP:RED of others) instead of failing")
 	return cmd
 }
 

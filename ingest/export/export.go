@@ -55,9 +55,9 @@ func ParseForm(s string) (Form, error) {
 }
 
 // Redactor removes what viewer v may not take out of the store from an
-// object before it is written: the seam where protected properties
-// (source, collection method, handling notes) will be stripped once the
-// graph models them. It may return o changed, a new object, or nil to
+// object before it is written, beyond what the graph already removes
+// (protected properties never reach it: exports read through
+// Viewer.ForExport). It may return o changed, a new object, or nil to
 // withhold the object. It runs inside the export's read snapshot and must
 // not write to the store.
 type Redactor interface {
@@ -72,9 +72,8 @@ func (f RedactorFunc) Redact(v graph.Viewer, n *graph.Node, o *schema.Object) (*
 	return f(v, n, o)
 }
 
-// KeepAll is the Redactor used when Options.Redact is nil. The graph has no
-// protected properties yet, so there is nothing to strip; this is where the
-// default stripping will go.
+// KeepAll is the Redactor used when Options.Redact is nil: the graph has
+// stripped protected properties already.
 var KeepAll Redactor = RedactorFunc(func(_ graph.Viewer, _ *graph.Node, o *schema.Object) (*schema.Object, error) {
 	return o, nil
 })
@@ -93,6 +92,94 @@ type Options struct {
 	// Source and File choose, in the AsReceived form, which contributions
 	// are restored (see Selection).
 	Source, File string
+	// Partner, when set, is the organization the export is for: only what
+	// both the exporting viewer and the partner may read leaves.
+	Partner *graph.Viewer
+	// SkipRestricted leaves out, and counts as withheld, the objects the
+	// exporting organization may read but not pass on (TLP:AMBER+STRICT
+	// and TLP:RED of other owners). Without it such an object fails the
+	// export with a *ReshareError, before anything is written.
+	SkipRestricted bool
+}
+
+// ErrReshare is wrapped by a *ReshareError.
+var ErrReshare = errors.New("may not re-share")
+
+// ReshareError reports objects an export would pass on although their
+// policy forbids it.
+type ReshareError struct {
+	// ID is the first such object, Reason says why, and Count is how many
+	// there are in all.
+	ID, Reason string
+	Count      int
+}
+
+func (e *ReshareError) Error() string {
+	more := ""
+	if e.Count > 1 {
+		more = fmt.Sprintf(" (and %d more objects like it)", e.Count-1)
+	}
+	return fmt.Sprintf("%s may not leave the store: %s%s; leave such objects out explicitly to export the rest", e.ID, e.Reason, more)
+}
+
+// Unwrap makes errors.Is(err, ErrReshare) true.
+func (e *ReshareError) Unwrap() error { return ErrReshare }
+
+// viewers returns the viewer an export reads as and the one it sends as.
+// It reads through ForExport, so protected properties never leave, and
+// only what the partner could read too. An organization exporting, and any
+// export for a partner, sends only what may be passed on; the operator's
+// own export (the System viewer, no partner) sends everything.
+func viewers(v graph.Viewer, opts Options) (read, send graph.Viewer) {
+	read = v.ForExport()
+	if opts.Partner != nil {
+		read = read.And(*opts.Partner)
+	}
+	send = read
+	if !v.IsSystem() || opts.Partner != nil {
+		send = read.Resharing()
+	}
+	return read, send
+}
+
+// restricted returns the ids of ids that read sees and send does not: the
+// objects an export may not pass on. It reads only the class cache.
+func restricted(store *graph.Store, read, send graph.Viewer, ids []graph.ID) ([]graph.ID, error) {
+	var out []graph.ID
+	err := store.View(read, func(rtx *graph.Tx) error {
+		return store.View(send, func(stx *graph.Tx) error {
+			for _, id := range ids {
+				if rtx.Visible(id) && !stx.Visible(id) {
+					out = append(out, id)
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// reshareError describes the first restricted object.
+func reshareError(store *graph.Store, read graph.Viewer, exporter string, ids []graph.ID) error {
+	e := &ReshareError{Count: len(ids)}
+	err := store.View(read, func(tx *graph.Tx) error {
+		n, err := tx.Node(ids[0])
+		if err != nil {
+			return err
+		}
+		e.ID, e.Reason = n.StixID, "its policy forbids passing it on"
+		for _, c := range n.Contributions {
+			if r := c.Policy.ReshareReason(exporter); r != "" {
+				e.Reason = r
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return fmt.Errorf("export: %w", e)
 }
 
 // Stats counts what an export wrote.
@@ -102,8 +189,9 @@ type Stats struct {
 	// contribution).
 	Nodes   int `json:"nodes"`
 	Objects int `json:"objects"`
-	// Withheld counts nodes left out: TLP:AMBER+STRICT objects of other
-	// owners, and objects the Redactor withheld.
+	// Withheld counts nodes left out: objects the exporter may read but
+	// not pass on (with Options.SkipRestricted, or in an operator's export
+	// for a partner), and objects the Redactor withheld.
 	Withheld int `json:"withheld"`
 }
 
@@ -116,8 +204,20 @@ func Objects(ctx context.Context, store *graph.Store, v graph.Viewer, ids []grap
 	if red == nil {
 		red = KeepAll
 	}
+	read, send := viewers(v, opts)
+	if send != read {
+		bad, err := restricted(store, read, send, ids)
+		if err != nil {
+			return st, fmt.Errorf("export: %w", err)
+		}
+		if len(bad) > 0 && !opts.SkipRestricted && !v.IsSystem() {
+			return st, reshareError(store, read, v.Org, bad)
+		}
+		st.Withheld += len(bad)
+		st.Nodes += len(bad)
+	}
 	sel := Selection{Source: opts.Source, File: opts.File}
-	err := store.View(v, func(tx *graph.Tx) error {
+	err := store.View(send, func(tx *graph.Tx) error {
 		canon := map[string]string{}
 		for i, id := range ids {
 			if i%1024 == 0 {
@@ -133,10 +233,6 @@ func Objects(ctx context.Context, store *graph.Store, v graph.Viewer, ids []grap
 				return err
 			}
 			st.Nodes++
-			if withheld(v, n.Policy) {
-				st.Withheld++
-				continue
-			}
 			objs, err := forms(tx, n, opts.Form, sel, canon)
 			if err != nil {
 				return err
@@ -161,12 +257,6 @@ func Objects(ctx context.Context, store *graph.Store, v graph.Viewer, ids []grap
 		return st, fmt.Errorf("export: %w", err)
 	}
 	return st, nil
-}
-
-// withheld reports whether an object may not leave the store for v:
-// TLP:AMBER+STRICT objects go to nobody but their owner.
-func withheld(v graph.Viewer, p graph.Policy) bool {
-	return p.TLP == schema.TLPAmberStrict && !v.IsSystem() && (v.Org == "" || v.Org != p.Owner)
 }
 
 // forms returns the objects a node exports as in form f.

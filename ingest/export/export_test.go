@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,15 +116,33 @@ func TestWriteBundleWithheldAndRedacted(t *testing.T) {
 	note := "note--8a1f0c6e-6f5d-4d7e-9a43-2f4a8c0b1d20"
 	sel := export.Selection{Types: []string{"note", "incident"}}
 
-	// org-c may see the strict note in the graph but may not export it.
+	// org-c may see the strict note in the graph but may not export it:
+	// the export fails, naming it and why, and writes nothing...
 	var buf bytes.Buffer
-	st, err := export.WriteBundle(ctx, s, graph.Viewer{Org: graphtest.OrgC}, sel, &buf, export.Options{})
+	_, err := export.WriteBundle(ctx, s, graph.Viewer{Org: graphtest.OrgC}, sel, &buf, export.Options{})
+	var re *export.ReshareError
+	if !errors.As(err, &re) || re.ID != note || !strings.Contains(re.Reason, "AMBER+STRICT from org-b") || buf.Len() != 0 {
+		t.Fatalf("org-c export of a strict note: %v (wrote %d bytes), want a re-share error naming it", err, buf.Len())
+	}
+	// ...unless it asks to leave such objects out.
+	st, err := export.WriteBundle(ctx, s, graph.Viewer{Org: graphtest.OrgC}, sel, &buf, export.Options{SkipRestricted: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := bundleObjects(t, buf.Bytes())
 	if _, ok := got[note]; ok || st.Withheld != 1 || st.Objects != 2 { // the incident and its creator
 		t.Errorf("org-c export: stats %+v, objects %v: want the strict note withheld", st, keys(got))
+	}
+	// An export for a partner holds only what the partner may read: org-a
+	// may not read the strict note or the incident, only the GREEN
+	// identity that created them.
+	buf.Reset()
+	st, err = export.WriteBundle(ctx, s, graph.Viewer{Org: graphtest.OrgB}, sel, &buf, export.Options{Partner: &graph.Viewer{Org: graphtest.OrgA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(bundleObjects(t, buf.Bytes())); !slices.Equal(got, []string{"identity--8a1f0c6e-6f5d-4d7e-9a43-2f4a8c0b1d01"}) {
+		t.Errorf("org-b export for org-a holds %v", got)
 	}
 	// Its owner may.
 	buf.Reset()

@@ -331,7 +331,7 @@ func (s *Server) list(ctx context.Context, v graph.Viewer, c collection, f filte
 		return nil, fmt.Errorf("collection %s: %w", c.ID, err)
 	}
 	var out []entry
-	_, err = export.Objects(ctx, s.store, v, ids, export.Options{Form: export.Canonical}, func(o *schema.Object, n *graph.Node) error {
+	_, err = export.Objects(ctx, s.store, v, ids, export.Options{Form: export.Canonical, SkipRestricted: true}, func(o *schema.Object, n *graph.Node) error {
 		e := entry{node: n.ID, id: o.ID, typ: o.Type, added: dateAdded(n)}
 		switch {
 		case len(f.types) > 0 && !slices.Contains(f.types, e.typ),
@@ -445,7 +445,7 @@ func (s *Server) load(ctx context.Context, v graph.Viewer, pg []entry) ([]*schem
 		ids[i] = e.node
 	}
 	byID := make(map[string]*schema.Object, len(pg))
-	_, err := export.Objects(ctx, s.store, v, ids, export.Options{Form: export.Canonical}, func(o *schema.Object, _ *graph.Node) error {
+	_, err := export.Objects(ctx, s.store, v, ids, export.Options{Form: export.Canonical, SkipRestricted: true}, func(o *schema.Object, _ *graph.Node) error {
 		byID[o.ID] = o
 		return nil
 	})
