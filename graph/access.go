@@ -487,3 +487,58 @@ func (r *reader) strings() []string {
 	}
 	return ss
 }
+
+// Access terms let the search index restrict hits to a viewer with a
+// handful of terms instead of one per class. A policy's terms are "p" for
+// CLEAR, GREEN and unmarked; "o:owner" and "s:org" per sharing
+// organization for AMBER and AMBER+STRICT; "o:owner" and "u:user" per named
+// user for RED. A viewer's terms are "p", "o:org", "s:org" and "u:user":
+// the viewer may see a policy exactly when their terms meet (CanSee), and a
+// class of several policies carries the terms of all of them.
+func (p Policy) accessTerms() []string {
+	switch p.TLP {
+	case schema.TLPUnmarked, schema.TLPClear, schema.TLPGreen:
+		return []string{"p"}
+	case schema.TLPAmber, schema.TLPAmberStrict:
+		out := []string{"o:" + p.Owner}
+		for _, o := range p.Sharing {
+			out = append(out, "s:"+o)
+		}
+		return out
+	case schema.TLPRed:
+		out := []string{"o:" + p.Owner}
+		for _, u := range p.Users {
+			out = append(out, "u:"+u)
+		}
+		return out
+	}
+	return nil
+}
+
+// classTerms returns the access terms of class c.
+func (t *classTable) classTerms(c Class) []string {
+	ps, _ := t.policies(c)
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.accessTerms()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// accessTerms returns the terms of a plain viewer (an organization and
+// user) and true; a viewer narrowed for export or re-sharing, or the
+// System viewer, has none and false.
+func (v Viewer) accessTerms() ([]string, bool) {
+	if v.all || v.and != nil || v.reshare {
+		return nil, false
+	}
+	out := []string{"p"}
+	if v.Org != "" {
+		out = append(out, "o:"+v.Org, "s:"+v.Org)
+	}
+	if v.User != "" {
+		out = append(out, "u:"+v.User)
+	}
+	return out, true
+}

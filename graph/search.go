@@ -326,7 +326,7 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 			return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
 		}
 	}
-	d, err := buildDocument(id, r.class, raw)
+	d, err := buildDocument(id, r.class, raw, s.classes)
 	if err != nil || !multi {
 		return d, err
 	}
@@ -334,7 +334,7 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 	// its own contributions say; Search checks such hits again.
 	d.Multi = true
 	for _, part := range parts {
-		pd, err := buildDocument(id, r.class, part)
+		pd, err := buildDocument(id, r.class, part, nil)
 		if err != nil {
 			return textindex.Doc{}, err
 		}
@@ -355,12 +355,15 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 // buildDocument makes the search document of a node's JSON, from which
 // protected properties have been removed. Only the properties named here
 // are read.
-func buildDocument(id ID, class Class, raw []byte) (textindex.Doc, error) {
+func buildDocument(id ID, class Class, raw []byte, access *classTable) (textindex.Doc, error) {
 	o, err := schema.ParseObject(raw)
 	if err != nil {
 		return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
 	}
 	d := textindex.Doc{ID: uint64(id), Type: o.Type, Class: uint32(class), Created: o.Created, Modified: o.Modified}
+	if access != nil {
+		d.Access = access.classTerms(class)
+	}
 	if d.Modified.IsZero() {
 		d.Modified = d.Created
 	}
@@ -511,9 +514,10 @@ type SearchResult struct {
 	Facets map[string]uint64
 }
 
-// Search runs a full-text query as viewer v. The query is restricted to the
-// access classes v may see inside the index, so hits, Total and Facets count
-// only visible nodes.
+// Search runs a full-text query as viewer v. The query is restricted inside
+// the index to what v may see, by v's access terms (or, for a narrowed
+// viewer, the classes it may see), so hits, Total and Facets count only
+// visible nodes.
 func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchResult, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -524,7 +528,9 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	}
 	tq := textindex.Query{Text: q.Text, Types: q.Types, From: q.From, Size: q.Size, Facets: q.Facets, After: q.After, Before: q.Before}
 	vis := visibility{v: v, t: s.classes}
-	if !v.seesAll() {
+	if terms, ok := v.accessTerms(); ok {
+		tq.Access = terms
+	} else if !v.seesAll() {
 		tq.Classes = []uint32{}
 		for c := Class(1); c < s.classes.next(); c++ {
 			if vis.class(c) {
@@ -593,7 +599,7 @@ func (s *Store) falseHits(ctx context.Context, in *indexer, v Viewer, tq textind
 			if err != nil {
 				return err
 			}
-			d, err := buildDocument(n.ID, n.Class, raw)
+			d, err := buildDocument(n.ID, n.Class, raw, nil)
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,7 @@ import (
 // formatVersion is the on-disk format of this package: the mapping, the
 // field names and the document encoding. An index of another version opens
 // with ErrCorrupt, so that the caller rebuilds it.
-const formatVersion = 1
+const formatVersion = 2
 
 // metaFile names the file, written last when an index is created, that
 // records the format version and the shard count.

@@ -86,6 +86,10 @@ type Query struct {
 	After, Before time.Time
 	// OnlyMulti restricts hits to documents marked Multi.
 	OnlyMulti bool
+	// Access restricts hits to documents holding any of these access
+	// terms, like Classes but with a few terms instead of one per class.
+	// Nil means no restriction.
+	Access []string
 }
 
 // Hit is one matching document.
@@ -124,7 +128,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if len(q.Text) > ix.opts.MaxQueryLength {
 		return nil, fmt.Errorf("search: query of %d bytes longer than %d: %w", len(q.Text), ix.opts.MaxQueryLength, ErrBadQuery)
 	}
-	if q.Classes != nil && len(q.Classes) == 0 {
+	if (q.Classes != nil && len(q.Classes) == 0) || (q.Access != nil && len(q.Access) == 0) {
 		res := &Result{Hits: []Hit{}}
 		if q.Facets {
 			res.Facets = map[string]uint64{}
@@ -225,6 +229,9 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 			cs = append(cs, strconv.FormatUint(uint64(c), 10))
 		}
 		terms(fieldClass, cs)
+	}
+	if q.Access != nil {
+		terms(fieldAccess, q.Access)
 	}
 	if len(q.Types) > 0 {
 		ts := make([]string, 0, len(q.Types))
