@@ -50,6 +50,8 @@ type Store struct {
 	wcache *writerCache
 
 	search atomic.Pointer[indexer] // nil without Options.Search
+
+	audit auditLog // the append side of the audit log (audit.go)
 }
 
 // Open opens (creating if needed) the store in dir.
