@@ -7,8 +7,9 @@ import (
 )
 
 // graphqlFiles holds the GraphQL SDL of the API, one file per area: the
-// queries and their types (api.graphql), the STIX object types
-// (objects.graphql) and the mutations (mutations.graphql).
+// queries and their types (api.graphql), the audit log (audit.graphql),
+// the STIX object types (objects.graphql) and the mutations
+// (mutations.graphql).
 //
 //go:embed *.graphql
 var graphqlFiles embed.FS
