@@ -176,7 +176,9 @@ type AuditEntry struct {
 }
 
 // MarshalJSON writes the entry in its canonical form with its hash: the
-// line format of an audit export.
+// line format of an audit export. Call it directly for the canonical bytes:
+// json.Marshal escapes <, >, &, U+2028 and U+2029 in what it returns, which
+// gives the same JSON value in another form.
 func (e AuditEntry) MarshalJSON() ([]byte, error) { return appendAuditJSON(nil, &e, true), nil }
 
 // appendAuditJSON appends the canonical JSON of e, with member "hash" when
@@ -191,7 +193,7 @@ func appendAuditJSON(b []byte, e *AuditEntry, withHash bool) []byte {
 	b = append(b, `,"args_sha256":`...)
 	b = schema.AppendJSONString(b, e.ArgsSHA256)
 	b = append(b, `,"errors":`...)
-	b = appendJSONStrings(b, e.Errors)
+	b = schema.AppendJSONStrings(b, e.Errors)
 	if withHash {
 		b = append(b, `,"hash":`...)
 		b = schema.AppendJSONString(b, e.Hash)
@@ -199,11 +201,11 @@ func appendAuditJSON(b []byte, e *AuditEntry, withHash bool) []byte {
 	b = append(b, `,"id_count":`...)
 	b = strconv.AppendInt(b, e.IDCount, 10)
 	b = append(b, `,"ids":`...)
-	b = appendJSONStrings(b, e.IDs)
+	b = schema.AppendJSONStrings(b, e.IDs)
 	b = append(b, `,"operation":`...)
 	b = schema.AppendJSONString(b, e.Operation)
 	b = append(b, `,"orgs":`...)
-	b = appendJSONStrings(b, e.Orgs)
+	b = schema.AppendJSONStrings(b, e.Orgs)
 	b = append(b, `,"outcome":`...)
 	b = schema.AppendJSONString(b, e.Outcome)
 	b = append(b, `,"prev":`...)
@@ -215,7 +217,7 @@ func appendAuditJSON(b []byte, e *AuditEntry, withHash bool) []byte {
 	b = append(b, `,"time":`...)
 	b = schema.AppendJSONString(b, e.Time.UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"truncated":`...)
-	b = appendJSONStrings(b, e.Truncated)
+	b = schema.AppendJSONStrings(b, e.Truncated)
 	b = append(b, `,"viewer":{"org":`...)
 	b = schema.AppendJSONString(b, e.Viewer.Org)
 	b = append(b, `,"role":`...)
@@ -232,17 +234,6 @@ func appendRawJSON(b []byte, raw json.RawMessage) []byte {
 		return append(b, "null"...)
 	}
 	return append(b, raw...)
-}
-
-func appendJSONStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = schema.AppendJSONString(b, s)
-	}
-	return append(b, ']')
 }
 
 // decodeAuditBody decodes a canonical entry body (without hash).
