@@ -44,20 +44,6 @@ func auditServer(t *testing.T) (*graph.Store, string, map[string]auditToken) {
 	return s, ts.URL, tokens
 }
 
-// lastEntry returns the newest audit entry.
-func lastEntry(t *testing.T, s *graph.Store) graph.AuditEntry {
-	t.Helper()
-	var last *graph.AuditEntry
-	err := s.AuditEntries(context.Background(), graph.AuditFilter{Newest: true, Limit: 1}, func(e graph.AuditEntry) bool {
-		last = &e
-		return false
-	})
-	if err != nil || last == nil {
-		t.Fatalf("no audit entry: %v", err)
-	}
-	return *last
-}
-
 // stixIDs collects every stixId value of a decoded response.
 func stixIDs(v any, into map[string]bool) {
 	switch t := v.(type) {
@@ -110,7 +96,7 @@ func TestAuditRecordsGraphQLRequests(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("the response names no objects: %v", resp)
 			}
-			e := lastEntry(t, s)
+			e := graphtest.LastAuditEntry(t, s)
 			wantViewer := graph.AuditViewer{Org: tok.tok.Org, User: tok.tok.User, Role: string(tok.tok.Role), TokenID: tok.tok.ID}
 			if e.Operation != "graphql:"+c.name || e.Viewer != wantViewer || e.Outcome != graph.AuditOK ||
 				!slices.Equal(e.Orgs, []string{tok.tok.Org}) || len(e.Errors) != 0 {
@@ -140,13 +126,13 @@ func TestAuditRecordsGraphQLRequests(t *testing.T) {
 	if code, resp := do(t, "GET", base+"/graphql?"+q.Encode(), tokens["reader-a"].secret, "", ""); code != http.StatusOK || resp["errors"] != nil {
 		t.Fatalf("GET: %d %v", code, resp)
 	}
-	if e := lastEntry(t, s); e.Operation != "graphql:One" || !slices.Equal(e.IDs, []string{ids.Malware}) || e.Viewer.User != "u-reader-a" {
+	if e := graphtest.LastAuditEntry(t, s); e.Operation != "graphql:One" || !slices.Equal(e.IDs, []string{ids.Malware}) || e.Viewer.User != "u-reader-a" {
 		t.Errorf("GET entry %+v", e)
 	}
 	if code, _ := do(t, "POST", base+"/graphql", tokens["reader-a"].secret, "application/json", `{"query":"{ nope }"}`); code != http.StatusOK {
 		t.Fatalf("bad query: %d", code)
 	}
-	if e := lastEntry(t, s); e.Operation != "graphql" || e.Outcome != graph.AuditError || !slices.Equal(e.Errors, []string{"BAD_QUERY"}) || len(e.IDs) != 0 {
+	if e := graphtest.LastAuditEntry(t, s); e.Operation != "graphql" || e.Outcome != graph.AuditError || !slices.Equal(e.Errors, []string{"BAD_QUERY"}) || len(e.IDs) != 0 {
 		t.Errorf("bad query entry %+v", e)
 	}
 	if rep, err := s.AuditVerify(context.Background()); err != nil || !rep.OK() {
@@ -161,7 +147,7 @@ func TestAuditRecordsFailedAuthentication(t *testing.T) {
 		if code != http.StatusUnauthorized || firstCode(body) != "UNAUTHENTICATED" {
 			t.Fatalf("token %q: %d %v", tok, code, body)
 		}
-		e := lastEntry(t, s)
+		e := graphtest.LastAuditEntry(t, s)
 		if e.Viewer != (graph.AuditViewer{}) || e.Operation != "http" || e.Outcome != graph.AuditError ||
 			!slices.Equal(e.Errors, []string{"HTTP 401"}) || len(e.Orgs) != 0 ||
 			string(e.Args) != `{"method":"POST","path":"/graphql","query":""}` {

@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,7 +14,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/verband-cti/verband/schema"
+	"github.com/verband-cti/verband/graph/graphtest"
 )
 
 // exportedLine is the part of an audit export line the test reads.
@@ -53,23 +51,13 @@ func TestAuditCommands(t *testing.T) {
 	prev := strings.Repeat("0", 64)
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		delete(m, "hash")
-		raw, _ := json.Marshal(m)
-		canon, err := schema.CanonicalJSON(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(canon)
+		sum, hash, linePrev := graphtest.AuditLineHash(t, sc.Bytes())
 		var l exportedLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatal(err)
 		}
-		if l.Hash != hex.EncodeToString(sum[:]) || l.Prev != prev || l.Seq != uint64(len(lines)+1) {
-			t.Errorf("line %d: hash %s, recomputed %x; prev %s, want %s", len(lines)+1, l.Hash, sum, l.Prev, prev)
+		if hash != sum || linePrev != prev || l.Seq != uint64(len(lines)+1) {
+			t.Errorf("line %d: hash %s, recomputed %s; prev %s, want %s", len(lines)+1, hash, sum, linePrev, prev)
 		}
 		prev = l.Hash
 		lines = append(lines, l)

@@ -10,27 +10,13 @@ import (
 	"github.com/verband-cti/verband/query/taxii"
 )
 
-// lastEntry returns the newest audit entry.
-func lastEntry(t *testing.T, s *graph.Store) graph.AuditEntry {
-	t.Helper()
-	var last *graph.AuditEntry
-	err := s.AuditEntries(context.Background(), graph.AuditFilter{Newest: true, Limit: 1}, func(e graph.AuditEntry) bool {
-		last = &e
-		return false
-	})
-	if err != nil || last == nil {
-		t.Fatalf("no audit entry: %v", err)
-	}
-	return *last
-}
-
 func TestAuditRecordsTAXIIRequests(t *testing.T) {
 	e := setup(t)
 	all := objectsPath + taxii.FeedID("all") + "/"
 
 	// The objects endpoint: every object of the page is recorded.
 	a := e.get("b", all+"objects/?limit=5")
-	got := lastEntry(t, e.store)
+	got := graphtest.LastAuditEntry(t, e.store)
 	want := ids(a.body["objects"])
 	slices.Sort(want)
 	if got.Operation != "taxii" || got.Viewer.Org != graphtest.OrgB || got.Outcome != graph.AuditOK ||
@@ -40,23 +26,23 @@ func TestAuditRecordsTAXIIRequests(t *testing.T) {
 
 	// The manifest names objects too.
 	a = e.get("a", all+"manifest/?match[type]=malware")
-	if got := lastEntry(t, e.store); !slices.Equal(got.IDs, ids(a.body["objects"])) || len(got.IDs) != 1 {
+	if got := graphtest.LastAuditEntry(t, e.store); !slices.Equal(got.IDs, ids(a.body["objects"])) || len(got.IDs) != 1 {
 		t.Errorf("manifest entry %+v", got)
 	}
 
 	// Listing collections names the cases the viewer may see.
 	e.get("b", objectsPath)
-	if got := lastEntry(t, e.store); !slices.Equal(got.IDs, []string{graphtest.FixtureIDs.Case}) {
+	if got := graphtest.LastAuditEntry(t, e.store); !slices.Equal(got.IDs, []string{graphtest.FixtureIDs.Case}) {
 		t.Errorf("collections entry of org-b %+v", got)
 	}
 	e.get("a", objectsPath)
-	if got := lastEntry(t, e.store); len(got.IDs) != 0 {
+	if got := graphtest.LastAuditEntry(t, e.store); len(got.IDs) != 0 {
 		t.Errorf("collections entry of org-a %+v: it may not see the case", got)
 	}
 
 	// A request without a token is recorded, with its status.
 	wantError(t, "no token", e.do("GET", "", "", all+"objects/"), 401)
-	got = lastEntry(t, e.store)
+	got = graphtest.LastAuditEntry(t, e.store)
 	if got.Viewer != (graph.AuditViewer{}) || got.Outcome != graph.AuditError || !slices.Equal(got.Errors, []string{"HTTP 401"}) ||
 		string(got.Args) != `{"method":"GET","path":"`+all+`objects/","query":""}` {
 		t.Errorf("401 entry %+v", got)
