@@ -5,11 +5,39 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/schema"
 )
+
+// CheckAudit runs Store.AuditVerify and reports every problem of the audit
+// log as a test error.
+func CheckAudit(tb testing.TB, s *graph.Store) {
+	tb.Helper()
+	rep, err := s.AuditVerify(context.Background())
+	if errors.Is(err, graph.ErrClosed) {
+		return
+	}
+	if err != nil {
+		tb.Errorf("verify audit log: %v", err)
+		return
+	}
+	reportProblems(tb, "audit log", rep.Problems, rep.ProblemCount)
+}
+
+// reportProblems fails the test with each problem listed, and says how many
+// more there are of count.
+func reportProblems[P any](tb testing.TB, what string, problems []P, count int) {
+	tb.Helper()
+	for _, p := range problems {
+		tb.Errorf("%s: %v", what, p)
+	}
+	if count > len(problems) {
+		tb.Errorf("… and %d more %s problems", count-len(problems), what)
+	}
+}
 
 // LastAuditEntry returns the newest entry of the store's audit log, and
 // fails the test when there is none.
