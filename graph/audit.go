@@ -701,6 +701,9 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if f.After == ^uint64(0) {
+		return nil // nothing comes after the last possible entry
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		prefix, lo := auditEntryPrefix(), auditEntryKey(f.After+1)
 		hi := auditEntryKey(^uint64(0))
