@@ -46,6 +46,15 @@
 // no longer covers the gap. Store.Search restricts the query to the classes
 // the viewer may see inside the index, so totals and facets are exact.
 //
+// Audit. Store.AppendAudit appends an entry (who asked, what, which STIX
+// ids came back, how it ended, which organizations it concerns) to an
+// append-only log in the store. Entries are RFC 8785 canonical JSON,
+// each hashed with SHA-256 over its contents and the previous entry's hash;
+// a head key written with them records the last one. Store.AuditVerify
+// finds entries altered, removed, moved or cut from the tail, and
+// Store.AuditEntries reads them, by organization and time. audit.go
+// documents the format and the hash recipe an oversight body follows.
+//
 // Concurrency. A Store is safe for concurrent use. Reads run in parallel on
 // snapshots. Writes are serialized by the store (one writer at a time), which
 // keeps counter updates free of conflicts. A Tx must not outlive its closure

@@ -33,6 +33,7 @@ const FormatVersion uint32 = 1
 //	'y'  y | name                                     sym(4): symbol by name
 //	'Y'  Y | sym(4)                                   name: name by symbol
 //	'c'  c | class(4)                                 access policy set (access.go)
+//	'l'  l | sub(1) | …                               audit log (audit.go; layout below)
 //
 // The optional class on time, value and edge entries is set when only some
 // of a node's contributions imply the entry (see derive in write.go): the
@@ -379,4 +380,67 @@ func parseAccountNameKey(sub byte, k []byte) (string, error) {
 		return "", fmt.Errorf("account key %x: %w", k, errBadKey)
 	}
 	return string(k[2:]), nil
+}
+
+// Audit log keys (audit.go) live under one tag, tagAudit, with a one-byte
+// sub-space after it:
+//
+//	'l'  l | 'e' | seq(8)                            canonical entry: version(1) hash(32) body
+//	'l'  l | 'h'                                     head: seq(8) hash(32) of the last entry
+//	'l'  l | 'o' | len(2) | org | seq(8)             empty: the entries that concern org
+//
+// Sequence numbers start at 1 and have no gaps; the head is written in the
+// transaction that writes the entries it names.
+const (
+	tagAudit      byte = 'l'
+	subAuditEntry byte = 'e'
+	subAuditHead  byte = 'h'
+	subAuditOrg   byte = 'o'
+)
+
+// auditEntryKey is l | e | seq.
+func auditEntryKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{tagAudit, subAuditEntry}, seq)
+}
+
+// auditEntryPrefix is l | e, the prefix of every entry.
+func auditEntryPrefix() []byte { return []byte{tagAudit, subAuditEntry} }
+
+// parseAuditEntryKey returns the sequence number of an l | e key.
+func parseAuditEntryKey(k []byte) (uint64, error) {
+	if len(k) != 2+8 || k[0] != tagAudit || k[1] != subAuditEntry {
+		return 0, fmt.Errorf("audit entry key %x: %w", k, errBadKey)
+	}
+	return binary.BigEndian.Uint64(k[2:]), nil
+}
+
+// auditHeadKey is l | h.
+func auditHeadKey() []byte { return []byte{tagAudit, subAuditHead} }
+
+// auditOrgPrefix is l | o | len | org; org is cut to maxVarPart bytes.
+func auditOrgPrefix(org string) []byte {
+	if len(org) > maxVarPart {
+		org = org[:maxVarPart]
+	}
+	b := make([]byte, 0, 4+len(org)+8)
+	b = binary.BigEndian.AppendUint16(append(b, tagAudit, subAuditOrg), uint16(len(org)))
+	return append(b, org...)
+}
+
+// auditOrgKey is l | o | len | org | seq.
+func auditOrgKey(org string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(auditOrgPrefix(org), seq)
+}
+
+// parseAuditOrgKey returns the organization and sequence number of an
+// l | o key.
+func parseAuditOrgKey(k []byte) (string, uint64, error) {
+	if len(k) < 4+8 || k[0] != tagAudit || k[1] != subAuditOrg {
+		return "", 0, fmt.Errorf("audit org key %x: %w", k, errBadKey)
+	}
+	n := int(binary.BigEndian.Uint16(k[2:]))
+	if len(k) != 4+n+8 {
+		return "", 0, fmt.Errorf("audit org key %x: length %d: %w", k, n, errBadKey)
+	}
+	return string(k[4 : 4+n]), binary.BigEndian.Uint64(k[4+n:]), nil
 }

@@ -52,6 +52,7 @@ type Store struct {
 	search atomic.Pointer[indexer] // nil without Options.Search
 
 	protect atomic.Pointer[Protection]
+	audit   auditLog // the append side of the audit log (audit.go)
 }
 
 // Open opens (creating if needed) the store in dir.

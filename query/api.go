@@ -110,7 +110,9 @@ func (a *API) exec(ctx context.Context, v graph.Viewer, p graph.Principal, req R
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, a.limits.Timeout)
 	defer cancel()
-	ctx = withRequest(ctx, a.newRequest(v, p, readOnly))
+	rq := a.newRequest(v, p, readOnly)
+	rq.audit = AuditRecordFrom(ctx)
+	ctx = withRequest(ctx, rq)
 	done := make(chan *Response, 1)
 	go func() {
 		defer func() {
@@ -154,15 +156,21 @@ func operationName(req Request) string {
 	return ""
 }
 
-// record logs a request and counts it in the metrics.
-func (a *API) record(ctx context.Context, req Request, p graph.Principal, resp *Response, d time.Duration) {
-	op := operationName(req)
+// errorCodes returns the distinct error codes of a response.
+func errorCodes(resp *Response) []string {
 	var codes []string
 	for _, e := range resp.Errors {
 		if c, ok := e.Extensions["code"].(string); ok && !containsString(codes, c) {
 			codes = append(codes, c)
 		}
 	}
+	return codes
+}
+
+// record logs a request and counts it in the metrics.
+func (a *API) record(ctx context.Context, req Request, p graph.Principal, resp *Response, d time.Duration) {
+	op := operationName(req)
+	codes := errorCodes(resp)
 	status := "ok"
 	if len(codes) > 0 {
 		status = "error"
@@ -268,7 +276,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeBadQuery, "no query")
 		return
 	}
+	audit := AuditRecordFrom(r.Context())
+	audit.setGraphQL(req)
 	resp := a.exec(r.Context(), v, p, req, readOnly)
+	audit.addCodes(errorCodes(resp))
 	code := http.StatusOK
 	for _, e := range resp.Errors {
 		if e.Extensions["code"] == string(CodeMethod) {

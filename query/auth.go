@@ -59,6 +59,7 @@ func authenticate(auth Authenticator, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, CodeUnauthenticated, msg)
 			return
 		}
+		AuditRecordFrom(r.Context()).setPrincipal(p)
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), v, p)))
 	})
 }

@@ -251,13 +251,13 @@ func (o *objectResolver) neighbourPage(ctx context.Context, args neighbourArgs) 
 			return nil, err
 		}
 		ne := &neighbourEdge{Cursor: offsetCursor(offset + i), Type: e.Type, Direction: "IN",
-			Node: &objectResolver{req: r, n: other, grp: far}}
+			Node: r.resolver(other, far)}
 		if e.From == o.n.ID {
 			ne.Direction = "OUT"
 		}
 		if e.Via != 0 {
 			if vn, err := r.nodes.load(ctx, e.Via); err == nil {
-				ne.Via = &objectResolver{req: r, n: vn, grp: vias}
+				ne.Via = r.resolver(vn, vias)
 			}
 		}
 		c.Edges = append(c.Edges, ne)

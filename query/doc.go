@@ -23,6 +23,11 @@
 //   - Authenticator: turns a bearer token into a viewer and a principal;
 //     *graph.Store implements it with its hashed API tokens. PrincipalFrom
 //     reads them back from a request's context.
+//   - AuditRecord: what the audit entry of one request says; the
+//     authentication middleware (Server.Authenticated) creates it, the
+//     handlers add the operation, arguments and the objects they return
+//     (AuditRecordFrom), and the entry is appended before the answer goes
+//     out.
 //   - Error: an API error with a Code (VALIDATION, NOT_FOUND, FORBIDDEN,
 //     LIMIT, UNAUTHENTICATED, BAD_QUERY, METHOD_NOT_ALLOWED, INTERNAL), sent
 //     as extensions.code with the field and object at fault. Every error of
@@ -38,6 +43,16 @@
 // organization; what it adds is the account administration of admin.go
 // (admins of their organization's users and tokens; instance admins, of
 // the operator organization, also of organizations).
+//
+// Audit. Every request to an authenticated endpoint, a failed login
+// included, is appended to the store's audit log (graph.Store.AppendAudit):
+// the viewer, the operation ("graphql:Name", "taxii", or "http" for a
+// request that failed before it was read), the arguments (for GraphQL the
+// document, operation name and variables), the STIX id of every object the
+// answer returns (every object resolver is made by request.resolver, which
+// notes it), and the error codes. The answer is held back until the entry
+// is committed; when it cannot be, the client gets 500 instead. Query.auditLog
+// shows an admin the entries that concern the admin's organization.
 //
 // Batching. Each request has dataloaders (graph-gophers/dataloader) for
 // nodes by internal id, nodes by STIX id and the edges at a node. Objects of

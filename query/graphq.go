@@ -114,7 +114,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	out := &neighbourhood{Root: &objectResolver{req: r, n: root, grp: newGroup(order[:1])}}
+	out := &neighbourhood{Root: r.resolver(root, newGroup(order[:1]))}
 	var objs []*objectResolver
 	for _, id := range page {
 		n, err := r.nodes.load(ctx, id)
@@ -124,7 +124,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, &objectResolver{req: r, n: n, grp: g})
+		objs = append(objs, r.resolver(n, g))
 	}
 	total := int64(len(order))
 	out.Nodes = newObjectConnection(objs, func(_ int, o *objectResolver) string { return offsetCursor(inSet[o.n.ID]) },
@@ -160,13 +160,13 @@ func (r *request) link(ctx context.Context, e graph.Edge, g, vias *group) (*link
 	if err != nil {
 		return nil, ignoreNotFound(err)
 	}
-	l := &link{Type: e.Type, From: &objectResolver{req: r, n: from, grp: g}, To: &objectResolver{req: r, n: to, grp: g}}
+	l := &link{Type: e.Type, From: r.resolver(from, g), To: r.resolver(to, g)}
 	if e.Via != 0 {
 		v, err := r.nodes.load(ctx, e.Via)
 		if err != nil {
 			return nil, ignoreNotFound(err)
 		}
-		l.Via = &objectResolver{req: r, n: v, grp: vias}
+		l.Via = r.resolver(v, vias)
 	}
 	return l, nil
 }
@@ -266,7 +266,7 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 				ok = false
 				break
 			}
-			pr.Nodes = append(pr.Nodes, &objectResolver{req: r, n: n, grp: g})
+			pr.Nodes = append(pr.Nodes, r.resolver(n, g))
 		}
 		for _, e := range p.edges {
 			l, err := r.link(ctx, e, g, vias)
@@ -394,6 +394,8 @@ func (o *objectResolver) Timeline(ctx context.Context, args pageArgs) (*timeline
 	c := &timelineConnection{Edges: []*timelineEdge{}, TotalCount: clampInt32(int64(len(entries)))}
 	var cursors []string
 	for i := min(offset, end); i < end; i++ {
+		// Only the page is returned, so only it is audited.
+		r.audit.Returned(entries[i].Object.n.StixID)
 		te := &timelineEdge{Cursor: offsetCursor(i), Node: entries[i]}
 		c.Edges = append(c.Edges, te)
 		cursors = append(cursors, te.Cursor)

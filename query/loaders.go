@@ -41,6 +41,8 @@ type request struct {
 	edges  *loader[edgeKey, *edgeList]
 
 	loaded atomic.Int64 // objects loaded, against Limits.MaxNodes
+
+	audit *AuditRecord // notes the objects returned; nil when not audited
 }
 
 type requestKey struct{}
@@ -384,11 +386,19 @@ func (r *request) groupNodes(ctx context.Context, ids []graph.ID) (*group, []*gr
 	return g, out, nil
 }
 
+// resolver makes the resolver of a node that the answer returns, a member
+// of group g, and records its STIX id for the audit log. Every object
+// resolver is made here, so the audit entry lists every object returned.
+func (r *request) resolver(n *graph.Node, g *group) *objectResolver {
+	r.audit.Returned(n.StixID)
+	return &objectResolver{req: r, n: n, grp: g}
+}
+
 // objects makes the resolvers of a group's nodes.
 func (r *request) objects(g *group, nodes []*graph.Node) []*objectResolver {
 	out := make([]*objectResolver, len(nodes))
 	for i, n := range nodes {
-		out[i] = &objectResolver{req: r, n: n, grp: g}
+		out[i] = r.resolver(n, g)
 	}
 	return out
 }
@@ -403,5 +413,5 @@ func (r *request) object(ctx context.Context, id graph.ID) (*objectResolver, err
 	if err != nil {
 		return nil, err
 	}
-	return &objectResolver{req: r, n: n, grp: newGroup([]graph.ID{id})}, nil
+	return r.resolver(n, newGroup([]graph.ID{id})), nil
 }

@@ -64,7 +64,7 @@ func (r *request) fresh(ctx context.Context, stixID string) (*objectResolver, er
 	if err != nil {
 		return nil, fmt.Errorf("read back %s: %w", stixID, err)
 	}
-	return &objectResolver{req: r, n: n, grp: newGroup([]graph.ID{n.ID})}, nil
+	return r.resolver(n, newGroup([]graph.ID{n.ID})), nil
 }
 
 // newProps starts the properties of an object this API creates: its type,

@@ -495,7 +495,7 @@ func (o *objectResolver) ref(ctx context.Context, prop string) (*objectResolver,
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s of %s: %w", prop, o.n.StixID, err)
 	}
-	return &objectResolver{req: o.req, n: n, grp: newGroup([]graph.ID{n.ID})}, nil
+	return o.req.resolver(n, newGroup([]graph.ID{n.ID})), nil
 }
 
 // refs resolves a list reference property to the visible objects it names.

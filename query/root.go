@@ -199,7 +199,7 @@ func (q *queryResolver) Search(ctx context.Context, args struct {
 		if !ok {
 			continue
 		}
-		e := &searchEdge{Cursor: offsetCursor(offset + i), Node: &objectResolver{req: r, n: n, grp: g}, Score: h.Score}
+		e := &searchEdge{Cursor: offsetCursor(offset + i), Node: r.resolver(n, g), Score: h.Score}
 		c.Edges = append(c.Edges, e)
 		cursors = append(cursors, e.Cursor)
 	}

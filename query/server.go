@@ -127,8 +127,12 @@ func (s *Server) Handle(pattern string, h http.Handler, auth bool) {
 
 // Authenticated wraps h with the bearer-token middleware: requests without
 // a valid token get 401 with a JSON error, the others carry their viewer
-// and principal in the context (PrincipalFrom).
-func (s *Server) Authenticated(h http.Handler) http.Handler { return authenticate(s.opts.Auth, h) }
+// and principal in the context (PrincipalFrom). Every request, the 401s
+// included, is appended to the store's audit log before it is answered
+// (see AuditRecord).
+func (s *Server) Authenticated(h http.Handler) http.Handler {
+	return audited(s.store, s.log, authenticate(s.opts.Auth, h))
+}
 
 // API returns the GraphQL API, or nil when it could not be built (Run then
 // reports why).

@@ -8,8 +8,9 @@ import (
 
 // graphqlFiles holds the GraphQL SDL of the API, one file per area: the
 // queries and their types (api.graphql), the STIX object types
-// (objects.graphql), the mutations (mutations.graphql) and account
-// administration (admin.graphql, which extends Query and Mutation).
+// (objects.graphql), the mutations (mutations.graphql), and files that
+// extend Query and Mutation: account administration (admin.graphql), the
+// audit log (audit.graphql) and hit/no-hit lookups (hits.graphql).
 //
 //go:embed *.graphql
 var graphqlFiles embed.FS

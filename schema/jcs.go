@@ -180,6 +180,19 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendJSONStrings appends ss as a JSON array of strings written by
+// AppendJSONString, without white space.
+func AppendJSONStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
 // appendESNumber appends f formatted as ECMAScript's Number::toString does
 // (ECMA-262, section 7.1.12.1), which RFC 8785 section 3.2.2.3 adopts: the
 // shortest digit string that round-trips, in plain notation for exponents

@@ -160,3 +160,14 @@ func jsonEqual(a, b any) bool {
 		return a == b
 	}
 }
+
+func TestAppendJSONStrings(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want string
+	}{{nil, `[]`}, {[]string{"a"}, `["a"]`}, {[]string{"a", "\"b\n", "ü"}, `["a","\"b\n","ü"]`}} {
+		if got := string(AppendJSONStrings([]byte("x"), c.in)); got != "x"+c.want {
+			t.Errorf("AppendJSONStrings(%q) = %s, want x%s", c.in, got, c.want)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 // Command verband is Verband's command-line interface: it serves the store
 // over HTTP (serve), loads STIX bundles (ingest), searches and explores the
 // graph (search, get, neighbours), verifies and rebuilds it (check,
-// reindex), measures it (bench) and runs a demonstration (demo).
+// reindex), measures it (bench), runs a demonstration (demo), and verifies
+// and exports the audit log (audit). Export and ingest append an entry to
+// the audit log, as the operating-system user in role "operator"; when the
+// entry cannot be appended, the command fails.
 //
 // The files here only wire flags and output to the packages that do the
 // work: graph (the store), ingest/pipeline (loading), query (the HTTP

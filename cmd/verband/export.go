@@ -254,9 +254,17 @@ operator's export for a partner leaves them out silently.`,
 				w = zw
 			}
 			start := time.Now()
+			var ids idCollector
+			opts.Redact = ids.redactor(opts.Redact)
 			st, err := write(a, cmd, store, v, sel, w, opts)
 			if err == nil && zw != nil {
 				err = zw.Close()
+			}
+			args := map[string]any{"format": format, "form": opts.Form.String(), "case": caseID, "query": query, "types": sel.Types,
+				"since": since, "until": until, "source": source, "file": file, "org": org, "user": user, "out": out}
+			if aerr := appendCLIAudit(cmd.Context(), store, "cli export", []string{org}, args, st, &ids, err); aerr != nil {
+				abort()
+				return aerr
 			}
 			if err != nil {
 				abort()

@@ -103,6 +103,10 @@ caught up, so that everything it loaded is searchable when it exits.`,
 				Lists: lists.Options{Format: lf, TLP: level, Labels: splitList(labels), Indicators: indicators, Container: cont, Columns: cols},
 			})
 			stats, loadErr := loader.LoadFiles(cmd.Context(), files)
+			args := map[string]any{"paths": paths, "files": files, "source": source, "owner": owner, "tlp": tlp, "on_error": onError}
+			if err := appendCLIAudit(cmd.Context(), store, "cli ingest", []string{owner}, args, stats, nil, loadErr); err != nil {
+				return err
+			}
 			for _, e := range stats.Warnings {
 				fmt.Fprintf(a.stderr, "warning: %v\n", e)
 			}

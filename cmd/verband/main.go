@@ -88,6 +88,7 @@ machine-readable output.`,
 		newDemoCmd(a),
 		newBenchCmd(),
 		newAdminCmd(a),
+		newAuditCmd(a),
 	)
 	for _, c := range root.Commands() {
 		if c.Args != nil {

@@ -30,6 +30,10 @@ Endpoints:
   /healthz   status, search index lag and object counts; 503 when failing
   /readyz    200 once the search index has caught up
 
+Every request to /graphql and /taxii2/ is recorded in the audit log before it
+is answered ("verband audit verify", "verband audit export"; admins read
+their organization's entries with the auditLog query).
+
 Every GraphQL request needs "Authorization: Bearer <token>"; create the first
 token with "verband admin token create" (with the server stopped). Requests
 are bounded by the --max-* limits and --timeout; a request over a limit fails

@@ -36,7 +36,8 @@ import (
 
 // Open opens a store in t.TempDir() with default options (synchronous
 // writes off, to keep tests fast), and when the test ends runs Store.Check
-// and fails the test on any broken invariant before closing the store.
+// and Store.AuditVerify and fails the test on any broken invariant or
+// audit log problem before closing the store.
 func Open(tb testing.TB) *graph.Store {
 	tb.Helper()
 	opts := graph.DefaultOptions()
@@ -54,6 +55,7 @@ func OpenWith(tb testing.TB, dir string, opts graph.Options) *graph.Store {
 	}
 	tb.Cleanup(func() {
 		CheckStore(tb, s)
+		CheckAudit(tb, s)
 		if err := s.Close(); err != nil {
 			tb.Errorf("close store: %v", err)
 		}
@@ -72,12 +74,7 @@ func CheckStore(tb testing.TB, s *graph.Store) {
 		tb.Errorf("check store: %v", err)
 		return
 	}
-	for _, p := range rep.Problems {
-		tb.Errorf("store invariant: %s", p)
-	}
-	if rep.ProblemCount > len(rep.Problems) {
-		tb.Errorf("… and %d more invariant failures", rep.ProblemCount-len(rep.Problems))
-	}
+	reportProblems(tb, "store invariant", rep.Problems, rep.ProblemCount)
 }
 
 // Organizations of the fixture.

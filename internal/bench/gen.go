@@ -957,13 +957,5 @@ func jsonStrings(vs []string) json.RawMessage {
 	for _, v := range vs {
 		n += len(v) + 3
 	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = schema.AppendJSONString(b, v)
-	}
-	return append(b, ']')
+	return schema.AppendJSONStrings(make([]byte, 0, n), vs)
 }

@@ -27,6 +27,11 @@
 // computed per request, which is simple and exact but costs a walk of the
 // whole collection per page.
 //
+// Every request is recorded in the store's audit log when the server is
+// mounted behind query.Server.Authenticated (Options.Authenticate), with
+// operation "taxii" and the STIX ids of the objects, manifest records,
+// versions and case collections it returns.
+//
 // The server is read-only: collections say can_write false and POST
 // answers 405. Answers use the media type application/taxii+json;
 // version=2.1; an Accept header that allows neither it nor

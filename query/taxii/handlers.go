@@ -14,6 +14,7 @@ import (
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/ingest/export"
+	"github.com/verband-cti/verband/query"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -26,6 +27,8 @@ type request struct {
 	r  *http.Request
 	v  graph.Viewer
 	ct string // the content type to answer with
+
+	audit *query.AuditRecord // notes the objects returned; nil when not audited
 }
 
 func (q *request) ok(v any) { writeJSON(q.w, q.ct, http.StatusOK, v) }
@@ -48,7 +51,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "send an API token: Authorization: Bearer <token>")
 		return
 	}
-	q := &request{w: w, r: r, v: v, ct: ct}
+	q := &request{w: w, r: r, v: v, ct: ct, audit: query.AuditRecordFrom(r.Context())}
+	q.audit.SetOperation("taxii")
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no TAXII endpoint at "+r.URL.Path)
@@ -146,6 +150,7 @@ func (s *Server) collections(q *request) {
 				return err
 			}
 			cases = append(cases, caseCollection(n))
+			q.audit.Returned(n.StixID)
 		}
 		return nil
 	})
@@ -203,6 +208,9 @@ func (s *Server) collectionEndpoint(q *request, id string, rest []string) {
 	}
 	switch {
 	case len(rest) == 0:
+		if c.sel.Case != "" {
+			q.audit.Returned(c.sel.Case)
+		}
 		q.ok(c)
 	case len(rest) == 1 && rest[0] == "objects":
 		s.objects(q, c, "", false)
@@ -420,6 +428,7 @@ func (s *Server) objects(q *request, c collection, objectID string, manifest boo
 		recs := make([]map[string]string, 0, len(pg))
 		for _, e := range pg {
 			recs = append(recs, map[string]string{"id": e.id, "date_added": taxiiTime(e.added), "version": e.version, "media_type": STIXMediaType})
+			q.audit.Returned(e.id)
 		}
 		if len(recs) > 0 {
 			env["objects"] = recs
@@ -434,6 +443,9 @@ func (s *Server) objects(q *request, c collection, objectID string, manifest boo
 			return
 		}
 		env["objects"] = objs
+		for _, o := range objs {
+			q.audit.Returned(o.ID)
+		}
 	}
 	q.ok(env)
 }
@@ -476,6 +488,7 @@ func (s *Server) versions(q *request, c collection, objectID string) {
 	vs := make([]string, 0, len(all))
 	for _, e := range all {
 		vs = append(vs, e.version)
+		q.audit.Returned(e.id)
 	}
 	q.w.Header().Set("X-TAXII-Date-Added-First", taxiiTime(all[0].added))
 	q.w.Header().Set("X-TAXII-Date-Added-Last", taxiiTime(all[len(all)-1].added))

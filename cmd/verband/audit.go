@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+
+	"github.com/spf13/cobra"
+
+	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/ingest/export"
+	"github.com/verband-cti/verband/schema"
+)
+
+func newAuditCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Verify and export the audit log",
+		Long: `Audit works on the store's audit log: one entry for every request to the
+HTTP API (GraphQL and TAXII, failed logins included) and for every export and
+ingest run from the command line, saying who asked, what they asked, which
+objects came back and how it ended. Entries are chained by SHA-256 hashes, so
+an entry that was changed, removed or moved, or a cut tail, shows.
+
+Audit commands open the store directly, so stop "verband serve" first.`,
+		Example: `  verband audit verify
+  verband audit export --since 2025-01-01 --org cert-a -o cert-a-2025.jsonl`,
+		Args: noArgs,
+	}
+	cmd.AddCommand(newAuditVerifyCmd(a), newAuditExportCmd(a))
+	return cmd
+}
+
+func newAuditVerifyCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check that no audit log entry was changed, removed or cut",
+		Long: `Verify reads the whole audit log and checks that sequence numbers run from 1
+without gaps, that every entry matches its hash and names the hash of the
+entry before it, that the last entry is the one the log's head records, and
+that the per-organization index matches the entries.
+
+It exits 0 when the log is intact. Otherwise it lists what is wrong, first
+bad entry first, and exits 1.`,
+		Example: `  verband audit verify
+  verband audit verify --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			store, err := a.openStore(true)
+			if err != nil {
+				return err
+			}
+			defer closeStore(store, &err)
+			rep, err := store.AuditVerify(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("audit verify: %w", err)
+			}
+			if a.json {
+				if rep.Problems == nil {
+					rep.Problems = []graph.AuditProblem{}
+				}
+				if err := a.printJSON(rep); err != nil {
+					return err
+				}
+			} else if rep.OK() {
+				fmt.Fprintf(a.stdout, "The audit log is intact: %d entries; the last is entry %d with hash %s.\n", rep.Entries, rep.HeadSeq, rep.HeadHash)
+			} else {
+				fmt.Fprintf(a.stdout, "The audit log is NOT intact (%d entries read, head entry %d):\n", rep.Entries, rep.HeadSeq)
+				for _, p := range rep.Problems {
+					fmt.Fprintf(a.stdout, "  %s\n", p)
+				}
+				if more := rep.ProblemCount - len(rep.Problems); more > 0 {
+					fmt.Fprintf(a.stdout, "  … and %d more problems\n", more)
+				}
+			}
+			if !rep.OK() {
+				p := rep.Problems[0]
+				return fmt.Errorf("audit verify: %d problems; the first bad entry is %d (%s: %s)", rep.ProblemCount, p.Seq, p.Kind, p.Detail)
+			}
+			return nil
+		},
+	}
+}
+
+func newAuditExportCmd(a *app) *cobra.Command {
+	var since, until, org, out string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write the audit log as JSON lines, for an oversight body",
+		Long: `Export writes audit log entries, oldest first, as JSON lines: one entry per
+line, each with its hash, so that an oversight body can verify the chain
+without Verband. --since and --until choose entries by the time they were
+appended; --org keeps the entries that concern one organization (those its
+users made, and those that touched its data). The export itself is recorded
+in the log.
+
+Each line is a JSON object in the canonical form of RFC 8785 (JCS) with the
+members args, args_bytes, args_sha256, errors, hash, id_count, ids,
+operation, orgs, outcome, prev, result, seq, time, truncated and viewer.
+
+To verify the hash of a line: remove the member "hash", write what is left in
+RFC 8785 canonical form (which, for these lines, is the line without
+"hash"), take its SHA-256 and compare it, in lower-case hex, with "hash".
+Entry 1 has "prev" "000…0" (64 zeros); every other entry's "prev" is the
+"hash" of the entry with the sequence number before it, so a full export
+(without --since, --until or --org) is a chain: "seq" counts up by one from
+line to line, and each "prev" equals the line before's "hash". Keep the
+last hash of each export: the next export must continue from it.
+
+Arguments too large to keep are replaced by {"$truncated":{"bytes":N,
+"sha256":H}}, the length and SHA-256 of the canonical form of what was cut;
+"args_bytes" and "args_sha256" describe the complete arguments the same way,
+and "truncated" lists the paths of what was cut.`,
+		Example: `  verband audit export -o audit.jsonl
+  verband audit export --since 2025-01-01 --until 2025-04-01 --org cert-a -o cert-a-q1.jsonl
+  verband audit export | tail -n 1`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			f := graph.AuditFilter{Org: org}
+			if f.Since, err = parseWhen(since); err != nil {
+				return usagef("--since: %w", err)
+			}
+			if f.Until, err = parseWhen(until); err != nil {
+				return usagef("--until: %w", err)
+			}
+			store, err := a.openStore(true)
+			if err != nil {
+				return err
+			}
+			defer closeStore(store, &err)
+			w, commit, abort, err := openOutput(out, a.stdout)
+			if err != nil {
+				return fmt.Errorf("audit export: %w", err)
+			}
+			bw := bufio.NewWriter(w)
+			var n int64
+			var werr error
+			err = store.AuditEntries(cmd.Context(), f, func(e graph.AuditEntry) bool {
+				line, _ := e.MarshalJSON() // never fails
+				if _, werr = bw.Write(append(line, '\n')); werr != nil {
+					return false
+				}
+				n++
+				return true
+			})
+			err = errors.Join(err, werr, bw.Flush())
+			args := map[string]string{"since": since, "until": until, "org": org, "out": out}
+			if aerr := appendCLIAudit(cmd.Context(), store, "cli audit export", []string{org}, args, map[string]int64{"entries": n}, nil, err); aerr != nil {
+				abort()
+				return aerr
+			}
+			if err != nil {
+				abort()
+				return fmt.Errorf("audit export: %w", err)
+			}
+			if err := commit(); err != nil {
+				return fmt.Errorf("audit export: %w", err)
+			}
+			if out != "" && out != "-" {
+				fmt.Fprintf(a.stderr, "Exported %d audit log entries to %s.\n", n, out)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&since, "since", "", "export entries appended at or after this time (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&until, "until", "", "export entries appended before this time (RFC 3339 or YYYY-MM-DD)")
+	fl.StringVar(&org, "org", "", "export only the entries that concern this organization")
+	fl.StringVarP(&out, "out", "o", "-", "output file; - for stdout")
+	return cmd
+}
+
+// operator is the viewer of command-line work: the operating-system user
+// who runs the command, in role "operator".
+func operator() graph.AuditViewer {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return graph.AuditViewer{User: name, Role: "operator"}
+}
+
+// appendCLIAudit records a command run in the audit log: its operation,
+// the organizations it concerns, its arguments and result (anything that
+// encodes as JSON), the ids it returned and how it ended. A command whose
+// run cannot be recorded fails.
+func appendCLIAudit(ctx context.Context, store *graph.Store, op string, orgs []string, args, result any, ids *idCollector, runErr error) error {
+	e := graph.AuditEntry{Viewer: operator(), Operation: op, Orgs: orgs, Outcome: graph.AuditOK}
+	var err error
+	if e.Args, err = json.Marshal(args); err != nil {
+		return fmt.Errorf("record %s in the audit log: encode arguments: %w", op, err)
+	}
+	if e.Result, err = json.Marshal(result); err != nil {
+		return fmt.Errorf("record %s in the audit log: encode result: %w", op, err)
+	}
+	if ids != nil {
+		e.IDs, e.IDCount = ids.ids, ids.n
+	}
+	if runErr != nil {
+		e.Outcome, e.Errors = graph.AuditError, []string{runErr.Error()}
+	}
+	// A run that was interrupted is still recorded.
+	if _, err := store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		return fmt.Errorf("record %s in the audit log: %w", op, err)
+	}
+	return nil
+}
+
+// idCollector keeps the first graph.MaxAuditIDs STIX ids it is given and
+// counts them all.
+type idCollector struct {
+	ids []string
+	n   int64
+}
+
+func (c *idCollector) add(id string) {
+	if len(c.ids) < graph.MaxAuditIDs {
+		c.ids = append(c.ids, id)
+	}
+	c.n++
+}
+
+// redactor wraps r, or export's default when r is nil, and notes the id of
+// every object it lets out of the store: every export format passes each
+// object through the redactor, so the collector sees what was exported.
+func (c *idCollector) redactor(r export.Redactor) export.Redactor {
+	if r == nil {
+		r = export.KeepAll
+	}
+	return export.RedactorFunc(func(v graph.Viewer, n *graph.Node, o *schema.Object) (*schema.Object, error) {
+		o, err := r.Redact(v, n, o)
+		if err == nil && o != nil {
+			c.add(o.ID)
+		}
+		return o, err
+	})
+}
