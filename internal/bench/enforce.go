@@ -138,7 +138,7 @@ func measureEnforcement(ctx context.Context, s *graph.Store, sm *Samples, n, lim
 		Baseline:   enforcementBaseline,
 		Viewer:     halfViewer.Org,
 		StartNodes: "uniform seeded sample of the objects the half viewer may see (so both viewers see them), except relationships",
-		Queries:    "keyword and free-text queries drawn, as for the core figures, from the objects the half viewer may see",
+		Queries:    "keyword and free-text queries drawn as for the core search figures, but among the objects the half viewer may see",
 		RoundSize:  enforcementRoundSize,
 	}
 	if sm == nil {
