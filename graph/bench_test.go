@@ -21,7 +21,8 @@ var (
 )
 
 // loadBench opens a store in a temporary directory with default options
-// and loads the synthetic graph, returning the store and query samples.
+// and loads the synthetic graph, returning the store and query samples
+// (with samples for bench.HalfViewer in Compare).
 func loadBench(b *testing.B) (*graph.Store, *bench.Samples, bench.LoadStats) {
 	b.Helper()
 	s, err := graph.Open(b.TempDir(), graph.DefaultOptions())
@@ -33,9 +34,10 @@ func loadBench(b *testing.B) (*graph.Store, *bench.Samples, bench.LoadStats) {
 			b.Error(err)
 		}
 	})
+	half := bench.HalfViewer()
 	st, samples, err := bench.Load(context.Background(), s,
 		bench.NewGenerator(bench.Config{Objects: *benchObjects, Seed: *benchSeed}),
-		bench.LoadOptions{Seed: *benchSeed, Samples: 2000, Viewer: bench.QueryViewer()})
+		bench.LoadOptions{Seed: *benchSeed, Samples: 2000, Viewer: bench.QueryViewer(), Compare: &half})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,5 +135,113 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			b.ReportMetric(float64(hits)/float64(i), "hits/op")
 		})
+	}
+}
+
+// BenchmarkEnforcement runs the same reads as graph.System(), which sees
+// everything and checks nothing (the baseline without enforcement: an
+// organization's admin reads through the same checks as its analysts), and
+// as bench.HalfViewer(), an analyst who sees about half of the graph: 2-hop
+// neighbourhoods (limited to 100 nodes), keyword and text searches for 20
+// hits, and degrees, from start nodes and queries drawn among what the half
+// viewer sees. The viewers alternate within each run and, with -count, from
+// run to run; compare them with
+//
+//	go test ./graph -run '^$' -bench Enforcement -count 10 | tee /tmp/enf.txt
+//	benchstat -col /viewer /tmp/enf.txt
+//
+// The half viewer returns less (see the items/op metrics), so a smaller
+// time per op is not by itself a sign of cheap enforcement.
+func BenchmarkEnforcement(b *testing.B) {
+	s, samples, _ := loadBench(b)
+	half := bench.HalfViewer()
+	viewers := []struct {
+		name string
+		v    graph.Viewer
+	}{{"system", graph.System()}, {"half", half}}
+	var all, visible int64
+	for _, w := range []struct {
+		v graph.Viewer
+		n *int64
+	}{{graph.System(), &all}, {half, &visible}} {
+		err := s.View(w.v, func(tx *graph.Tx) error {
+			types, err := tx.Types()
+			for _, t := range types {
+				*w.n += t.Count
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Enforcement must have something to filter, or the pair measures
+	// nothing.
+	if frac := float64(visible) / float64(all); frac < 0.3 || frac > 0.7 {
+		b.Fatalf("the half viewer sees %d of %d objects (%.2f), want about half", visible, all, frac)
+	}
+	b.Logf("the half viewer sees %d of %d objects (%.3f)", visible, all, float64(visible)/float64(all))
+	var starts []graph.ID
+	err := s.View(half, func(tx *graph.Tx) error {
+		for _, sid := range samples.Compare.Starts {
+			id, err := tx.Lookup(sid)
+			if err != nil {
+				return err
+			}
+			starts = append(starts, id)
+		}
+		return nil
+	})
+	if err != nil || len(starts) == 0 {
+		b.Fatalf("resolve start nodes: %d, %v", len(starts), err)
+	}
+	search := func(qs []string) func(graph.Viewer, int) (int, error) {
+		return func(v graph.Viewer, i int) (int, error) {
+			r, err := s.Search(context.Background(), v, graph.SearchQuery{Text: qs[i%len(qs)], Size: 20})
+			if err != nil {
+				return 0, err
+			}
+			return len(r.Hits), nil
+		}
+	}
+	for _, op := range []struct {
+		name, unit string
+		run        func(v graph.Viewer, i int) (int, error)
+	}{
+		{"expand2", "nodes/op", func(v graph.Viewer, i int) (int, error) {
+			var n int
+			err := s.View(v, func(tx *graph.Tx) error {
+				ns, _, err := tx.Expand(starts[i%len(starts)], 2, graph.NeighbourQuery{}, bench.DefaultExpandLimit)
+				n = len(ns)
+				return err
+			})
+			return n, err
+		}},
+		{"search-keyword", "hits/op", search(samples.Compare.Keywords)},
+		{"search-text", "hits/op", search(samples.Compare.Texts)},
+		{"degree", "edges/op", func(v graph.Viewer, i int) (int, error) {
+			var n int64
+			err := s.View(v, func(tx *graph.Tx) error {
+				var err error
+				n, err = tx.Degree(starts[i%len(starts)], graph.Both, "")
+				return err
+			})
+			return int(n), err
+		}},
+	} {
+		for _, w := range viewers {
+			b.Run(fmt.Sprintf("op=%s/viewer=%s/objects=%d", op.name, w.name, *benchObjects), func(b *testing.B) {
+				items, i := 0, 0
+				for b.Loop() {
+					n, err := op.run(w.v, i)
+					if err != nil {
+						b.Fatal(err)
+					}
+					items += n
+					i++
+				}
+				b.ReportMetric(float64(items)/float64(i), op.unit)
+			})
+		}
 	}
 }

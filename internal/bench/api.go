@@ -504,10 +504,7 @@ func openAPIStore(ctx context.Context, opts APIOptions, res *APIResult, progress
 // replaySamples draws the samples Load would draw from src, without
 // storing anything, for a store loaded from the same source before.
 func replaySamples(ctx context.Context, src Source, size int, seed uint64) (*Samples, error) {
-	rng := rand.New(rand.NewPCG(seed, 0x73616d706c65)) // as in Load
-	starts := &reservoir{rng: rng, size: size}
-	keywords := &reservoir{rng: rng, size: size}
-	texts := &reservoir{rng: rng, size: size}
+	ss := samplers(viewer, nil, size, seed) // as in Load
 	for n := 0; ; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
 			return nil, fmt.Errorf("replay samples: %w", ctx.Err())
@@ -519,11 +516,9 @@ func replaySamples(ctx context.Context, src Source, size int, seed uint64) (*Sam
 		if err != nil {
 			return nil, fmt.Errorf("replay samples: %w", err)
 		}
-		if viewer.CanSee(it.Meta.Policy) {
-			sample(it.Object, starts, keywords, texts)
-		}
+		offer(ss, it)
 	}
-	return &Samples{Starts: starts.items, Keywords: keywords.items, Texts: texts.items}, nil
+	return collect(ss), nil
 }
 
 // loadGen sends the request mix.

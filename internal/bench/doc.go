@@ -17,8 +17,12 @@
 //     own evidence plus popular values drawn by a Zipf law, so most
 //     observables are in one container and a few in thousands. Every
 //     domain object names its creating organization (created_by_ref), as
-//     real STIX does, so the organizations' identities are hubs. The same
-//     Config always yields byte-identical objects (Generator.WriteNDJSON).
+//     real STIX does, so the organizations' identities are hubs. Access
+//     policies are drawn so that QueryViewer sees about 88% of the graph
+//     and HalfViewer, an organization outside the AMBER sharing community,
+//     about half, with the hidden half spread through the whole graph. The
+//     same Config always yields byte-identical objects
+//     (Generator.WriteNDJSON).
 //   - EdgeList: the "a b" edge-list format of shared/tools/cluster_peers.py,
 //     as objects (nodes, then one relationship per line), so one graph can
 //     be measured here and in other systems.
@@ -27,6 +31,8 @@
 //     keyword and free-text queries) on the way.
 //   - Run and Result: the whole benchmark and its JSON report, with the
 //     targets and whether each was met.
+//   - Enforcement: the cost of access enforcement, the same reads as
+//     graph.System() and as HalfViewer, interleaved, with their ratios.
 //
 // Lifetime and concurrency: a Generator or EdgeList is used by one
 // goroutine; Run owns the store it opens and closes it (and removes a

@@ -165,6 +165,7 @@ type Generator struct {
 
 	evidence, threat     []ref
 	evZipf, threatZipf   *rand.Zipf
+	community            []string // the AMBER sharing community: every organization but halfOrg
 	nextIP               uint32
 	blockObjects, blocks int
 
@@ -206,6 +207,11 @@ func NewGenerator(cfg Config) *Generator {
 		cur: numKinds,
 	}
 	g.blockObjects = cfg.Objects - orgs
+	for i := range orgs {
+		if i != halfOrg {
+			g.community = append(g.community, orgName(i))
+		}
+	}
 	g.blocks = (g.blockObjects + blockSize - 1) / blockSize
 	// Addresses walk the IPv4 space with a seeded odd stride, so they are
 	// distinct and look scattered.
@@ -455,13 +461,43 @@ func (g *Generator) now() time.Time {
 	return t.Truncate(time.Millisecond)
 }
 
-// policy draws the access policy of an object owned by org: mostly GREEN,
-// some AMBER (shared with the next organization), a few CLEAR and RED.
+// halfOrg is the organization the enforcement comparison reads as (see
+// HalfViewer): a member agency left out of the AMBER sharing community, so
+// it sees about half of the graph while the others see most of it.
+const halfOrg = 1
+
+// halfViewer is an analyst of halfOrg, the organization the generator
+// leaves out of its AMBER sharing community.
+var halfViewer = graph.Viewer{Org: orgName(halfOrg)}
+
+// HalfViewer returns the viewer of the enforcement comparison: an analyst
+// of the organization the synthetic graph's AMBER sharing community leaves
+// out, who sees about half of the graph (see Generator). On an edge list,
+// whose objects are all GREEN, it sees everything.
+func HalfViewer() graph.Viewer { return halfViewer }
+
+// policy draws the access policy of an object owned by org. The mix:
+//
+//   - 40% GREEN and 6% CLEAR, which every organization sees;
+//   - 40% AMBER shared with the community, every organization but halfOrg;
+//   - 12% AMBER shared with the next organization only;
+//   - 2% RED, for the owner alone.
+//
+// Every organization but halfOrg sees the community's objects, so it sees
+// about 88% of the graph (with 16 organizations: 86% plus its own and its
+// neighbour's share of the rest). halfOrg sees GREEN, CLEAR, what it owns
+// and what organization 0 shares with it: about half. The draw is one
+// number per object, independent of the object's kind and place, so the
+// hidden half is spread over every kind of object and through the whole
+// graph: walks from visible nodes cross hidden nodes and edges.
 func (g *Generator) policy(org int) (graph.Policy, schema.TLP) {
 	p := graph.Policy{Owner: orgName(org)}
 	switch x := g.rng.IntN(100); {
-	case x < 80:
+	case x < 40:
 		p.TLP = schema.TLPGreen
+	case x < 80:
+		p.TLP = schema.TLPAmber
+		p.Sharing = g.community
 	case x < 92:
 		p.TLP = schema.TLPAmber
 		if g.orgs > 1 {

@@ -188,3 +188,48 @@ func TestSCOUUIDMatchesSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestGeneratorPolicies checks the access mix: the query viewer sees most
+// of the graph, the half viewer about half, and what the half viewer may
+// not see is spread over every kind of object, not gathered in one part.
+func TestGeneratorPolicies(t *testing.T) {
+	const n = 30_000
+	type count struct{ all, query, half int }
+	byKind := map[string]*count{}
+	var total count
+	generate(t, Config{Objects: n, Seed: 11}, func(it Item) {
+		k := startKind(it.Object.ID)
+		if it.Object.Type == "relationship" {
+			k = "relationship"
+		}
+		c := byKind[k]
+		if c == nil {
+			c = &count{}
+			byKind[k] = c
+		}
+		for _, c := range []*count{c, &total} {
+			c.all++
+			if QueryViewer().CanSee(it.Meta.Policy) {
+				c.query++
+			}
+			if HalfViewer().CanSee(it.Meta.Policy) {
+				c.half++
+			}
+		}
+	})
+	share := func(k, of int) float64 { return float64(k) / float64(of) }
+	if f := share(total.query, n); f < 0.84 || f > 0.92 {
+		t.Errorf("the query viewer sees %.3f of the graph, want about 0.88", f)
+	}
+	if f := share(total.half, n); f < 0.46 || f > 0.54 {
+		t.Errorf("the half viewer sees %.3f of the graph, want about 0.50", f)
+	}
+	if len(byKind) != 4 {
+		t.Errorf("kinds %v, want observables, domain objects, containers and relationships", byKind)
+	}
+	for k, c := range byKind {
+		if f := share(c.half, c.all); f < 0.4 || f > 0.6 {
+			t.Errorf("the half viewer sees %.3f of the %s objects, want about half", f, k)
+		}
+	}
+}

@@ -27,6 +27,10 @@ type LoadOptions struct {
 	// user searches for and expands what they see. The zero Viewer sees
 	// only unrestricted objects.
 	Viewer graph.Viewer
+	// Compare, when set, is a second viewer: Load then also draws
+	// Samples.Compare among the objects it may see, from a random stream of
+	// its own, so that the main samples are the same with or without it.
+	Compare *graph.Viewer
 	// OnCommit, when set, is called after each committed chunk with the
 	// number of objects committed so far.
 	OnCommit func(committed int)
@@ -61,6 +65,9 @@ type Samples struct {
 	// Texts are free-text queries: an object's name, or two words of its
 	// description.
 	Texts []string
+	// Compare holds samples of the same kinds drawn among the objects
+	// LoadOptions.Compare may see, or is nil without one.
+	Compare *Samples
 }
 
 // reservoir keeps a uniform sample of up to cap(items) of the offers made.
@@ -85,6 +92,63 @@ func (r *reservoir) slot() int {
 	return -1
 }
 
+// sampler draws one set of samples: uniform over the objects viewer may
+// see, each reservoir offered only the objects it qualifies for.
+type sampler struct {
+	viewer                  graph.Viewer
+	starts, keywords, texts *reservoir
+}
+
+// newSampler returns a sampler keeping up to size items of each kind, drawn
+// with rng.
+func newSampler(v graph.Viewer, size int, rng *rand.Rand) *sampler {
+	return &sampler{
+		viewer:   v,
+		starts:   &reservoir{rng: rng, size: size},
+		keywords: &reservoir{rng: rng, size: size},
+		texts:    &reservoir{rng: rng, size: size},
+	}
+}
+
+// Sample streams: the main samples and the comparison viewer's each draw
+// from their own generator, seeded by the load's seed.
+const (
+	mainStream    = 0x73616d706c65 // "sample"
+	compareStream = 0x68616c66     // "half"
+)
+
+// samplers returns the samplers of a load: the main one, and a second one
+// when cmp is set.
+func samplers(v graph.Viewer, cmp *graph.Viewer, size int, seed uint64) []*sampler {
+	ss := []*sampler{newSampler(v, size, rand.New(rand.NewPCG(seed, mainStream)))}
+	if cmp != nil {
+		ss = append(ss, newSampler(*cmp, size, rand.New(rand.NewPCG(seed, compareStream))))
+	}
+	return ss
+}
+
+// offer offers it to every sampler whose viewer may see it.
+func offer(ss []*sampler, it Item) {
+	for _, sm := range ss {
+		if sm.viewer.CanSee(it.Meta.Policy) {
+			sample(it.Object, sm.starts, sm.keywords, sm.texts)
+		}
+	}
+}
+
+// collect returns what the samplers drew: the first one's samples, with
+// the second one's as Compare.
+func collect(ss []*sampler) *Samples {
+	out := make([]*Samples, len(ss))
+	for i, sm := range ss {
+		out[i] = &Samples{Starts: sm.starts.items, Keywords: sm.keywords.items, Texts: sm.texts.items}
+	}
+	if len(out) > 1 {
+		out[0].Compare = out[1]
+	}
+	return out[0]
+}
+
 // Load puts every object of src into s in bulk chunks as the system viewer,
 // waits until the search index has caught up, and returns timings and
 // samples of what was loaded.
@@ -92,11 +156,7 @@ func Load(ctx context.Context, s *graph.Store, src Source, opts LoadOptions) (Lo
 	if opts.Samples <= 0 {
 		opts.Samples = 1000
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x73616d706c65)) // "sample"
-	starts := &reservoir{rng: rng, size: opts.Samples}
-	keywords := &reservoir{rng: rng, size: opts.Samples}
-	texts := &reservoir{rng: rng, size: opts.Samples}
-
+	ss := samplers(opts.Viewer, opts.Compare, opts.Samples, opts.Seed)
 	var st LoadStats
 	committed := 0
 	bulk := s.NewBulk(graph.System(), graph.BulkOptions{
@@ -128,9 +188,7 @@ func Load(ctx context.Context, s *graph.Store, src Source, opts LoadOptions) (Lo
 			bulk.Abort()
 			return st, nil, fmt.Errorf("load: %w", err)
 		}
-		if opts.Viewer.CanSee(it.Meta.Policy) {
-			sample(it.Object, starts, keywords, texts)
-		}
+		offer(ss, it)
 	}
 	bs, err := bulk.Close()
 	if err != nil {
@@ -142,7 +200,7 @@ func Load(ctx context.Context, s *graph.Store, src Source, opts LoadOptions) (Lo
 		return st, nil, fmt.Errorf("load: %w", err)
 	}
 	st.Searchable = time.Since(start)
-	return st, &Samples{Starts: starts.items, Keywords: keywords.items, Texts: texts.items}, nil
+	return st, collect(ss), nil
 }
 
 // sample offers o to the reservoirs it qualifies for.

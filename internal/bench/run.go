@@ -54,7 +54,8 @@ type Options struct {
 
 // Progress is one progress report of Run.
 type Progress struct {
-	// Phase is "ingest", "index", "neighbours", "search", "check" or "done".
+	// Phase is "ingest", "index", "neighbours", "search", "enforcement",
+	// "check" or "done".
 	Phase string
 	// Done and Total count the phase's work: objects or queries.
 	Done, Total int
@@ -104,6 +105,9 @@ type Result struct {
 	// Both ask for 20 hits as an organization viewer.
 	SearchKeyword Latency `json:"search_keyword"`
 	SearchText    Latency `json:"search_text"`
+	// Enforcement compares the same reads as the system viewer (no
+	// enforcement) and as a viewer who sees about half of the graph.
+	Enforcement Enforcement `json:"enforcement"`
 	// PeakRSSBytes is the process's peak resident set (VmHWM) after the
 	// measurements (before the optional check, which reads everything);
 	// PeakRSSIngestBytes the same right after the load.
@@ -279,6 +283,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		Samples:      2 * opts.Queries,
 		Seed:         opts.Seed,
 		Viewer:       viewer,
+		Compare:      &halfViewer,
 		OnCommit: func(n int) {
 			if now := time.Now(); now.Sub(last) >= 250*time.Millisecond || n == total {
 				last = now
@@ -312,7 +317,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// half is timed; garbage from the load is collected first.
 	res.PeakRSSIngestBytes = peakRSS()
 	runtime.GC()
-	starts, err := resolve(s, samples.Starts)
+	starts, err := resolve(s, viewer, samples.Starts)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +359,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		} else {
 			res.SearchText = lat
 		}
+	}
+
+	res.Enforcement, err = measureEnforcement(ctx, s, samples.Compare, opts.Queries, opts.ExpandLimit, progress)
+	if err != nil {
+		return nil, err
 	}
 
 	res.PeakRSSBytes = peakRSS()
@@ -415,11 +425,11 @@ func startKind(stixID string) string {
 	return "domain-object"
 }
 
-// resolve maps sampled STIX ids to node ids as the viewer sees them,
-// dropping nodes the viewer may not see.
-func resolve(s *graph.Store, stixIDs []string) ([]start, error) {
+// resolve maps sampled STIX ids to node ids as v sees them, dropping nodes
+// v may not see.
+func resolve(s *graph.Store, v graph.Viewer, stixIDs []string) ([]start, error) {
 	var ids []start
-	err := s.View(viewer, func(tx *graph.Tx) error {
+	err := s.View(v, func(tx *graph.Tx) error {
 		for _, sid := range stixIDs {
 			id, err := tx.Lookup(sid)
 			if errors.Is(err, graph.ErrNotFound) {
@@ -571,6 +581,7 @@ func targets(r *Result) []Target {
 		t("two_hop.p50_ms", "<=", TargetTwoHopP50Ms, r.TwoHop.P50Ms, "ms"),
 		t("two_hop.p99_ms", "<=", TargetTwoHopP99Ms, r.TwoHop.P99Ms, "ms"),
 		t("peak_rss_bytes", "<=", TargetPeakRSSBytes, float64(r.PeakRSSBytes), "bytes"),
+		t("enforcement.overhead", "<=", TargetEnforcementOverhead, r.Enforcement.Overhead, "ratio"),
 	}
 }
 
@@ -635,7 +646,7 @@ func (p Progress) String() string {
 		return s + fmt.Sprintf(", search index %d commits behind", p.IndexLag)
 	case "index":
 		return fmt.Sprintf("searchable: %d objects in %.1fs", p.Done, p.Elapsed.Seconds())
-	case "neighbours", "search":
+	case "neighbours", "search", "enforcement":
 		return fmt.Sprintf("%s queries %d/%d", p.Phase, p.Done, p.Total)
 	}
 	return p.Phase
