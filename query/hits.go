@@ -2,7 +2,9 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/verband-cti/verband/graph"
@@ -45,7 +47,37 @@ func (q *queryResolver) Hits(ctx context.Context, args struct{ Values []string }
 	if err != nil {
 		return nil, err
 	}
+	if err := r.recordHits(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// recordHits appends one audit entry per value that hit, concerning the
+// asking organization and every holder, so both sides' audit logs show
+// who learned what of whom. A hit that cannot be recorded is not answered.
+func (r *request) recordHits(ctx context.Context, hits []*valueHits) error {
+	p := r.principal
+	for _, h := range hits {
+		if len(h.Organizations) == 0 {
+			continue
+		}
+		result, err := json.Marshal(map[string]any{"value": h.Value, "organizations": h.Organizations})
+		if err != nil {
+			return fmt.Errorf("record hit: %w", err)
+		}
+		_, err = r.api.store.AppendAudit(ctx, graph.AuditEntry{
+			Viewer:    graph.AuditViewer{Org: p.Org, User: p.User, Role: string(p.Role), TokenID: p.TokenID},
+			Operation: "hit",
+			Result:    result,
+			Outcome:   graph.AuditOK,
+			Orgs:      slices.Clone(h.Organizations),
+		})
+		if err != nil {
+			return fmt.Errorf("record hit on %q: %w", h.Value, err)
+		}
+	}
+	return nil
 }
 
 // canonicalLookupValue is the form a value is indexed under: refanged and
