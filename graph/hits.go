@@ -99,3 +99,17 @@ func (tx *Tx) holders(r *record, cls Class) []contribution {
 func policyEqual(a, b Policy) bool {
 	return string(a.normalize().encode()) == string(b.normalize().encode())
 }
+
+// AnyDiscoverable reports whether any stored policy is discoverable, so
+// that callers can skip hit lookups on a store where none can hit.
+func (s *Store) AnyDiscoverable() bool {
+	sets := *s.classes.sets.Load()
+	for _, set := range sets {
+		for _, p := range set {
+			if p.Discoverable {
+				return true
+			}
+		}
+	}
+	return false
+}

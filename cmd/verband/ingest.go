@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,6 +147,16 @@ caught up, so that everything it loaded is searchable when it exits.`,
 			fmt.Fprintf(a.stdout, "Search index caught up after %s more; %d documents are searchable.\n", wait.Round(time.Millisecond), status.Docs)
 			if stats.Rejected > 0 {
 				fmt.Fprintf(a.stdout, "%d objects were rejected (listed above on stderr).\n", stats.Rejected)
+			}
+			if len(stats.Hits) > 0 {
+				fmt.Fprintf(a.stdout, "%d loaded values are also held by other organizations (hit/no-hit; ask them through the proper channel):\n", len(stats.Hits))
+				for i, h := range stats.Hits {
+					if i == 20 {
+						fmt.Fprintf(a.stdout, "  … and %d more (see --json).\n", len(stats.Hits)-i)
+						break
+					}
+					fmt.Fprintf(a.stdout, "  %s: %s\n", h.Value, strings.Join(h.Organizations, ", "))
+				}
 			}
 			return nil
 		},

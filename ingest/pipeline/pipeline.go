@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,6 +137,11 @@ type Stats struct {
 	Chunks int `json:"chunks"`
 	// Duration is the wall time of the load.
 	Duration time.Duration `json:"duration_ns"`
+	// Hits lists the canonical values of loaded observables that other
+	// organizations hold too and made discoverable (hit/no-hit): only the
+	// value and the holders' names, each recorded in the audit log of both
+	// sides. It is filled when the load has an owner organization.
+	Hits []ValueHits `json:"hits,omitempty"`
 	// Errors holds the error of every rejected object or unreadable file, in
 	// the order they were met (Skip mode).
 	Errors []error `json:"-"`
@@ -245,6 +251,10 @@ type run struct {
 	scoSeen     map[uint64]struct{}
 	deferred    []deferredItem
 	deferWarned bool
+	// values collects the canonical values of the observables loaded, for
+	// the hit/no-hit lookup at the end (nil when there is nobody to ask
+	// for: no owner, or nothing discoverable in the store).
+	values map[string]struct{}
 
 	files, fileIndex int
 	file             string
@@ -260,6 +270,16 @@ type item struct {
 	w where
 }
 
+// ValueHits names the organizations that hold a discoverable match for a
+// value.
+type ValueHits struct {
+	Value         string   `json:"value"`
+	Organizations []string `json:"organizations"`
+}
+
+// maxHitValues bounds how many distinct values one load looks up for hits.
+const maxHitValues = 1_000_000
+
 // where names an object's place in the input, for errors and provenance.
 type where struct {
 	name     string // the input as given, for errors
@@ -269,6 +289,9 @@ type where struct {
 
 func (l *Loader) newRun(ctx context.Context) *run {
 	r := &run{l: l, ctx: ctx, start: time.Now(), markings: map[string]schema.TLP{}, scoIDs: map[string]string{}, scoSeen: map[uint64]struct{}{}}
+	if l.opts.Owner != "" && l.store.AnyDiscoverable() {
+		r.values = map[string]struct{}{}
+	}
 	r.newBulk()
 	return r
 }
@@ -465,6 +488,11 @@ func (r *run) store(o *schema.Object, w where, h ingest.Hints, prov graph.Proven
 			}
 		}
 	}
+	if r.values != nil && owner == r.l.opts.Owner && schema.KindOf(o.Type) == schema.KindSCO && len(r.values) < maxHitValues {
+		for _, v := range schema.IndexValues(o) {
+			r.values[v] = struct{}{}
+		}
+	}
 	r.pending = append(r.pending, item{o, m, w})
 	if err := r.bulk.Put(o, m); err != nil {
 		return r.storeFailed(err)
@@ -573,9 +601,64 @@ func (r *run) finish() (Stats, error) {
 		}
 	}
 	r.pending = nil
+	if err := r.hits(); err != nil {
+		return r.fail(fmt.Errorf("load: %w", err))
+	}
 	r.stats.Duration = time.Since(r.start)
 	r.report(true)
 	return r.stats, nil
+}
+
+// hits looks up, as the owner organization, which other organizations hold
+// a discoverable match for the values loaded, and records each hit in the
+// audit log concerning both sides.
+func (r *run) hits() error {
+	if len(r.values) == 0 {
+		return nil
+	}
+	owner := r.l.opts.Owner
+	values := make([]string, 0, len(r.values))
+	for v := range r.values {
+		values = append(values, v)
+	}
+	slices.Sort(values)
+	err := r.l.store.View(graph.Viewer{Org: owner}, func(tx *graph.Tx) error {
+		for i, v := range values {
+			if i%4096 == 0 {
+				if err := r.ctx.Err(); err != nil {
+					return err
+				}
+			}
+			orgs, err := tx.Hits(v)
+			if err != nil {
+				return err
+			}
+			if len(orgs) > 0 {
+				r.stats.Hits = append(r.stats.Hits, ValueHits{Value: v, Organizations: orgs})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("hit lookup: %w", err)
+	}
+	for _, h := range r.stats.Hits {
+		result, err := json.Marshal(h)
+		if err != nil {
+			return fmt.Errorf("record hit: %w", err)
+		}
+		_, err = r.l.store.AppendAudit(r.ctx, graph.AuditEntry{
+			Viewer:    graph.AuditViewer{Org: owner, Role: "ingest"},
+			Operation: "hit (ingest " + r.l.opts.Source + ")",
+			Result:    result,
+			Outcome:   graph.AuditOK,
+			Orgs:      slices.Clone(h.Organizations),
+		})
+		if err != nil {
+			return fmt.Errorf("record hit on %q: %w", h.Value, err)
+		}
+	}
+	return nil
 }
 
 // countingReader counts the bytes read through it.
