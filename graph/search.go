@@ -48,6 +48,9 @@ func startIndexer(s *Store, dir string) (*indexer, error) {
 		return nil, err
 	}
 	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.noteMultiDocs(ix); err != nil {
+		return nil, errors.Join(err, ix.Close())
+	}
 	in.changed = sync.NewCond(&in.mu)
 	hwm, err := ix.HWM()
 	if err != nil {
@@ -331,8 +334,11 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 		return d, err
 	}
 	// Every contribution's text goes in, so that each viewer finds what
-	// its own contributions say; Search checks such hits again.
+	// its own contributions say; Search checks such hits again. The flag
+	// is raised before the document can be applied, so no search misses
+	// the check.
 	d.Multi = true
+	s.multiDocs.Store(true)
 	for _, part := range parts {
 		pd, err := buildDocument(id, r.class, part, nil)
 		if err != nil {
@@ -559,6 +565,19 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	return out, nil
 }
 
+// noteMultiDocs raises Store.multiDocs when the index holds a Multi
+// document from an earlier run.
+func (s *Store) noteMultiDocs(ix *textindex.Index) error {
+	res, err := ix.Search(context.Background(), textindex.Query{OnlyMulti: true, Size: 1})
+	if err != nil {
+		return fmt.Errorf("open search index: look for documents of merged contributions: %w", err)
+	}
+	if res.Total > 0 {
+		s.multiDocs.Store(true)
+	}
+	return nil
+}
+
 // maxMultiHits bounds how many hits on Multi documents one search checks
 // again; beyond it the search fails rather than risk counting what the
 // viewer may not see.
@@ -571,6 +590,9 @@ const maxMultiHits = 10000
 // removes each false hit from out's Total and Facets and returns them, so
 // the caller drops them from the hits.
 func (s *Store) falseHits(ctx context.Context, in *indexer, v Viewer, tq textindex.Query, out *SearchResult) (map[ID]bool, error) {
+	if !s.multiDocs.Load() {
+		return nil, nil // no node's contributions differ: nothing to check
+	}
 	mq := tq
 	mq.OnlyMulti, mq.From, mq.Size, mq.Facets = true, 0, maxMultiHits, false
 	multi, err := in.ix.Search(ctx, mq)

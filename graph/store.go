@@ -52,7 +52,10 @@ type Store struct {
 	search atomic.Pointer[indexer] // nil without Options.Search
 
 	protect atomic.Pointer[Protection]
-	audit   auditLog // the append side of the audit log (audit.go)
+	// multiDocs is raised once the search index may hold a document of a
+	// node whose contributions differ, which searches must check again.
+	multiDocs atomic.Bool
+	audit     auditLog // the append side of the audit log (audit.go)
 }
 
 // Open opens (creating if needed) the store in dir.
