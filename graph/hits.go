@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -112,4 +114,22 @@ func (s *Store) AnyDiscoverable() bool {
 		}
 	}
 	return false
+}
+
+// RecordHit appends the audit entry of a hit: who looked up or loaded
+// value, and the organizations that hold it, so that the entry shows in the
+// audit log of both sides.
+func (s *Store) RecordHit(ctx context.Context, who AuditViewer, operation, value string, holders []string) error {
+	result, err := json.Marshal(struct {
+		Value         string   `json:"value"`
+		Organizations []string `json:"organizations"`
+	}{value, holders})
+	if err != nil {
+		return fmt.Errorf("record hit: %w", err)
+	}
+	_, err = s.AppendAudit(ctx, AuditEntry{Viewer: who, Operation: operation, Result: result, Outcome: AuditOK, Orgs: slices.Clone(holders)})
+	if err != nil {
+		return fmt.Errorf("record hit on %q: %w", value, err)
+	}
+	return nil
 }

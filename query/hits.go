@@ -2,9 +2,7 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/verband-cti/verband/graph"
@@ -62,19 +60,8 @@ func (r *request) recordHits(ctx context.Context, hits []*valueHits) error {
 		if len(h.Organizations) == 0 {
 			continue
 		}
-		result, err := json.Marshal(map[string]any{"value": h.Value, "organizations": h.Organizations})
-		if err != nil {
-			return fmt.Errorf("record hit: %w", err)
-		}
-		_, err = r.api.store.AppendAudit(ctx, graph.AuditEntry{
-			Viewer:    graph.AuditViewer{Org: p.Org, User: p.User, Role: string(p.Role), TokenID: p.TokenID},
-			Operation: "hit",
-			Result:    result,
-			Outcome:   graph.AuditOK,
-			Orgs:      slices.Clone(h.Organizations),
-		})
-		if err != nil {
-			return fmt.Errorf("record hit on %q: %w", h.Value, err)
+		if err := r.api.store.RecordHit(ctx, graph.AuditViewer{Org: p.Org, User: p.User, Role: string(p.Role), TokenID: p.TokenID}, "hit", h.Value, h.Organizations); err != nil {
+			return err
 		}
 	}
 	return nil

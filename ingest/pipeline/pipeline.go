@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -643,19 +642,8 @@ func (r *run) hits() error {
 		return fmt.Errorf("hit lookup: %w", err)
 	}
 	for _, h := range r.stats.Hits {
-		result, err := json.Marshal(h)
-		if err != nil {
-			return fmt.Errorf("record hit: %w", err)
-		}
-		_, err = r.l.store.AppendAudit(r.ctx, graph.AuditEntry{
-			Viewer:    graph.AuditViewer{Org: owner, Role: "ingest"},
-			Operation: "hit (ingest " + r.l.opts.Source + ")",
-			Result:    result,
-			Outcome:   graph.AuditOK,
-			Orgs:      slices.Clone(h.Organizations),
-		})
-		if err != nil {
-			return fmt.Errorf("record hit on %q: %w", h.Value, err)
+		if err := r.l.store.RecordHit(r.ctx, graph.AuditViewer{Org: owner, Role: "ingest"}, "hit (ingest "+r.l.opts.Source+")", h.Value, h.Organizations); err != nil {
+			return err
 		}
 	}
 	return nil
