@@ -78,8 +78,10 @@ func TestRules(t *testing.T) {
 		// The third object has an MD5 besides, so it is a file object of
 		// its own, the only one that carries both hashes.
 		name: "hash-equivalence through a third file object",
-		a:    func(t *testing.T) objs { return objs{file(t, map[string]string{"SHA-1": "fedcba9876543210fedcba9876543210fedcba98"})} },
-		b:    func(t *testing.T) objs { return objs{file(t, map[string]string{"SHA-256": sha256b})} },
+		a: func(t *testing.T) objs {
+			return objs{file(t, map[string]string{"SHA-1": "fedcba9876543210fedcba9876543210fedcba98"})}
+		},
+		b: func(t *testing.T) objs { return objs{file(t, map[string]string{"SHA-256": sha256b})} },
 		extra: func(t *testing.T) objs {
 			return objs{file(t, map[string]string{"MD5": "fedcba9876543210fedcba9876543210", "SHA-1": "fedcba9876543210fedcba9876543210fedcba98", "SHA-256": sha256b})}
 		},

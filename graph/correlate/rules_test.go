@@ -44,8 +44,8 @@ func TestRegisteredDomain(t *testing.T) {
 	}{
 		{"www.example.com", "example.com", true},
 		{"a.b.c.example.co.uk", "example.co.uk", true},
-		{"example.com", "", false},         // already registered
-		{"co.uk", "", false},               // a public suffix
+		{"example.com", "", false},          // already registered
+		{"co.uk", "", false},                // a public suffix
 		{"someone.blogspot.com", "", false}, // blogspot.com is a (private) suffix
 		{"cdn.someone.blogspot.com", "someone.blogspot.com", true},
 	} {
