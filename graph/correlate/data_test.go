@@ -120,11 +120,7 @@ func loadInto(root string) error {
 			return err
 		}
 	}
-	lists, err := filepath.Glob(filepath.Join(root, "misp", "warninglists", "[a-z]*.json"))
-	if err != nil {
-		return err
-	}
-	if realData.wl, err = refdata.LoadWarninglists(lists...); err != nil {
+	if realData.wl, err = refdata.LoadWarninglists(filepath.Join(root, "misp", "warninglists")); err != nil {
 		return err
 	}
 	realData.took = time.Since(start)
@@ -141,24 +137,13 @@ func dropLicenses(files []string) []string {
 	return out
 }
 
-// matcher adapts loaded warninglists to Options.Warninglisted, the way the
-// server does.
-func matcher(wl *refdata.Warninglists) func(typ, value string) (string, bool) {
-	return func(typ, value string) (string, bool) {
-		if m := wl.Match(typ, value); len(m) > 0 {
-			return m[0].Name, true
-		}
-		return "", false
-	}
-}
-
 // TestSharedData correlates the real corpus as an analyst of an
 // organization sees it: each ESET campaign's containers must be related,
 // above every other Maltrail family, to the family that tracks the same
 // actor, and no warninglisted value may be evidence of any link.
 func TestSharedData(t *testing.T) {
 	s, wl := loadSharedData(t)
-	listed := matcher(wl)
+	listed := wl.Listed
 	opts := correlate.DefaultOptions()
 	opts.Warninglisted = listed
 	analyst := graph.Viewer{Org: "ncsc", User: "analyst"}

@@ -47,12 +47,7 @@ func warninglists(t *testing.T) func(typ, value string) (string, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(typ, value string) (string, bool) {
-		if m := wl.Match(typ, value); len(m) > 0 {
-			return m[0].Name, true
-		}
-		return "", false
-	}
+	return wl.Listed
 }
 
 // TestNoise checks that 8.8.8.8 and google.com in a hundred containers
