@@ -2,12 +2,12 @@ package correlate_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/correlate"
+	"github.com/verband-cti/verband/graph/graphtest"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -29,30 +29,11 @@ var (
 func obj(tb testing.TB, props map[string]any) *schema.Object {
 	tb.Helper()
 	props["spec_version"] = "2.1"
-	sco := schema.KindOf(fmt.Sprint(props["type"])) == schema.KindSCO
-	if sco {
-		props["id"] = fmt.Sprint(props["type"]) + "--00000000-0000-4000-8000-000000000000"
-	} else {
-		props["created"], props["modified"] = ts, ts
+	if schema.KindOf(fmt.Sprint(props["type"])) == schema.KindSCO {
+		return graphtest.SCO(tb, props)
 	}
-	raw, err := json.Marshal(props)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	o, err := schema.ParseObject(raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if sco {
-		id, err := schema.SCOID(o)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := o.Set("id", id); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return o
+	props["created"], props["modified"] = ts, ts
+	return graphtest.Object(tb, props)
 }
 
 // value makes an observable with a value, such as value(t, "ipv4-addr", "192.0.2.1").
