@@ -568,13 +568,19 @@ func (b *builder) memberKeys(id graph.ID) ([]memberKey, []Suppression) {
 		}
 		return nil, sup
 	}
-	best := map[Key]memberKey{}
+	// A member gives a handful of values, so a slice beats a map.
+	var best []keyedMember
 	add := func(k Key, r Rule, f float64) {
 		k = b.finalKey(k)
-		if cur, ok := best[k]; ok && !better(r, f, cur.rule, cur.factor) {
-			return
+		for i := range best {
+			if best[i].key == k {
+				if better(r, f, best[i].mk.rule, best[i].mk.factor) {
+					best[i].mk = memberKey{rule: r, factor: f}
+				}
+				return
+			}
 		}
-		best[k] = memberKey{rule: r, factor: f}
+		best = append(best, keyedMember{k, memberKey{rule: r, factor: f}})
 	}
 	for k := range own {
 		add(k, RuleShared, 1)
@@ -589,13 +595,17 @@ func (b *builder) memberKeys(id graph.ID) ([]memberKey, []Suppression) {
 		}
 	}
 	// Rules on values: URL host, e-mail domain, registered domain; then
-	// CIDR blocks that hold an address.
-	for k, mk := range maps(best) {
-		for _, d := range deriveValue(k) {
-			add(d.key, d.rule, mk.factor*d.rule.Factor())
+	// CIDR blocks that hold an address. Values these add are not derived
+	// from again (deriveValue already follows its own chains).
+	n := len(best)
+	for i := 0; i < n; i++ {
+		for _, d := range deriveValue(best[i].key) {
+			add(d.key, d.rule, best[i].mk.factor*d.rule.Factor())
 		}
 	}
-	for k, mk := range maps(best) {
+	n = len(best)
+	for i := 0; i < n; i++ {
+		k := best[i].key
 		if k.Kind != "ipv4-addr" && k.Kind != "ipv6-addr" {
 			continue
 		}
@@ -604,29 +614,26 @@ func (b *builder) memberKeys(id graph.ID) ([]memberKey, []Suppression) {
 			continue
 		}
 		for _, pfx := range b.cidrs.containing(a.Unmap()) {
-			add(Key{k.Kind, pfx.String()}, RuleIPInCIDR, mk.factor*RuleIPInCIDR.Factor())
+			add(Key{k.Kind, pfx.String()}, RuleIPInCIDR, best[i].mk.factor*RuleIPInCIDR.Factor())
 		}
 	}
 	out := make([]memberKey, 0, len(best))
-	for k, mk := range best {
-		if s, ok := b.suppressed(k); ok {
+	for _, km := range best {
+		if s, ok := b.suppressed(km.key); ok {
 			sup = append(sup, s)
 			continue
 		}
-		mk.key = b.intern(k)
-		out = append(out, mk)
+		km.mk.key = b.intern(km.key)
+		out = append(out, km.mk)
 	}
 	slices.SortFunc(out, func(a, b memberKey) int { return cmp.Compare(a.key, b.key) })
 	return out, sup
 }
 
-// maps returns a copy of m, so that m can grow while the copy is walked.
-func maps(m map[Key]memberKey) map[Key]memberKey {
-	out := make(map[Key]memberKey, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+// keyedMember is a value with the way a member gives it.
+type keyedMember struct {
+	key Key
+	mk  memberKey
 }
 
 // hold computes how a container with the given evidence members holds
