@@ -19,6 +19,7 @@ import (
 	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/graph/correlate"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -35,6 +36,9 @@ type APIOptions struct {
 	// OnPanic, when set, is called with the value of every resolver panic
 	// (after it has been turned into an INTERNAL error), for tests.
 	OnPanic func(v any)
+	// Correlation configures Query.correlations: the document-frequency
+	// cap and the warninglists. Zero fields take correlate's defaults.
+	Correlation correlate.Options
 
 	metrics *metrics
 }
@@ -50,6 +54,7 @@ type API struct {
 	log     *slog.Logger
 	metrics *metrics
 	onPanic func(any)
+	corr    *correlate.Engine
 }
 
 // NewAPI parses the schema and binds it to the resolvers over store.
@@ -59,6 +64,7 @@ func NewAPI(store *graph.Store, opts APIOptions) (*API, error) {
 	if a.reader == nil {
 		a.reader = store
 	}
+	a.corr = correlate.NewEngine(store, opts.Correlation)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -80,6 +86,10 @@ func NewAPI(store *graph.Store, opts APIOptions) (*API, error) {
 	a.schema = s
 	return a, nil
 }
+
+// Close stops the correlation builds under way; call it before closing
+// the store.
+func (a *API) Close() { a.corr.Close() }
 
 // Limits returns the limits in force.
 func (a *API) Limits() Limits { return a.limits }

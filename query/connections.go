@@ -71,6 +71,17 @@ func decodeCursor(after *string, kind string, nparts int) ([]string, error) {
 
 func offsetCursor(i int) string { return encodeCursor("n", strconv.Itoa(i)) }
 
+// offsetPage checks the paging arguments of a list computed per request:
+// the page size (def when first is absent, see Limits.pageSize) and the
+// position after the offset cursor after.
+func offsetPage(l Limits, first int32, def int, after *string) (size, offset int, err error) {
+	if size, err = l.pageSize(first, def); err != nil {
+		return 0, 0, err
+	}
+	offset, err = decodeOffset(after)
+	return size, offset, err
+}
+
 // decodeOffset returns the position after an offset cursor: 0 without one.
 func decodeOffset(after *string) (int, error) {
 	parts, err := decodeCursor(after, "n", 1)
@@ -213,11 +224,7 @@ func directionArg(d string) graph.Direction {
 // loaded in one more.
 func (o *objectResolver) neighbourPage(ctx context.Context, args neighbourArgs) (*neighbourConnection, error) {
 	r := o.req
-	first, err := r.api.limits.pageSize(args.First, 20)
-	if err != nil {
-		return nil, err
-	}
-	offset, err := decodeOffset(args.After)
+	first, offset, err := offsetPage(r.api.limits, args.First, 20, args.After)
 	if err != nil {
 		return nil, err
 	}

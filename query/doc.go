@@ -33,6 +33,11 @@
 //     as extensions.code with the field and object at fault. Every error of
 //     a response has a code.
 //
+// Correlations. Query.correlations asks the API's correlate.Engine, which
+// keeps one projection per recent viewer until the next commit; a request
+// that times out while its projection is built leaves the build running
+// for the next one. API.Close stops such builds (Server.Run calls it).
+//
 // Access. Resolvers never decide visibility: every read goes through a
 // graph.Tx or Store.Search bound to the request's viewer, so hidden objects
 // read as missing everywhere. Resolvers add two owner-only rules the store

@@ -39,11 +39,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	if depth > lim.MaxNeighbourDepth {
 		return nil, limitErr("depth", "depth %d is above the limit of %d", depth, lim.MaxNeighbourDepth)
 	}
-	first, err := lim.pageSize(args.First, 100)
-	if err != nil {
-		return nil, err
-	}
-	offset, err := decodeOffset(args.After)
+	first, offset, err := offsetPage(lim, args.First, 100, args.After)
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +314,7 @@ var timeProps = []string{"first_seen", "first_observed", "published"}
 // Timeline resolves Case.timeline: every visible member, placed in time.
 func (o *objectResolver) Timeline(ctx context.Context, args pageArgs) (*timelineConnection, error) {
 	r := o.req
-	first, err := r.api.limits.pageSize(args.First, 50)
-	if err != nil {
-		return nil, err
-	}
-	offset, err := decodeOffset(args.After)
+	first, offset, err := offsetPage(r.api.limits, args.First, 50, args.After)
 	if err != nil {
 		return nil, err
 	}

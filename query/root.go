@@ -145,11 +145,7 @@ func (q *queryResolver) Search(ctx context.Context, args struct {
 	After *string
 }) (*searchConnection, error) {
 	r := reqFrom(ctx)
-	first, err := q.api.limits.pageSize(args.First, 20)
-	if err != nil {
-		return nil, err
-	}
-	offset, err := decodeOffset(args.After)
+	first, offset, err := offsetPage(q.api.limits, args.First, 20, args.After)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/graph/correlate"
 )
 
 // Timeouts of the HTTP server.
@@ -53,6 +54,8 @@ type ServerOptions struct {
 	// Reader, when set, is what GraphQL resolvers read through instead of
 	// the store (for tests that count reads).
 	Reader Reader
+	// Correlation configures Query.correlations (see APIOptions).
+	Correlation correlate.Options
 }
 
 // Server is Verband's HTTP server.
@@ -89,7 +92,7 @@ func NewServer(store *graph.Store, opts ServerOptions) *Server {
 		opts.Auth = store
 	}
 	s := &Server{store: store, opts: opts, log: opts.Logger, metrics: newMetrics(store)}
-	s.api, s.apiErr = NewAPI(store, APIOptions{Limits: opts.Limits, Reader: opts.Reader, Logger: opts.Logger, metrics: s.metrics})
+	s.api, s.apiErr = NewAPI(store, APIOptions{Limits: opts.Limits, Reader: opts.Reader, Logger: opts.Logger, Correlation: opts.Correlation, metrics: s.metrics})
 	mux := http.NewServeMux()
 	s.mux = mux
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -199,6 +202,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.apiErr != nil {
 		return fmt.Errorf("run query server: %w", s.apiErr)
 	}
+	defer s.api.Close()
 	if (s.opts.TLSCertFile == "") != (s.opts.TLSKeyFile == "") {
 		return errors.New("run query server: TLS needs both a certificate file and a key file")
 	}

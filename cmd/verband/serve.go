@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/graph/correlate"
+	"github.com/verband-cti/verband/ingest/refdata"
 	"github.com/verband-cti/verband/query"
 	taxiiserver "github.com/verband-cti/verband/query/taxii"
 	"github.com/verband-cti/verband/ui"
@@ -15,6 +17,7 @@ import (
 func newServeCmd(a *app) *cobra.Command {
 	var opts query.ServerOptions
 	lim := query.DefaultLimits()
+	var warninglists []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP server (GraphQL API) on the store",
@@ -39,12 +42,18 @@ token with "verband admin token create" (with the server stopped). Requests
 are bounded by the --max-* limits and --timeout; a request over a limit fails
 at once with an error of code LIMIT.
 
+Query.correlations ranks the containers related to a case, incident, report or
+grouping by the values they share. Values on the MISP warninglists named by
+--warninglists, and values held by more than --correlate-max-df containers,
+link nothing (they stay searchable).
+
 The default address is loopback only; give --addr 0.0.0.0:8443 with --tls-cert
 and --tls-key to serve others.`,
 		Example: `  verband admin token create --user alice --org cert-a --role admin
   verband serve
   curl -H "Authorization: Bearer $TOKEN" -d '{"query":"{ viewer { user } }"}' http://127.0.0.1:8080/graphql
-  verband serve --addr 0.0.0.0:8443 --tls-cert server.pem --tls-key server-key.pem --timeout 30s`,
+  verband serve --addr 0.0.0.0:8443 --tls-cert server.pem --tls-key server-key.pem --timeout 30s
+  verband serve --warninglists misp-warninglists/lists --correlate-max-df 100`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log, err := a.logger(slog.LevelInfo)
@@ -58,6 +67,13 @@ and --tls-key to serve others.`,
 			defer closeStore(store, &err)
 			opts.Logger = log
 			opts.Limits = lim
+			if len(warninglists) > 0 {
+				wl, err := refdata.LoadWarninglists(warninglists...)
+				if err != nil {
+					return fmt.Errorf("serve: --warninglists: %w", err)
+				}
+				opts.Correlation.Warninglisted = wl.Listed
+			}
 			srv := query.NewServer(store, opts)
 			feeds, err := taxiiserver.New(store, taxiiserver.Options{Authenticate: srv.Authenticated})
 			if err != nil {
@@ -96,6 +112,8 @@ and --tls-key to serve others.`,
 	f.IntVar(&lim.MaxPaths, "max-paths", lim.MaxPaths, "largest k of the paths query")
 	f.IntVar(&lim.MaxPathVisits, "max-path-visits", lim.MaxPathVisits, "most edges one paths query may examine")
 	f.IntVar(&lim.MaxScan, "max-scan", lim.MaxScan, "most objects a filtered listing or count may examine")
+	f.StringSliceVar(&warninglists, "warninglists", nil, "MISP warninglists (files, or folders of list.json files) whose values link no containers in correlations")
+	f.IntVar(&opts.Correlation.MaxDF, "correlate-max-df", correlate.DefaultMaxDF, "in correlations, values held by more containers than this link none of them")
 	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (the ingest mutation's data), in bytes")
 	return cmd
 }

@@ -182,6 +182,20 @@ func Load(tb testing.TB, s *graph.Store, items []Item) {
 	}
 }
 
+// Object makes a STIX object from properties, failing the test when they
+// do not make one.
+func Object(tb testing.TB, props map[string]any) *schema.Object {
+	tb.Helper()
+	return mustObject(tb, props)
+}
+
+// SCO makes a cyber observable from properties, with its deterministic id
+// (STIX 2.1 section 2.9); props needs no id.
+func SCO(tb testing.TB, props map[string]any) *schema.Object {
+	tb.Helper()
+	return mustSCO(tb, props)
+}
+
 func mustObject(tb testing.TB, props map[string]any) *schema.Object {
 	tb.Helper()
 	raw, err := json.Marshal(props)

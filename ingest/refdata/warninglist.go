@@ -327,6 +327,17 @@ func kindOf(typ string) valueKind {
 	return kindAny
 }
 
+// Listed returns the name of the first list (in load order) that applies
+// to typ and holds value, and whether there is one. It has the signature of
+// correlate.Options.Warninglisted, so loaded lists keep noise out of
+// correlations.
+func (w *Warninglists) Listed(typ, value string) (string, bool) {
+	if m := w.Match(typ, value); len(m) > 0 {
+		return m[0].Name, true
+	}
+	return "", false
+}
+
 // Matches reports whether any list that applies to typ holds value.
 func (w *Warninglists) Matches(typ, value string) bool { return len(w.Match(typ, value)) > 0 }
 
