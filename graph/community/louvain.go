@@ -36,13 +36,13 @@ type Communities struct {
 type Level struct {
 	// Nodes is the number of nodes of the level's graph: the input graph's
 	// nodes on the first level, the previous level's communities after.
-	Nodes int
+	Nodes int `json:"nodes"`
 	// Moves counts the times a node moved to another community.
-	Moves int
+	Moves int `json:"moves"`
 	// Communities is the number of communities the level ended with.
-	Communities int
+	Communities int `json:"communities"`
 	// Modularity is the modularity of the partition after the level.
-	Modularity float64
+	Modularity float64 `json:"modularity"`
 }
 
 // moveEpsilon is the relative margin by which a move must beat staying (or
