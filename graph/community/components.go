@@ -111,12 +111,15 @@ func Components(g *Graph, minWeight float64) (Partition, error) {
 // nodes keep their weights and loops are kept. Use it to run Louvain inside
 // one large component.
 func Subgraph(g *Graph, nodes []int32) (*Graph, error) {
-	index := make(map[int32]int32, len(nodes))
+	index := make([]int32, g.Nodes()) // position in nodes, or -1
+	for u := range index {
+		index[u] = -1
+	}
 	for i, u := range nodes {
 		if u < 0 || int(u) >= g.Nodes() {
 			return nil, fmt.Errorf("subgraph: %w: node %d outside 0..%d", ErrInvalid, u, g.Nodes()-1)
 		}
-		if _, dup := index[u]; dup {
+		if index[u] >= 0 {
 			return nil, fmt.Errorf("subgraph: %w: node %d given twice", ErrInvalid, u)
 		}
 		index[u] = int32(i)
@@ -131,8 +134,8 @@ func Subgraph(g *Graph, nodes []int32) (*Graph, error) {
 		}
 		nb, w := g.Neighbors(int(u))
 		for k, v := range nb {
-			j, ok := index[v]
-			if !ok || int(j) < i {
+			j := index[v]
+			if j < 0 || int(j) < i {
 				continue
 			}
 			if err := b.AddEdge(i, int(j), w[k]); err != nil {

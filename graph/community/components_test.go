@@ -1,7 +1,9 @@
 package community
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -62,4 +64,51 @@ func TestComponentsThreshold(t *testing.T) {
 	if _, err := Components(g, math.NaN()); !errors.Is(err, ErrInvalid) {
 		t.Errorf("NaN minimum weight: %v, want ErrInvalid", err)
 	}
+}
+
+// ExampleSubgraph runs Louvain inside each large component, the way
+// clusters are found in the container graph: small components are clusters
+// as they are, large ones are split into communities.
+func ExampleSubgraph() {
+	// Two triangles joined by a weak edge, and a separate pair.
+	b := NewBuilder(8, 8)
+	for _, e := range []testEdge{{0, 1, 3}, {1, 2, 3}, {0, 2, 3}, {3, 4, 3}, {4, 5, 3}, {3, 5, 3}, {2, 3, 0.5}, {6, 7, 1}} {
+		if err := b.AddEdge(e.u, e.v, e.w); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	g := b.Build()
+	strong, err := Components(g, 1) // the weak edge does not count
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("components of edges ≥ 1:", strong.Of)
+	all, err := Components(g, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, members := range all.Groups() {
+		if len(members) < 4 {
+			fmt.Println("small component:", members)
+			continue
+		}
+		sub, err := Subgraph(g, members)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		res, err := Louvain(context.Background(), sub, LouvainOptions{Seed: 1})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("communities of", members, "are", res.Of)
+	}
+	// Output:
+	// components of edges ≥ 1: [0 0 0 1 1 1 2 2]
+	// communities of [0 1 2 3 4 5] are [0 0 0 1 1 1]
+	// small component: [6 7]
 }
