@@ -71,7 +71,7 @@ Progress goes to stderr.`,
 	f.IntVar(&opts.ExpandLimit, "limit", 100, "node limit of a neighbourhood query")
 	f.BoolVar(&opts.Check, "check", false, "run the store's consistency check after measuring")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
-	cmd.AddCommand(newBenchAPICmd())
+	cmd.AddCommand(newBenchAPICmd(), newBenchClusterCmd())
 	return cmd
 }
 
