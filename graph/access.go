@@ -97,15 +97,19 @@ func (v Viewer) And(w Viewer) Viewer {
 // System viewer, for maintenance), never in an export, and in a partner's
 // view only if the partner would too.
 func (v Viewer) seesProtected(owner string) bool {
-	if v.export || !v.owns(owner) {
+	if v.export || !(v.all || (v.Org != "" && v.Org == owner)) {
 		return false
 	}
 	return v.and == nil || v.and.seesProtected(owner)
 }
 
 // owns reports whether v may see the provenance details of a contribution
-// owned by owner: the owner's organization and the System viewer.
-func (v Viewer) owns(owner string) bool { return v.all || (v.Org != "" && v.Org == owner) }
+// owned by owner: the owner's organization and the System viewer, and
+// everyone for a contribution no organization owns (reference data the
+// operator loaded, whose sources are public).
+func (v Viewer) owns(owner string) bool {
+	return v.all || owner == "" || (v.Org != "" && v.Org == owner)
+}
 
 // CanSee reports whether v may see an object under policy p.
 //
