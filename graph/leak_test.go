@@ -3,6 +3,7 @@ package graph_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -491,6 +492,224 @@ func (c *leakCheck) search(s *graph.Store) {
 		maps.DeleteFunc(gotFacets, func(_ string, n uint64) bool { return n == 0 })
 		if !maps.Equal(gotFacets, wantFacets) {
 			c.t.Fatalf("%s: %s: facets %v, model %v", c.v, what, res.Facets, wantFacets)
+		}
+	}
+}
+
+// Named regression tests. Each builds the smallest graph its leak class
+// needs; "org-a" owns what is hidden, "org-b" must not learn of it.
+
+// leakItem builds an SDO with a fixed id (n numbers it within its type)
+// and the given properties, stored under policy p.
+func leakItem(t *testing.T, typ string, n int, p graph.Policy, props map[string]any) graphtest.Item {
+	t.Helper()
+	props["type"], props["spec_version"] = typ, "2.1"
+	props["id"] = leakID(typ, n)
+	props["created"], props["modified"] = "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"
+	if _, ok := props["name"]; !ok && typ != "relationship" {
+		props["name"] = fmt.Sprintf("%s %d", typ, n)
+	}
+	raw, err := json.Marshal(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := schema.ParseObject(raw)
+	if err != nil {
+		t.Fatalf("leak test object: %v", err)
+	}
+	return graphtest.Item{Object: o, Meta: graph.Meta{Policy: p, Provenance: graph.Provenance{Source: "test"}}}
+}
+
+// leakID is the STIX id leakItem gives object n of a type.
+func leakID(typ string, n int) string {
+	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
+}
+
+// leakRel is a relationship item from one STIX id to another.
+func leakRel(t *testing.T, n int, typ, from, to string, p graph.Policy) graphtest.Item {
+	return leakItem(t, "relationship", n, p, map[string]any{"relationship_type": typ, "source_ref": from, "target_ref": to})
+}
+
+// Policies of the named tests.
+var (
+	greenA = graph.Policy{Owner: "org-a", TLP: schema.TLPGreen}
+	redA   = graph.Policy{Owner: "org-a", TLP: schema.TLPRed}
+)
+
+// loadLeak stores items in a new store and returns it with the internal
+// id of each item by STIX id.
+func loadLeak(t *testing.T, items ...graphtest.Item) (*graph.Store, map[string]graph.ID) {
+	t.Helper()
+	s := graphtest.Open(t)
+	graphtest.Load(t, s, items)
+	ids := map[string]graph.ID{}
+	err := s.View(graph.System(), func(tx *graph.Tx) error {
+		for _, it := range items {
+			id, err := tx.Lookup(it.Object.ID)
+			if err != nil {
+				return err
+			}
+			ids[it.Object.ID] = id
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ids
+}
+
+// degrees returns the degree of id in each direction (all types) and of
+// one edge type in both directions, as viewer v.
+func degrees(t *testing.T, s *graph.Store, v graph.Viewer, id graph.ID, edgeType string) [4]int64 {
+	t.Helper()
+	var out [4]int64
+	err := s.View(v, func(tx *graph.Tx) error {
+		for i, q := range []struct {
+			dir graph.Direction
+			typ string
+		}{{graph.Out, ""}, {graph.In, ""}, {graph.Both, ""}, {graph.Both, edgeType}} {
+			n, err := tx.Degree(id, q.dir, q.typ)
+			if err != nil {
+				return err
+			}
+			out[i] = n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("degrees of %d as %+v: %v", id, v, err)
+	}
+	return out
+}
+
+// neighbourhood returns the nodes Expand reaches from id within depth and
+// the number of edges at id, as viewer v.
+func neighbourhood(t *testing.T, s *graph.Store, v graph.Viewer, id graph.ID, depth int) ([]graph.ID, int) {
+	t.Helper()
+	var nodes []graph.ID
+	edges := 0
+	err := s.View(v, func(tx *graph.Tx) error {
+		var err error
+		if nodes, _, err = tx.Expand(id, depth, graph.NeighbourQuery{}, 0); err != nil {
+			return err
+		}
+		return tx.Neighbours(id, graph.NeighbourQuery{}, func(graph.Edge) bool { edges++; return true })
+	})
+	if err != nil {
+		t.Fatalf("neighbourhood of %d as %+v: %v", id, v, err)
+	}
+	slices.Sort(nodes)
+	return nodes, edges
+}
+
+// TestLeak_RelationshipCountThroughHiddenNode: a visible relationship to a
+// hidden object must not count as an edge of the visible end, nor lead a
+// walk to the hidden object.
+func TestLeak_RelationshipCountThroughHiddenNode(t *testing.T) {
+	a := leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true})
+	b := leakItem(t, "tool", 1, greenA, map[string]any{})
+	h := leakItem(t, "intrusion-set", 1, redA, map[string]any{})
+	s, ids := loadLeak(t, a, b, h,
+		leakRel(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
+		leakRel(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
+	A, B := ids[a.Object.ID], ids[b.Object.ID]
+	outsider := graph.Viewer{Org: "org-b"}
+	if got, want := degrees(t, s, outsider, A, "uses"), [4]int64{1, 0, 1, 1}; got != want {
+		t.Errorf("org-b: degrees of the malware (out, in, both, uses) = %v, want %v: the edge to the hidden intrusion set is counted", got, want)
+	}
+	if nodes, edges := neighbourhood(t, s, outsider, A, 2); !slices.Equal(nodes, []graph.ID{A, B}) || edges != 1 {
+		t.Errorf("org-b: neighbourhood of the malware = %v with %d edges, want the malware and the tool with 1", nodes, edges)
+	}
+	if got, want := degrees(t, s, graph.Viewer{Org: "org-a"}, A, "uses"), [4]int64{2, 0, 2, 2}; got != want {
+		t.Errorf("org-a: degrees of the malware = %v, want %v", got, want)
+	}
+}
+
+// TestLeak_DegreeThroughHiddenRelationship: two visible objects joined only
+// by hidden relationships have no edge for those who may not see the
+// relationships, and the relationships are not listed or counted.
+func TestLeak_DegreeThroughHiddenRelationship(t *testing.T) {
+	a := leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true})
+	b := leakItem(t, "tool", 1, greenA, map[string]any{})
+	s, ids := loadLeak(t, a, b,
+		leakRel(t, 1, "uses", a.Object.ID, b.Object.ID, redA),
+		leakRel(t, 2, "related-to", a.Object.ID, b.Object.ID, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}))
+	A, B := ids[a.Object.ID], ids[b.Object.ID]
+	for _, c := range []struct {
+		org     string
+		a, b    [4]int64
+		related int
+	}{
+		{"org-b", [4]int64{0, 0, 0, 0}, [4]int64{0, 0, 0, 0}, 0},
+		{"org-c", [4]int64{1, 0, 1, 0}, [4]int64{0, 1, 1, 0}, 1},
+		{"org-a", [4]int64{2, 0, 2, 1}, [4]int64{0, 2, 2, 1}, 2},
+	} {
+		v := graph.Viewer{Org: c.org}
+		if got := degrees(t, s, v, A, "uses"); got != c.a {
+			t.Errorf("%s: degrees of the malware (out, in, both, uses) = %v, want %v", c.org, got, c.a)
+		}
+		if got := degrees(t, s, v, B, "uses"); got != c.b {
+			t.Errorf("%s: degrees of the tool (out, in, both, uses) = %v, want %v", c.org, got, c.b)
+		}
+		var rels int
+		var counted int64
+		err := s.View(v, func(tx *graph.Tx) error {
+			counts, err := tx.Types()
+			for _, tc := range counts {
+				if tc.Type == "relationship" {
+					counted = tc.Count
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return tx.ByType("relationship", 0, func(graph.ID) bool { rels++; return true })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rels != c.related || counted != int64(c.related) {
+			t.Errorf("%s: %d relationships listed, %d counted; want %d", c.org, rels, counted, c.related)
+		}
+	}
+}
+
+// TestLeak_SearchFacetsCountHiddenObjects: search totals and per-type
+// facets count only the matches the viewer may see, with and without a
+// type filter.
+func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
+	named := graph.Policy{Owner: "org-a", TLP: schema.TLPRed, Users: []string{"bob"}}
+	shared := graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}
+	s, _ := loadLeak(t,
+		leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true, "description": "kestrel loader"}),
+		leakItem(t, "malware", 2, named, map[string]any{"is_family": true, "description": "kestrel dropper"}),
+		leakItem(t, "indicator", 1, shared, map[string]any{"pattern": "[file:name = 'k.exe']", "pattern_type": "stix", "valid_from": "2024-03-01T10:00:00Z", "description": "kestrel beacon"}),
+		leakItem(t, "report", 1, redA, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{leakID("malware", 1)}, "description": "kestrel campaign"}))
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		v      graph.Viewer
+		types  []string
+		total  uint64
+		facets map[string]uint64
+	}{
+		{graph.Viewer{}, nil, 1, map[string]uint64{"malware": 1}},
+		{graph.Viewer{Org: "org-b"}, nil, 1, map[string]uint64{"malware": 1}},
+		{graph.Viewer{Org: "org-b", User: "bob"}, nil, 2, map[string]uint64{"malware": 2}},
+		{graph.Viewer{Org: "org-c"}, nil, 2, map[string]uint64{"malware": 1, "indicator": 1}},
+		{graph.Viewer{Org: "org-b"}, []string{"indicator", "report"}, 0, map[string]uint64{}},
+		{graph.Viewer{Org: "org-a"}, nil, 4, map[string]uint64{"malware": 2, "indicator": 1, "report": 1}},
+	} {
+		res, err := s.Search(context.Background(), c.v, graph.SearchQuery{Text: "kestrel", Types: c.types, Facets: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		facets := maps.Clone(res.Facets)
+		maps.DeleteFunc(facets, func(_ string, n uint64) bool { return n == 0 })
+		if res.Total != c.total || len(res.Hits) != int(c.total) || !maps.Equal(facets, c.facets) {
+			t.Errorf("%+v, types %v: total %d, %d hits, facets %v; want %d, %v", c.v, c.types, res.Total, len(res.Hits), res.Facets, c.total, c.facets)
 		}
 	}
 }
