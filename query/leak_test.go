@@ -553,3 +553,267 @@ func (a *apiCheck) paths() {
 		a.t.Fatalf("%s: a path to hidden %s reads unlike one to a missing object:\n %s\n %s", a.v, hidden, h, m)
 	}
 }
+
+// Named regression tests. Each builds the smallest graph its leak class
+// needs and asks the API as each organization.
+
+// leakItem builds an SDO with a fixed id (n numbers it within its type)
+// and the given properties, stored under policy p with provenance source.
+func leakItem(t *testing.T, typ string, n int, p graph.Policy, source string, props map[string]any) graphtest.Item {
+	t.Helper()
+	props["type"], props["spec_version"] = typ, "2.1"
+	props["id"] = leakID(typ, n)
+	props["created"], props["modified"] = "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"
+	if _, ok := props["name"]; !ok && typ != "relationship" {
+		props["name"] = fmt.Sprintf("%s %d", typ, n)
+	}
+	raw, err := json.Marshal(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := schema.ParseObject(raw)
+	if err != nil {
+		t.Fatalf("leak test object: %v", err)
+	}
+	return graphtest.Item{Object: o, Meta: graph.Meta{Policy: p, Provenance: graph.Provenance{Source: source, File: source + ".json"}}}
+}
+
+// leakID is the STIX id leakItem gives object n of a type.
+func leakID(typ string, n int) string {
+	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
+}
+
+// leakRel is a relationship item from one STIX id to another.
+func leakRel(t *testing.T, n int, typ, from, to string, p graph.Policy) graphtest.Item {
+	return leakItem(t, "relationship", n, p, "test", map[string]any{"relationship_type": typ, "source_ref": from, "target_ref": to})
+}
+
+// Policies of the named tests.
+var (
+	greenA = graph.Policy{Owner: "org-a", TLP: schema.TLPGreen}
+	redB   = graph.Policy{Owner: "org-b", TLP: schema.TLPRed}
+)
+
+// leakAPI stores items in a new store, waits until they are searchable and
+// returns the store and an API over it.
+func leakAPI(t *testing.T, items ...graphtest.Item) (*graph.Store, *query.API) {
+	t.Helper()
+	s := graphtest.Open(t)
+	graphtest.Load(t, s, items)
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api, err := query.NewAPI(s, query.APIOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, api
+}
+
+// leakQuery runs a query as a reader of org that must succeed, and returns
+// its data as compact JSON.
+func leakQuery(t *testing.T, api *query.API, org, q string, vars map[string]any) string {
+	t.Helper()
+	resp := leakExec(api, org, "", q, vars)
+	if len(resp.Errors) > 0 {
+		t.Fatalf("%s: %s: %v", org, q, resp.Errors)
+	}
+	return string(resp.Data)
+}
+
+// TestLeak_RelationshipCountThroughHiddenNode: an object's neighbour count
+// and a report's member count leave out edges to objects the viewer may
+// not see, and the hidden end appears nowhere in the answer. The malware A
+// has a visible use of a tool, a visible use of org-b's RED intrusion set,
+// and is a member of a GREEN report that also names the intrusion set.
+func TestLeak_RelationshipCountThroughHiddenNode(t *testing.T) {
+	a := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	b := leakItem(t, "tool", 1, greenA, "test", map[string]any{})
+	h := leakItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
+	r := leakItem(t, "report", 1, greenA, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{a.Object.ID, h.Object.ID}})
+	_, api := leakAPI(t, a, b, h, r,
+		leakRel(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
+		leakRel(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
+	const q = `query($a: ID!, $r: ID!) {
+		a: node(id: $a) { neighbours { totalCount } uses: neighbours(edgeTypes: ["uses"], direction: OUT) { totalCount edges { node { stixId } } } }
+		r: node(id: $r) { ... on Report { members { totalCount edges { node { stixId } } } } } }`
+	vars := map[string]any{"a": a.Object.ID, "r": r.Object.ID}
+	for _, c := range []struct{ org, want string }{
+		{"org-a", `{"a":{"neighbours":{"totalCount":2},"uses":{"totalCount":1,"edges":[{"node":{"stixId":"tool--00000000-0000-4000-8000-000000000001"}}]}},` +
+			`"r":{"members":{"totalCount":1,"edges":[{"node":{"stixId":"malware--00000000-0000-4000-8000-000000000001"}}]}}}`},
+		{"org-b", `{"a":{"neighbours":{"totalCount":3},"uses":{"totalCount":2,"edges":[{"node":{"stixId":"tool--00000000-0000-4000-8000-000000000001"}},{"node":{"stixId":"intrusion-set--00000000-0000-4000-8000-000000000001"}}]}},` +
+			`"r":{"members":{"totalCount":2,"edges":[{"node":{"stixId":"malware--00000000-0000-4000-8000-000000000001"}},{"node":{"stixId":"intrusion-set--00000000-0000-4000-8000-000000000001"}}]}}}`},
+	} {
+		if got := leakQuery(t, api, c.org, q, vars); got != c.want {
+			t.Errorf("%s:\n got  %s\n want %s", c.org, got, c.want)
+		}
+	}
+}
+
+// TestLeak_SearchFacetsCountHiddenObjects: the search query's totalCount,
+// facets and hits cover only what the viewer may see.
+func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
+	_, api := leakAPI(t,
+		leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true, "description": "kestrel loader"}),
+		leakItem(t, "malware", 2, redB, "test", map[string]any{"is_family": true, "description": "kestrel dropper"}),
+		leakItem(t, "report", 1, redB, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{leakID("malware", 2)}, "description": "kestrel campaign"}))
+	const q = `{ search(query: "kestrel") { totalCount facets { type count } edges { node { stixId } } pageInfo { hasNextPage } } }`
+	for _, c := range []struct{ org, want string }{
+		{"org-a", `{"search":{"totalCount":1,"facets":[{"type":"malware","count":1}],"edges":[{"node":{"stixId":"malware--00000000-0000-4000-8000-000000000001"}}],"pageInfo":{"hasNextPage":false}}}`},
+		{"", `{"search":{"totalCount":1,"facets":[{"type":"malware","count":1}],"edges":[{"node":{"stixId":"malware--00000000-0000-4000-8000-000000000001"}}],"pageInfo":{"hasNextPage":false}}}`},
+	} {
+		if got := leakQuery(t, api, c.org, q, nil); got != c.want {
+			t.Errorf("%q:\n got  %s\n want %s", c.org, got, c.want)
+		}
+	}
+	if got := leakQuery(t, api, "org-b", q, nil); !strings.Contains(got, `"totalCount":3`) || !strings.Contains(got, `{"type":"report","count":1}`) {
+		t.Errorf("org-b, the owner, does not find its own objects: %s", got)
+	}
+}
+
+// TestLeak_CaseMemberCountIncludesHidden: a case's member count, member
+// list and timeline cover only the members the viewer may see, and an
+// object does not count a case the viewer may not see among its
+// containers.
+func TestLeak_CaseMemberCountIncludesHidden(t *testing.T) {
+	sharedB := graph.Policy{Owner: "org-b", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}
+	sharedA := graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}
+	ip := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	incident := leakItem(t, "incident", 1, redB, "test", map[string]any{})
+	tool := leakItem(t, "tool", 1, sharedA, "test", map[string]any{})
+	secret := leakItem(t, "indicator", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmberStrict}, "test",
+		map[string]any{"pattern": "[file:name = 'x.exe']", "pattern_type": "stix", "valid_from": "2024-03-01T10:00:00Z"})
+	cs := leakItem(t, schema.TypeCase, 1, sharedB, "test", map[string]any{"status": "open", "severity": "high",
+		"object_refs": []string{ip.Object.ID, incident.Object.ID, tool.Object.ID, secret.Object.ID}})
+	_, api := leakAPI(t, ip, incident, tool, secret, cs)
+	const q = `query($case: ID!, $member: ID!) {
+		case(id: $case) { members { totalCount edges { node { stixId } } } timeline { totalCount } }
+		cases { totalCount }
+		member: node(id: $member) { neighbours(direction: IN, edgeTypes: ["object_refs"]) { totalCount } } }`
+	vars := map[string]any{"case": cs.Object.ID, "member": ip.Object.ID}
+	for _, c := range []struct {
+		org     string
+		members []string // nil: the case is hidden
+	}{
+		{"org-a", nil},
+		{"org-b", []string{ip.Object.ID, incident.Object.ID}},
+		{"org-c", []string{ip.Object.ID, tool.Object.ID}},
+	} {
+		var out struct {
+			Case *struct {
+				Members  objectPage
+				Timeline struct{ TotalCount int }
+			}
+			Cases  struct{ TotalCount int }
+			Member struct {
+				Neighbours struct{ TotalCount int }
+			}
+		}
+		if err := json.Unmarshal([]byte(leakQuery(t, api, c.org, q, vars)), &out); err != nil {
+			t.Fatal(err)
+		}
+		if c.members == nil {
+			if out.Case != nil || out.Cases.TotalCount != 0 || out.Member.Neighbours.TotalCount != 0 {
+				t.Errorf("%s sees the case or counts it: case %+v, %d cases, the malware is in %d containers", c.org, out.Case, out.Cases.TotalCount, out.Member.Neighbours.TotalCount)
+			}
+			continue
+		}
+		if out.Case == nil {
+			t.Fatalf("%s does not see the case", c.org)
+		}
+		got := out.Case.Members.ids()
+		if out.Case.Members.TotalCount != len(c.members) || out.Case.Timeline.TotalCount != len(c.members) || !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(c.members))) {
+			t.Errorf("%s: members %v (totalCount %d, timeline %d), want %v", c.org, got, out.Case.Members.TotalCount, out.Case.Timeline.TotalCount, c.members)
+		}
+		if out.Cases.TotalCount != 1 || out.Member.Neighbours.TotalCount != 1 {
+			t.Errorf("%s: %d cases, the malware is in %d containers; want 1 and 1", c.org, out.Cases.TotalCount, out.Member.Neighbours.TotalCount)
+		}
+	}
+}
+
+// TestLeak_PathThroughHiddenNode: paths and neighbourhoods do not run
+// through hidden objects or hidden relationships, and a path to a hidden
+// object fails exactly like a path to a missing one.
+//
+//	A ──uses──► H (RED, org-b) ──uses──► B
+//	A ──related-to (RED relationship, org-b)──► B
+//	A ──related-to──► C ──related-to──► B
+func TestLeak_PathThroughHiddenNode(t *testing.T) {
+	a := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	b := leakItem(t, "malware", 2, greenA, "test", map[string]any{"is_family": true})
+	c := leakItem(t, "tool", 1, greenA, "test", map[string]any{})
+	h := leakItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
+	A, B, C, H := a.Object.ID, b.Object.ID, c.Object.ID, h.Object.ID
+	_, api := leakAPI(t, a, b, c, h,
+		leakRel(t, 1, "uses", A, H, greenA), leakRel(t, 2, "uses", H, B, greenA),
+		leakRel(t, 3, "related-to", A, B, redB),
+		leakRel(t, 4, "related-to", A, C, greenA), leakRel(t, 5, "related-to", C, B, greenA))
+	const paths = `query($to: ID!) { paths(from: "` + "malware--00000000-0000-4000-8000-000000000001" + `", to: $to, maxDepth: 3, k: 5) { totalCount edges { node { length nodes { stixId } } } } }`
+	pathsOf := func(org string) []string {
+		var out struct {
+			Paths struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct{ Nodes []ref }
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(leakQuery(t, api, org, paths, map[string]any{"to": B})), &out); err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		for _, e := range out.Paths.Edges {
+			var ns []string
+			for _, n := range e.Node.Nodes {
+				ns = append(ns, strings.Split(n.StixID, "--")[0]+strings.TrimLeft(n.StixID[len(n.StixID)-2:], "0"))
+			}
+			ps = append(ps, strings.Join(ns, " "))
+		}
+		if out.Paths.TotalCount != len(ps) {
+			t.Errorf("%s: totalCount %d for %d paths", org, out.Paths.TotalCount, len(ps))
+		}
+		return ps
+	}
+	if got, want := pathsOf("org-a"), []string{"malware1 tool1 malware2"}; !slices.Equal(got, want) {
+		t.Errorf("org-a: paths from A to B %v, want only %v", got, want)
+	}
+	if got := pathsOf("org-b"); len(got) != 3 || got[0] != "malware1 malware2" {
+		t.Errorf("org-b, who sees everything: paths %v, want the direct one first and two more", got)
+	}
+	hood := leakQuery(t, api, "org-a", `query($a: ID!) { neighbours(id: $a, depth: 3) { nodes { totalCount } links { totalCount } } }`, map[string]any{"a": A})
+	if want := `{"neighbours":{"nodes":{"totalCount":3},"links":{"totalCount":2}}}`; hood != want {
+		t.Errorf("org-a: neighbourhood of A %s, want %s (A, C, B and the two visible relationships)", hood, want)
+	}
+	missing := "intrusion-set--00000000-0000-4000-8000-000000000099"
+	toHidden := leakExec(api, "org-a", "", paths, map[string]any{"to": H})
+	toMissing := leakExec(api, "org-a", "", paths, map[string]any{"to": missing})
+	h1, _ := json.Marshal(toHidden)
+	h2, _ := json.Marshal(toMissing)
+	if len(toHidden.Errors) == 0 || strings.ReplaceAll(string(h1), H, "<id>") != strings.ReplaceAll(string(h2), missing, "<id>") {
+		t.Errorf("org-a: a path to the hidden object reads unlike a path to a missing one:\n %s\n %s", h1, h2)
+	}
+}
+
+// TestLeak_ProvenanceShowsOtherAgency: provenance (sources and files) and
+// the sharing list of an object are shown to its owner only, not to the
+// organizations it is shared with.
+func TestLeak_ProvenanceShowsOtherAgency(t *testing.T) {
+	m := leakItem(t, "malware", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}, "org-a-informant", map[string]any{"is_family": true})
+	g := leakItem(t, "tool", 1, greenA, "org-a-collection", map[string]any{})
+	_, api := leakAPI(t, m, g)
+	const q = `query($m: ID!, $g: ID!) {
+		m: node(id: $m) { owner provenance { source file } markings { tlp sharedWith } }
+		g: node(id: $g) { owner provenance { source file } markings { tlp sharedWith } } }`
+	vars := map[string]any{"m": m.Object.ID, "g": g.Object.ID}
+	for _, c := range []struct{ org, want string }{
+		{"org-a", `{"m":{"owner":"org-a","provenance":[{"source":"org-a-informant","file":"org-a-informant.json"}],"markings":{"tlp":"AMBER","sharedWith":["org-c"]}},` +
+			`"g":{"owner":"org-a","provenance":[{"source":"org-a-collection","file":"org-a-collection.json"}],"markings":{"tlp":"GREEN","sharedWith":[]}}}`},
+		{"org-c", `{"m":{"owner":"org-a","provenance":[],"markings":{"tlp":"AMBER","sharedWith":[]}},"g":{"owner":"org-a","provenance":[],"markings":{"tlp":"GREEN","sharedWith":[]}}}`},
+		{"org-b", `{"m":null,"g":{"owner":"org-a","provenance":[],"markings":{"tlp":"GREEN","sharedWith":[]}}}`},
+		{"", `{"m":null,"g":{"owner":"org-a","provenance":[],"markings":{"tlp":"GREEN","sharedWith":[]}}}`},
+	} {
+		if got := leakQuery(t, api, c.org, q, vars); got != c.want {
+			t.Errorf("%q:\n got  %s\n want %s", c.org, got, c.want)
+		}
+	}
+}
