@@ -817,3 +817,27 @@ func TestLeak_ProvenanceShowsOtherAgency(t *testing.T) {
 		}
 	}
 }
+
+// TestLeak_ProvenanceShowsOtherAgencyContribution: when org-b contributes
+// an object that org-a already holds, under an AMBER policy shared with
+// nobody, org-a must not learn of it: org-b's source and file must not
+// appear in the provenance org-a sees as the owner.
+//
+// This fails today: the store keeps the first owner's policy for every
+// contribution to an object and appends each contribution's provenance to
+// the node, and the API shows the whole list to the first owner. The
+// per-contribution access being built elsewhere should make it pass.
+func TestLeak_ProvenanceShowsOtherAgencyContribution(t *testing.T) {
+	own := leakItem(t, "malware", 1, greenA, "org-a-informant", map[string]any{"is_family": true})
+	theirs := own
+	theirs.Meta = graph.Meta{Policy: graph.Policy{Owner: "org-b", TLP: schema.TLPAmber}, Provenance: graph.Provenance{Source: "org-b-sensor", File: "org-b-sensor.json"}}
+	_, api := leakAPI(t, own, theirs)
+	const q = `query($m: ID!) { node(id: $m) { provenance { source file } } }`
+	vars := map[string]any{"m": own.Object.ID}
+	if got, want := leakQuery(t, api, "org-a", q, vars), `{"node":{"provenance":[{"source":"org-a-informant","file":"org-a-informant.json"}]}}`; got != want {
+		t.Errorf("org-a, the first owner, sees org-b's hidden contribution:\n got  %s\n want %s", got, want)
+	}
+	if got, want := leakQuery(t, api, "org-c", q, vars), `{"node":{"provenance":[]}}`; got != want {
+		t.Errorf("org-c sees provenance: %s, want %s", got, want)
+	}
+}
