@@ -841,3 +841,26 @@ func TestLeak_ProvenanceShowsOtherAgencyContribution(t *testing.T) {
 		t.Errorf("org-c sees provenance: %s, want %s", got, want)
 	}
 }
+
+// TestLeak_IngestStatusCountsHiddenObjects: what ingestStatus tells org-b
+// must not change when org-a stores objects org-b may not see; otherwise
+// org-b learns how many hidden objects exist and when they are written.
+//
+// This fails today: indexDocs counts the documents of every organization,
+// and committed and indexed count every commit to the store.
+func TestLeak_IngestStatusCountsHiddenObjects(t *testing.T) {
+	s, api := leakAPI(t, leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true}))
+	const q = `{ ingestStatus { indexLag committed indexed indexDocs indexError totalObjects counts { type count } } }`
+	before := leakQuery(t, api, "org-b", q, nil)
+	var hidden []graphtest.Item
+	for i := range 5 {
+		hidden = append(hidden, leakItem(t, "malware", 10+i, graph.Policy{Owner: "org-a", TLP: schema.TLPRed}, "test", map[string]any{"is_family": true}))
+	}
+	graphtest.Load(t, s, hidden)
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := leakQuery(t, api, "org-b", q, nil); after != before {
+		t.Errorf("org-b's ingestStatus changes when org-a stores 5 RED objects:\n before %s\n after  %s", before, after)
+	}
+}
