@@ -713,3 +713,35 @@ func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestLeak_SearchScoreRevealsHiddenMatches: the score of a visible hit must
+// not depend on objects the viewer may not see. If it does, a viewer who
+// holds one object with a word (a name, an address) can tell by its score
+// whether another organization holds hidden objects with the same word.
+//
+// This fails today: the index scores hits by term statistics over all
+// documents, every organization's included, and the class restriction
+// only filters which documents match.
+func TestLeak_SearchScoreRevealsHiddenMatches(t *testing.T) {
+	s, _ := loadLeak(t, leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true, "description": "kestrel loader"}),
+		leakItem(t, "tool", 1, greenA, map[string]any{"description": "osprey scanner"}))
+	score := func() float64 {
+		t.Helper()
+		if err := s.WaitIndexed(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Search(context.Background(), graph.Viewer{Org: "org-b"}, graph.SearchQuery{Text: "kestrel"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) != 1 || res.Total != 1 {
+			t.Fatalf("org-b finds %d hits (total %d), want the GREEN malware only", len(res.Hits), res.Total)
+		}
+		return res.Hits[0].Score
+	}
+	before := score()
+	graphtest.Load(t, s, []graphtest.Item{leakItem(t, "malware", 2, redA, map[string]any{"is_family": true, "description": "kestrel dropper"})})
+	if after := score(); after != before {
+		t.Errorf("org-b's hit scores %v before and %v after org-a stores one RED object with the same word", before, after)
+	}
+}
