@@ -3,7 +3,6 @@ package graph_test
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -499,35 +498,9 @@ func (c *leakCheck) search(s *graph.Store) {
 // Named regression tests. Each builds the smallest graph its leak class
 // needs; "org-a" owns what is hidden, "org-b" must not learn of it.
 
-// leakItem builds an SDO with a fixed id (n numbers it within its type)
-// and the given properties, stored under policy p.
+// leakItem is an SDO of the named tests, with provenance source "test".
 func leakItem(t *testing.T, typ string, n int, p graph.Policy, props map[string]any) graphtest.Item {
-	t.Helper()
-	props["type"], props["spec_version"] = typ, "2.1"
-	props["id"] = leakID(typ, n)
-	props["created"], props["modified"] = "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"
-	if _, ok := props["name"]; !ok && typ != "relationship" {
-		props["name"] = fmt.Sprintf("%s %d", typ, n)
-	}
-	raw, err := json.Marshal(props)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := schema.ParseObject(raw)
-	if err != nil {
-		t.Fatalf("leak test object: %v", err)
-	}
-	return graphtest.Item{Object: o, Meta: graph.Meta{Policy: p, Provenance: graph.Provenance{Source: "test"}}}
-}
-
-// leakID is the STIX id leakItem gives object n of a type.
-func leakID(typ string, n int) string {
-	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
-}
-
-// leakRel is a relationship item from one STIX id to another.
-func leakRel(t *testing.T, n int, typ, from, to string, p graph.Policy) graphtest.Item {
-	return leakItem(t, "relationship", n, p, map[string]any{"relationship_type": typ, "source_ref": from, "target_ref": to})
+	return graphtest.NewItem(t, typ, n, p, "test", props)
 }
 
 // Policies of the named tests.
@@ -542,21 +515,11 @@ func loadLeak(t *testing.T, items ...graphtest.Item) (*graph.Store, map[string]g
 	t.Helper()
 	s := graphtest.Open(t)
 	graphtest.Load(t, s, items)
-	ids := map[string]graph.ID{}
-	err := s.View(graph.System(), func(tx *graph.Tx) error {
-		for _, it := range items {
-			id, err := tx.Lookup(it.Object.ID)
-			if err != nil {
-				return err
-			}
-			ids[it.Object.ID] = id
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	var stixIDs []string
+	for _, it := range items {
+		stixIDs = append(stixIDs, it.Object.ID)
 	}
-	return s, ids
+	return s, graphtest.IDs(t, s, stixIDs...)
 }
 
 // degrees returns the degree of id in each direction (all types) and of
@@ -611,8 +574,8 @@ func TestLeak_RelationshipCountThroughHiddenNode(t *testing.T) {
 	b := leakItem(t, "tool", 1, greenA, map[string]any{})
 	h := leakItem(t, "intrusion-set", 1, redA, map[string]any{})
 	s, ids := loadLeak(t, a, b, h,
-		leakRel(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
-		leakRel(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
+		graphtest.NewRelationship(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
+		graphtest.NewRelationship(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
 	A, B := ids[a.Object.ID], ids[b.Object.ID]
 	outsider := graph.Viewer{Org: "org-b"}
 	if got, want := degrees(t, s, outsider, A, "uses"), [4]int64{1, 0, 1, 1}; got != want {
@@ -633,8 +596,8 @@ func TestLeak_DegreeThroughHiddenRelationship(t *testing.T) {
 	a := leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true})
 	b := leakItem(t, "tool", 1, greenA, map[string]any{})
 	s, ids := loadLeak(t, a, b,
-		leakRel(t, 1, "uses", a.Object.ID, b.Object.ID, redA),
-		leakRel(t, 2, "related-to", a.Object.ID, b.Object.ID, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}))
+		graphtest.NewRelationship(t, 1, "uses", a.Object.ID, b.Object.ID, redA),
+		graphtest.NewRelationship(t, 2, "related-to", a.Object.ID, b.Object.ID, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}))
 	A, B := ids[a.Object.ID], ids[b.Object.ID]
 	for _, c := range []struct {
 		org     string
@@ -685,7 +648,7 @@ func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
 		leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true, "description": "kestrel loader"}),
 		leakItem(t, "malware", 2, named, map[string]any{"is_family": true, "description": "kestrel dropper"}),
 		leakItem(t, "indicator", 1, shared, map[string]any{"pattern": "[file:name = 'k.exe']", "pattern_type": "stix", "valid_from": "2024-03-01T10:00:00Z", "description": "kestrel beacon"}),
-		leakItem(t, "report", 1, redA, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{leakID("malware", 1)}, "description": "kestrel campaign"}))
+		leakItem(t, "report", 1, redA, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{graphtest.ItemID("malware", 1)}, "description": "kestrel campaign"}))
 	if err := s.WaitIndexed(context.Background()); err != nil {
 		t.Fatal(err)
 	}

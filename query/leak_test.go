@@ -557,37 +557,6 @@ func (a *apiCheck) paths() {
 // Named regression tests. Each builds the smallest graph its leak class
 // needs and asks the API as each organization.
 
-// leakItem builds an SDO with a fixed id (n numbers it within its type)
-// and the given properties, stored under policy p with provenance source.
-func leakItem(t *testing.T, typ string, n int, p graph.Policy, source string, props map[string]any) graphtest.Item {
-	t.Helper()
-	props["type"], props["spec_version"] = typ, "2.1"
-	props["id"] = leakID(typ, n)
-	props["created"], props["modified"] = "2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"
-	if _, ok := props["name"]; !ok && typ != "relationship" {
-		props["name"] = fmt.Sprintf("%s %d", typ, n)
-	}
-	raw, err := json.Marshal(props)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := schema.ParseObject(raw)
-	if err != nil {
-		t.Fatalf("leak test object: %v", err)
-	}
-	return graphtest.Item{Object: o, Meta: graph.Meta{Policy: p, Provenance: graph.Provenance{Source: source, File: source + ".json"}}}
-}
-
-// leakID is the STIX id leakItem gives object n of a type.
-func leakID(typ string, n int) string {
-	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
-}
-
-// leakRel is a relationship item from one STIX id to another.
-func leakRel(t *testing.T, n int, typ, from, to string, p graph.Policy) graphtest.Item {
-	return leakItem(t, "relationship", n, p, "test", map[string]any{"relationship_type": typ, "source_ref": from, "target_ref": to})
-}
-
 // Policies of the named tests.
 var (
 	greenA = graph.Policy{Owner: "org-a", TLP: schema.TLPGreen}
@@ -627,13 +596,13 @@ func leakQuery(t *testing.T, api *query.API, org, q string, vars map[string]any)
 // has a visible use of a tool, a visible use of org-b's RED intrusion set,
 // and is a member of a GREEN report that also names the intrusion set.
 func TestLeak_RelationshipCountThroughHiddenNode(t *testing.T) {
-	a := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
-	b := leakItem(t, "tool", 1, greenA, "test", map[string]any{})
-	h := leakItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
-	r := leakItem(t, "report", 1, greenA, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{a.Object.ID, h.Object.ID}})
+	a := graphtest.NewItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	b := graphtest.NewItem(t, "tool", 1, greenA, "test", map[string]any{})
+	h := graphtest.NewItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
+	r := graphtest.NewItem(t, "report", 1, greenA, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{a.Object.ID, h.Object.ID}})
 	_, api := leakAPI(t, a, b, h, r,
-		leakRel(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
-		leakRel(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
+		graphtest.NewRelationship(t, 1, "uses", a.Object.ID, h.Object.ID, greenA),
+		graphtest.NewRelationship(t, 2, "uses", a.Object.ID, b.Object.ID, greenA))
 	const q = `query($a: ID!, $r: ID!) {
 		a: node(id: $a) { neighbours { totalCount } uses: neighbours(edgeTypes: ["uses"], direction: OUT) { totalCount edges { node { stixId } } } }
 		r: node(id: $r) { ... on Report { members { totalCount edges { node { stixId } } } } } }`
@@ -654,9 +623,9 @@ func TestLeak_RelationshipCountThroughHiddenNode(t *testing.T) {
 // facets and hits cover only what the viewer may see.
 func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
 	_, api := leakAPI(t,
-		leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true, "description": "kestrel loader"}),
-		leakItem(t, "malware", 2, redB, "test", map[string]any{"is_family": true, "description": "kestrel dropper"}),
-		leakItem(t, "report", 1, redB, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{leakID("malware", 2)}, "description": "kestrel campaign"}))
+		graphtest.NewItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true, "description": "kestrel loader"}),
+		graphtest.NewItem(t, "malware", 2, redB, "test", map[string]any{"is_family": true, "description": "kestrel dropper"}),
+		graphtest.NewItem(t, "report", 1, redB, "test", map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{graphtest.ItemID("malware", 2)}, "description": "kestrel campaign"}))
 	const q = `{ search(query: "kestrel") { totalCount facets { type count } edges { node { stixId } } pageInfo { hasNextPage } } }`
 	for _, c := range []struct{ org, want string }{
 		{"org-a", `{"search":{"totalCount":1,"facets":[{"type":"malware","count":1}],"edges":[{"node":{"stixId":"malware--00000000-0000-4000-8000-000000000001"}}],"pageInfo":{"hasNextPage":false}}}`},
@@ -678,12 +647,12 @@ func TestLeak_SearchFacetsCountHiddenObjects(t *testing.T) {
 func TestLeak_CaseMemberCountIncludesHidden(t *testing.T) {
 	sharedB := graph.Policy{Owner: "org-b", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}
 	sharedA := graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}
-	ip := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
-	incident := leakItem(t, "incident", 1, redB, "test", map[string]any{})
-	tool := leakItem(t, "tool", 1, sharedA, "test", map[string]any{})
-	secret := leakItem(t, "indicator", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmberStrict}, "test",
+	ip := graphtest.NewItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	incident := graphtest.NewItem(t, "incident", 1, redB, "test", map[string]any{})
+	tool := graphtest.NewItem(t, "tool", 1, sharedA, "test", map[string]any{})
+	secret := graphtest.NewItem(t, "indicator", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmberStrict}, "test",
 		map[string]any{"pattern": "[file:name = 'x.exe']", "pattern_type": "stix", "valid_from": "2024-03-01T10:00:00Z"})
-	cs := leakItem(t, schema.TypeCase, 1, sharedB, "test", map[string]any{"status": "open", "severity": "high",
+	cs := graphtest.NewItem(t, schema.TypeCase, 1, sharedB, "test", map[string]any{"status": "open", "severity": "high",
 		"object_refs": []string{ip.Object.ID, incident.Object.ID, tool.Object.ID, secret.Object.ID}})
 	_, api := leakAPI(t, ip, incident, tool, secret, cs)
 	const q = `query($case: ID!, $member: ID!) {
@@ -739,15 +708,15 @@ func TestLeak_CaseMemberCountIncludesHidden(t *testing.T) {
 //	A ──related-to (RED relationship, org-b)──► B
 //	A ──related-to──► C ──related-to──► B
 func TestLeak_PathThroughHiddenNode(t *testing.T) {
-	a := leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
-	b := leakItem(t, "malware", 2, greenA, "test", map[string]any{"is_family": true})
-	c := leakItem(t, "tool", 1, greenA, "test", map[string]any{})
-	h := leakItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
+	a := graphtest.NewItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true})
+	b := graphtest.NewItem(t, "malware", 2, greenA, "test", map[string]any{"is_family": true})
+	c := graphtest.NewItem(t, "tool", 1, greenA, "test", map[string]any{})
+	h := graphtest.NewItem(t, "intrusion-set", 1, redB, "test", map[string]any{})
 	A, B, C, H := a.Object.ID, b.Object.ID, c.Object.ID, h.Object.ID
 	_, api := leakAPI(t, a, b, c, h,
-		leakRel(t, 1, "uses", A, H, greenA), leakRel(t, 2, "uses", H, B, greenA),
-		leakRel(t, 3, "related-to", A, B, redB),
-		leakRel(t, 4, "related-to", A, C, greenA), leakRel(t, 5, "related-to", C, B, greenA))
+		graphtest.NewRelationship(t, 1, "uses", A, H, greenA), graphtest.NewRelationship(t, 2, "uses", H, B, greenA),
+		graphtest.NewRelationship(t, 3, "related-to", A, B, redB),
+		graphtest.NewRelationship(t, 4, "related-to", A, C, greenA), graphtest.NewRelationship(t, 5, "related-to", C, B, greenA))
 	const paths = `query($to: ID!) { paths(from: "` + "malware--00000000-0000-4000-8000-000000000001" + `", to: $to, maxDepth: 3, k: 5) { totalCount edges { node { length nodes { stixId } } } } }`
 	pathsOf := func(org string) []string {
 		var out struct {
@@ -798,8 +767,8 @@ func TestLeak_PathThroughHiddenNode(t *testing.T) {
 // the sharing list of an object are shown to its owner only, not to the
 // organizations it is shared with.
 func TestLeak_ProvenanceShowsOtherAgency(t *testing.T) {
-	m := leakItem(t, "malware", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}, "org-a-informant", map[string]any{"is_family": true})
-	g := leakItem(t, "tool", 1, greenA, "org-a-collection", map[string]any{})
+	m := graphtest.NewItem(t, "malware", 1, graph.Policy{Owner: "org-a", TLP: schema.TLPAmber, Sharing: []string{"org-c"}}, "org-a-informant", map[string]any{"is_family": true})
+	g := graphtest.NewItem(t, "tool", 1, greenA, "org-a-collection", map[string]any{})
 	_, api := leakAPI(t, m, g)
 	const q = `query($m: ID!, $g: ID!) {
 		m: node(id: $m) { owner provenance { source file } markings { tlp sharedWith } }
@@ -828,7 +797,7 @@ func TestLeak_ProvenanceShowsOtherAgency(t *testing.T) {
 // the node, and the API shows the whole list to the first owner. The
 // per-contribution access being built elsewhere should make it pass.
 func TestLeak_ProvenanceShowsOtherAgencyContribution(t *testing.T) {
-	own := leakItem(t, "malware", 1, greenA, "org-a-informant", map[string]any{"is_family": true})
+	own := graphtest.NewItem(t, "malware", 1, greenA, "org-a-informant", map[string]any{"is_family": true})
 	theirs := own
 	theirs.Meta = graph.Meta{Policy: graph.Policy{Owner: "org-b", TLP: schema.TLPAmber}, Provenance: graph.Provenance{Source: "org-b-sensor", File: "org-b-sensor.json"}}
 	_, api := leakAPI(t, own, theirs)
@@ -849,12 +818,12 @@ func TestLeak_ProvenanceShowsOtherAgencyContribution(t *testing.T) {
 // This fails today: indexDocs counts the documents of every organization,
 // and committed and indexed count every commit to the store.
 func TestLeak_IngestStatusCountsHiddenObjects(t *testing.T) {
-	s, api := leakAPI(t, leakItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true}))
+	s, api := leakAPI(t, graphtest.NewItem(t, "malware", 1, greenA, "test", map[string]any{"is_family": true}))
 	const q = `{ ingestStatus { indexLag committed indexed indexDocs indexError totalObjects counts { type count } } }`
 	before := leakQuery(t, api, "org-b", q, nil)
 	var hidden []graphtest.Item
 	for i := range 5 {
-		hidden = append(hidden, leakItem(t, "malware", 10+i, graph.Policy{Owner: "org-a", TLP: schema.TLPRed}, "test", map[string]any{"is_family": true}))
+		hidden = append(hidden, graphtest.NewItem(t, "malware", 10+i, graph.Policy{Owner: "org-a", TLP: schema.TLPRed}, "test", map[string]any{"is_family": true}))
 	}
 	graphtest.Load(t, s, hidden)
 	if err := s.WaitIndexed(context.Background()); err != nil {

@@ -372,21 +372,11 @@ func (w *World) Load(tb TB, s *graph.Store) map[string]graph.ID {
 			tb.Fatalf("bulk load: %v", err)
 		}
 	}
-	ids := map[string]graph.ID{}
-	err := s.View(graph.System(), func(tx *graph.Tx) error {
-		for _, o := range w.Objects {
-			id, err := tx.Lookup(o.Object.ID)
-			if err != nil {
-				return err
-			}
-			ids[o.Object.ID] = id
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("look up the world's ids: %v", err)
+	stixIDs := make([]string, len(w.Objects))
+	for i, o := range w.Objects {
+		stixIDs[i] = o.Object.ID
 	}
-	return ids
+	return IDs(tb, s, stixIDs...)
 }
 
 // Unload deletes the world's objects, leaving only references that nobody
@@ -603,4 +593,50 @@ func (ws *WorldStores) close() {
 		ws.tb.Errorf("close store: %v", err)
 	}
 	ws.s = nil
+}
+
+// NewItem returns an SDO of type typ with the id ItemID(typ, n), the given
+// properties (a name is added when there is none, except on relationships)
+// and fixed timestamps, stored under policy p with a provenance of source
+// and the file source.json. Named tests build their small graphs with it.
+func NewItem(tb testing.TB, typ string, n int, p graph.Policy, source string, props map[string]any) Item {
+	tb.Helper()
+	props["type"], props["spec_version"], props["id"] = typ, "2.1", ItemID(typ, n)
+	props["created"], props["modified"] = ts, ts
+	if _, ok := props["name"]; !ok && typ != "relationship" {
+		props["name"] = fmt.Sprintf("%s %d", typ, n)
+	}
+	return Item{Object: mustObject(tb, props), Meta: graph.Meta{Policy: p, Provenance: graph.Provenance{Source: source, File: source + ".json"}}}
+}
+
+// ItemID is the STIX id NewItem gives object n of a type.
+func ItemID(typ string, n int) string {
+	return fmt.Sprintf("%s--00000000-0000-4000-8000-%012d", typ, n)
+}
+
+// NewRelationship returns relationship n of type typ from one STIX id to
+// another, stored under policy p.
+func NewRelationship(tb testing.TB, n int, typ, from, to string, p graph.Policy) Item {
+	tb.Helper()
+	return NewItem(tb, "relationship", n, p, "test", map[string]any{"relationship_type": typ, "source_ref": from, "target_ref": to})
+}
+
+// IDs returns the internal id of each stored object by STIX id.
+func IDs(tb TB, s *graph.Store, stixIDs ...string) map[string]graph.ID {
+	tb.Helper()
+	ids := map[string]graph.ID{}
+	err := s.View(graph.System(), func(tx *graph.Tx) error {
+		for _, x := range stixIDs {
+			id, err := tx.Lookup(x)
+			if err != nil {
+				return err
+			}
+			ids[x] = id
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("look up ids: %v", err)
+	}
+	return ids
 }
