@@ -425,7 +425,9 @@ func (w *World) Object(stixID string) *WorldObject { return w.byStix[stixID] }
 
 // Visible reports whether v may see the object with a STIX id: it must be
 // stored (a reference to an object never stored is seen by nobody) and its
-// policy must let v see it.
+// policy must let v see it. With contributions by several organizations
+// (see DrawWorld), it is visible when any contribution's policy lets v see
+// it.
 func (w *World) Visible(v WorldViewer, stixID string) bool {
 	o := w.byStix[stixID]
 	return o != nil && Sees(v, o.Meta.Policy)
