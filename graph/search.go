@@ -508,7 +508,9 @@ type SearchQuery struct {
 
 // SearchHit is one hit.
 type SearchHit struct {
-	ID    ID
+	ID ID
+	// Score is the relevance, for the System viewer only; 0 for everyone
+	// else, since it depends on documents they may not see.
 	Score float64
 }
 
@@ -559,7 +561,14 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 		// The index lags the store: drop a hit whose node has since become
 		// hidden or gone.
 		if id := ID(h.ID); vis.class(s.cache.get(id)) && !wrong[id] {
-			out.Hits = append(out.Hits, SearchHit{ID: id, Score: h.Score})
+			score := h.Score
+			if !v.seesAll() {
+				// Scores weigh terms by statistics over the whole index,
+				// hidden documents included: a viewer that may not see
+				// everything gets the order, not the numbers.
+				score = 0
+			}
+			out.Hits = append(out.Hits, SearchHit{ID: id, Score: score})
 		}
 	}
 	return out, nil

@@ -538,11 +538,17 @@ type ingestStatus struct {
 // IngestStatus resolves Query.ingestStatus.
 func (q *queryResolver) IngestStatus(ctx context.Context) (*ingestStatus, error) {
 	r := reqFrom(ctx)
-	st := q.api.store.IndexStatus()
-	out := &ingestStatus{IndexLag: clampInt32(int64(min(st.Lag, math.MaxInt32))), Committed: float64(st.Committed),
-		Indexed: float64(st.Indexed), IndexDocs: float64(st.Docs), Counts: []*typeCount{}}
-	if st.Err != nil {
-		out.IndexError = optString(st.Err.Error())
+	out := &ingestStatus{Counts: []*typeCount{}}
+	// The store-wide figures count every organization's writes and
+	// documents, so they go to the operator only: anyone else could watch
+	// them move when another agency stores what it may not see.
+	if r.viewer.IsSystem() || r.principal.InstanceAdmin {
+		st := q.api.store.IndexStatus()
+		out.IndexLag, out.Committed = clampInt32(int64(min(st.Lag, math.MaxInt32))), float64(st.Committed)
+		out.Indexed, out.IndexDocs = float64(st.Indexed), float64(st.Docs)
+		if st.Err != nil {
+			out.IndexError = optString(st.Err.Error())
+		}
 	}
 	var total int64
 	err := r.view(ctx, func(tx *graph.Tx) error {
