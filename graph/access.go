@@ -286,6 +286,20 @@ func (t *classTable) policies(c Class) ([]Policy, bool) {
 	return ps[c], true
 }
 
+// union returns the policies of every class of cs, for classForSet to
+// normalize and intern.
+func (t *classTable) union(cs []Class) ([]Policy, error) {
+	var ps []Policy
+	for _, c := range cs {
+		set, ok := t.policies(c)
+		if !ok {
+			return nil, fmt.Errorf("access class %d: %w", c, ErrCorrupt)
+		}
+		ps = append(ps, set...)
+	}
+	return ps, nil
+}
+
 // policy returns the first policy of class c, which for a contribution's
 // class is its only one.
 func (t *classTable) policy(c Class) (Policy, bool) {

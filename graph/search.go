@@ -309,8 +309,7 @@ func searchable(typ string) bool { return typ != "relationship" }
 // differ gets a document marked Multi, whose hits Search checks against
 // what each viewer sees of it.
 func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
-	prot := s.Protection()
-	names := prot.all()
+	names := s.protected().every
 	parts := make([][]byte, len(r.contribs))
 	mods := make([]int64, len(r.contribs))
 	multi := false
@@ -614,7 +613,7 @@ func (s *Store) falseHits(ctx context.Context, in *indexer, v Viewer, tq textind
 	if multi.Total > maxMultiHits {
 		return nil, fmt.Errorf("search: %d hits on objects with several contributions, more than %d can be checked; narrow the query: %w", multi.Total, maxMultiHits, ErrInvalid)
 	}
-	names := s.Protection().all()
+	names := s.protected().every
 	docs := make([]textindex.Doc, 0, len(multi.Hits))
 	types := map[ID]string{}
 	err = s.View(v, func(tx *Tx) error {

@@ -51,7 +51,7 @@ type Store struct {
 
 	search atomic.Pointer[indexer] // nil without Options.Search
 
-	protect atomic.Pointer[Protection]
+	protect atomic.Pointer[protection]
 	// multiDocs is raised once the search index may hold a document of a
 	// node whose contributions differ, which searches must check again.
 	multiDocs atomic.Bool
@@ -354,13 +354,9 @@ func (s *Store) classForSet(ps []Policy) (Class, error) {
 
 // unionClass is the class of the union of the policy sets of cs.
 func (s *Store) unionClass(cs []Class) (Class, error) {
-	var ps []Policy
-	for _, c := range cs {
-		set, ok := s.classes.policies(c)
-		if !ok {
-			return 0, fmt.Errorf("access class %d: %w", c, ErrCorrupt)
-		}
-		ps = append(ps, set...)
+	ps, err := s.classes.union(cs)
+	if err != nil {
+		return 0, err
 	}
 	return s.classForSet(ps)
 }

@@ -35,18 +35,6 @@ func DefaultProtection() Protection {
 	}}
 }
 
-// names returns the properties protected in a contribution with the given
-// provenance: those protected everywhere and those of each of its sources.
-func (p *Protection) names(prov []Provenance) []string {
-	out := p.Properties
-	for i, pr := range prov {
-		if extra := p.BySource[pr.Source]; len(extra) > 0 && !slices.ContainsFunc(prov[:i], func(q Provenance) bool { return q.Source == pr.Source }) {
-			out = append(slices.Clone(out), extra...)
-		}
-	}
-	return out
-}
-
 // all returns every property the protection names, for any source.
 func (p Protection) all() []string {
 	out := slices.Clone(p.Properties)
@@ -55,6 +43,59 @@ func (p Protection) all() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// propSet is a list of property names with their quoted forms, which
+// stripProps looks for before it decodes anything.
+type propSet struct {
+	names  []string
+	quoted [][]byte
+}
+
+func newPropSet(names []string) propSet {
+	ps := propSet{names: names, quoted: make([][]byte, len(names))}
+	for i, n := range names {
+		ps.quoted[i] = []byte(`"` + n + `"`)
+	}
+	return ps
+}
+
+// protection is a Protection compiled once, when it is loaded or set, for
+// the read path and the indexer, which strip on every node.
+type protection struct {
+	Protection
+	global   propSet            // Properties
+	bySource map[string]propSet // Properties plus one source's
+	every    propSet            // every name, for the search index
+}
+
+func compileProtection(p Protection) *protection {
+	c := &protection{Protection: p, global: newPropSet(p.Properties), bySource: map[string]propSet{}, every: newPropSet(p.all())}
+	for src, extra := range p.BySource {
+		c.bySource[src] = newPropSet(append(slices.Clone(p.Properties), extra...))
+	}
+	return c
+}
+
+// names returns the properties protected in a contribution with the given
+// provenance: those protected everywhere and those of each of its sources.
+func (c *protection) names(prov []Provenance) propSet {
+	out, extra := c.global, 0
+	for _, pr := range prov {
+		if ps, ok := c.bySource[pr.Source]; ok {
+			out, extra = ps, extra+1
+		}
+	}
+	if extra > 1 {
+		// Several protected sources: rare, so built on demand.
+		names := slices.Clone(c.Properties)
+		for _, pr := range prov {
+			names = append(names, c.BySource[pr.Source]...)
+		}
+		slices.Sort(names)
+		out = newPropSet(slices.Compact(names))
+	}
+	return out
 }
 
 func (p Protection) normalize() Protection {
@@ -94,19 +135,20 @@ func (s *Store) loadProtection(txn *badger.Txn) error {
 			return fmt.Errorf("load protected properties: %w", err)
 		}
 	}
-	p = p.normalize()
-	s.protect.Store(&p)
+	s.protect.Store(compileProtection(p.normalize()))
 	return nil
 }
 
-// Protection returns the protected properties in force.
-func (s *Store) Protection() Protection {
-	p := s.protect.Load()
-	if p == nil {
-		return DefaultProtection()
+// protected returns the compiled protection in force.
+func (s *Store) protected() *protection {
+	if p := s.protect.Load(); p != nil {
+		return p
 	}
-	return *p
+	return compileProtection(DefaultProtection())
 }
+
+// Protection returns the protected properties in force.
+func (s *Store) Protection() Protection { return s.protected().Protection }
 
 // SetProtection replaces the protected properties. When it protects a
 // property the search index may hold, the index is rebuilt before it
@@ -123,17 +165,15 @@ func (s *Store) SetProtection(p Protection) error {
 	if err != nil {
 		return fmt.Errorf("encode protected properties: %w", err)
 	}
-	before := s.Protection()
+	before := s.protected().every.names
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyProtection, b) }); err != nil {
 		return fmt.Errorf("store protected properties: %w", err)
 	}
-	s.protect.Store(&p)
-	added := false
-	for _, name := range p.all() {
-		if !slices.Contains(before.all(), name) && indexedProperty(name) {
-			added = true
-		}
-	}
+	c := compileProtection(p)
+	s.protect.Store(c)
+	added := slices.ContainsFunc(c.every.names, func(name string) bool {
+		return !slices.Contains(before, name) && indexedProperty(name)
+	})
 	if added && s.search.Load() != nil {
 		return s.Reindex(context.Background(), nil)
 	}
@@ -151,15 +191,8 @@ func indexedProperty(name string) bool {
 
 // stripProps returns raw without the named top-level properties. It returns
 // raw itself when none is present.
-func stripProps(raw []byte, names []string) ([]byte, error) {
-	found := false
-	for _, n := range names {
-		if bytes.Contains(raw, []byte(`"`+n+`"`)) {
-			found = true
-			break
-		}
-	}
-	if !found {
+func stripProps(raw []byte, ps propSet) ([]byte, error) {
+	if !slices.ContainsFunc(ps.quoted, func(q []byte) bool { return bytes.Contains(raw, q) }) {
 		return raw, nil
 	}
 	o, err := schema.ParseObject(raw)
@@ -167,7 +200,7 @@ func stripProps(raw []byte, names []string) ([]byte, error) {
 		return nil, fmt.Errorf("strip protected properties: %w", err)
 	}
 	n := len(o.Props)
-	for _, name := range names {
+	for _, name := range ps.names {
 		delete(o.Props, name)
 	}
 	if len(o.Props) == n {
@@ -271,13 +304,12 @@ func publicProvenance(prov []Provenance) []Provenance {
 // visible.
 func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
 	v := tx.vis.v
-	prot := tx.s.protect.Load()
+	prot := tx.s.protected()
 	n = &Node{ID: id, StixID: r.stixID, Type: tx.s.syms.name(r.typ), Class: r.class, Created: fromUnixNano(r.created)}
 	parts := make([][]byte, 0, len(r.contribs))
 	mods := make([]int64, 0, len(r.contribs))
 	same := true // the view is the record's raw JSON unchanged
 	var newest int64
-	primary := -1
 	for i := range r.contribs {
 		c := &r.contribs[i]
 		if !tx.vis.class(c.class) {
@@ -291,32 +323,25 @@ func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
 			prov = publicProvenance(c.prov)
 		}
 		if !v.seesProtected(p.Owner) {
-			if prot != nil {
-				stripped, err := stripProps(raw, prot.names(c.prov))
-				if err != nil {
-					return nil, false, fmt.Errorf("node %d: %w", id, err)
-				}
-				if len(stripped) != len(raw) {
-					same = false
-				}
-				raw = stripped
+			stripped, err := stripProps(raw, prot.names(c.prov))
+			if err != nil {
+				return nil, false, fmt.Errorf("node %d: %w", id, err)
 			}
+			if len(stripped) != len(raw) {
+				same = false
+			}
+			raw = stripped
 		}
 		n.Contributions = append(n.Contributions, Contribution{Policy: p, Modified: fromUnixNano(c.modified), Provenance: prov})
 		n.Provenance = append(n.Provenance, prov...)
 		parts = append(parts, raw)
 		mods = append(mods, c.modified)
-		if c.modified >= newest {
-			newest = c.modified
-		}
-		if primary < 0 || (v.Org != "" && p.Owner == v.Org) || (n.Contributions[primary].Policy.Owner != v.Org && c.modified >= mods[primary]) {
-			primary = len(n.Contributions) - 1
-		}
+		newest = max(newest, c.modified)
 	}
 	if len(parts) == 0 {
 		return nil, false, nil
 	}
-	n.Policy = n.Contributions[primary].Policy
+	n.Policy = primaryPolicy(n.Contributions, v.Org)
 	if same {
 		n.Raw, n.Modified = r.raw, fromUnixNano(r.modified)
 		return n, true, nil
@@ -326,4 +351,20 @@ func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
 	}
 	n.Modified = fromUnixNano(newest)
 	return n, true, nil
+}
+
+// primaryPolicy is the policy a reader sees first: that of its own
+// organization's contribution (there is at most one), else of the newest
+// contribution (the last among equals).
+func primaryPolicy(cs []Contribution, org string) Policy {
+	best := 0
+	for i, c := range cs {
+		if org != "" && c.Policy.Owner == org {
+			return c.Policy
+		}
+		if !c.Modified.Before(cs[best].Modified) {
+			best = i
+		}
+	}
+	return cs[best].Policy
 }

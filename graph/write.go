@@ -808,10 +808,9 @@ func (tx *Tx) unionClass(cs []Class) (Class, error) {
 	if tx.w != nil {
 		return tx.s.unionClass(cs)
 	}
-	var ps []Policy
-	for _, c := range cs {
-		set, _ := tx.s.classes.policies(c)
-		ps = append(ps, set...)
+	ps, err := tx.s.classes.union(cs)
+	if err != nil {
+		return 0, err
 	}
 	tx.s.classes.mu.Lock()
 	c, ok := tx.s.classes.byKey[string(encodeSet(normalizeSet(ps)))]

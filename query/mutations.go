@@ -233,6 +233,20 @@ func textArg(field string, s *string, required bool, maxLen int) (string, error)
 	return *s, nil
 }
 
+// setRefs resolves an optional list argument (field) and, when it names
+// any object, sets the reference property prop to their STIX ids.
+func setRefs(tx *graph.Tx, props map[string]any, field, prop string, ids *[]graphql.ID) error {
+	if ids == nil || len(*ids) == 0 {
+		return nil
+	}
+	refs, err := refsArg(tx, field, *ids)
+	if err != nil {
+		return err
+	}
+	props[prop] = refs
+	return nil
+}
+
 // refsArg resolves a list of id arguments to the STIX ids of visible
 // objects.
 func refsArg(tx *graph.Tx, field string, ids []graphql.ID) ([]string, error) {
@@ -313,14 +327,7 @@ func (m *mutationResolver) CreateCase(ctx context.Context, args struct{ Input cr
 		props["participating_organizations"] = orgs
 	}
 	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp, Sharing: orgs}, "createCase", func(tx *graph.Tx) error {
-		if in.Members != nil && len(*in.Members) > 0 {
-			refs, err := refsArg(tx, "input.members", *in.Members)
-			if err != nil {
-				return err
-			}
-			props["object_refs"] = refs
-		}
-		return nil
+		return setRefs(tx, props, "input.members", "object_refs", in.Members)
 	})
 	if err != nil {
 		return nil, err
@@ -736,21 +743,10 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 			return err
 		}
 		props["sighting_of_ref"] = of.StixID
-		if in.WhereSighted != nil && len(*in.WhereSighted) > 0 {
-			refs, err := refsArg(tx, "input.whereSighted", *in.WhereSighted)
-			if err != nil {
-				return err
-			}
-			props["where_sighted_refs"] = refs
+		if err := setRefs(tx, props, "input.whereSighted", "where_sighted_refs", in.WhereSighted); err != nil {
+			return err
 		}
-		if in.ObservedData != nil && len(*in.ObservedData) > 0 {
-			refs, err := refsArg(tx, "input.observedData", *in.ObservedData)
-			if err != nil {
-				return err
-			}
-			props["observed_data_refs"] = refs
-		}
-		return nil
+		return setRefs(tx, props, "input.observedData", "observed_data_refs", in.ObservedData)
 	})
 	if err != nil {
 		return nil, err
