@@ -410,14 +410,54 @@ func (vis *visibility) class(c Class) bool {
 	} else {
 		vis.known = append(vis.known, make([]int8, int(c)+1-len(vis.known))...)
 	}
-	ps, _ := vis.t.policies(c)
-	ok := slices.ContainsFunc(ps, vis.v.CanSee)
-	if ok {
-		vis.known[c] = 1
-	} else {
-		vis.known[c] = -1
-	}
+	ok := vis.t.visibleTo(vis.v, c)
+	vis.known[c] = known(ok)
 	return ok
+}
+
+// sharedVisibility is a visibility that several goroutines may consult at
+// once, as the shards of a search do. It caches the classes that existed
+// when it was made and works out later ones each time.
+type sharedVisibility struct {
+	v     Viewer
+	t     *classTable
+	known []atomic.Int32 // 0 unknown, 1 visible, -1 hidden
+}
+
+func newSharedVisibility(v Viewer, t *classTable) *sharedVisibility {
+	return &sharedVisibility{v: v, t: t, known: make([]atomic.Int32, t.next())}
+}
+
+func (vis *sharedVisibility) class(c Class) bool {
+	if c == 0 {
+		return false
+	}
+	if vis.v.seesAll() {
+		return true
+	}
+	if int(c) >= len(vis.known) {
+		return vis.t.visibleTo(vis.v, c)
+	}
+	if k := vis.known[c].Load(); k != 0 {
+		return k > 0
+	}
+	ok := vis.t.visibleTo(vis.v, c)
+	vis.known[c].Store(int32(known(ok)))
+	return ok
+}
+
+// visibleTo reports whether v may see class c: any one of its policies.
+func (t *classTable) visibleTo(v Viewer, c Class) bool {
+	ps, _ := t.policies(c)
+	return slices.ContainsFunc(ps, v.CanSee)
+}
+
+// known encodes a visibility for the caches: 1 visible, -1 hidden.
+func known(visible bool) int8 {
+	if visible {
+		return 1
+	}
+	return -1
 }
 
 // Length-prefixed string helpers shared by the record encodings.
@@ -504,59 +544,4 @@ func (r *reader) strings() []string {
 		ss[i] = r.string()
 	}
 	return ss
-}
-
-// Access terms let the search index restrict hits to a viewer with a
-// handful of terms instead of one per class. A policy's terms are "p" for
-// CLEAR, GREEN and unmarked; "o:owner" and "s:org" per sharing
-// organization for AMBER and AMBER+STRICT; "o:owner" and "u:user" per named
-// user for RED. A viewer's terms are "p", "o:org", "s:org" and "u:user":
-// the viewer may see a policy exactly when their terms meet (CanSee), and a
-// class of several policies carries the terms of all of them.
-func (p Policy) accessTerms() []string {
-	switch p.TLP {
-	case schema.TLPUnmarked, schema.TLPClear, schema.TLPGreen:
-		return []string{"p"}
-	case schema.TLPAmber, schema.TLPAmberStrict:
-		out := []string{"o:" + p.Owner}
-		for _, o := range p.Sharing {
-			out = append(out, "s:"+o)
-		}
-		return out
-	case schema.TLPRed:
-		out := []string{"o:" + p.Owner}
-		for _, u := range p.Users {
-			out = append(out, "u:"+u)
-		}
-		return out
-	}
-	return nil
-}
-
-// classTerms returns the access terms of class c.
-func (t *classTable) classTerms(c Class) []string {
-	ps, _ := t.policies(c)
-	var out []string
-	for _, p := range ps {
-		out = append(out, p.accessTerms()...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// accessTerms returns the terms of a plain viewer (an organization and
-// user) and true; a viewer narrowed for export or re-sharing, or the
-// System viewer, has none and false.
-func (v Viewer) accessTerms() ([]string, bool) {
-	if v.all || v.and != nil || v.reshare {
-		return nil, false
-	}
-	out := []string{"p"}
-	if v.Org != "" {
-		out = append(out, "o:"+v.Org, "s:"+v.Org)
-	}
-	if v.User != "" {
-		out = append(out, "u:"+v.User)
-	}
-	return out, true
 }

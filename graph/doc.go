@@ -43,8 +43,9 @@
 // mark and applies each batch of documents together with the new mark, so a
 // crash never leaves the index ahead of or inconsistent with its mark; on
 // start it replays the outbox, or rebuilds from the records when the outbox
-// no longer covers the gap. Store.Search restricts the query to the classes
-// the viewer may see inside the index, so totals and facets are exact.
+// no longer covers the gap. Store.Search keeps, inside the index, only the
+// matches whose node's current class the viewer may see (checked in memory
+// as the index reaches each match), so totals and facets are exact.
 //
 // Audit. Store.AppendAudit appends an entry (who asked, what, which STIX
 // ids came back, how it ended, which organizations it concerns) to an

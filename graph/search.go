@@ -328,7 +328,7 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 			return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
 		}
 	}
-	d, err := buildDocument(id, r.class, raw, s.classes)
+	d, err := buildDocument(id, r.class, raw)
 	if err != nil || !multi {
 		return d, err
 	}
@@ -339,7 +339,7 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 	d.Multi = true
 	s.multiDocs.Store(true)
 	for _, part := range parts {
-		pd, err := buildDocument(id, r.class, part, nil)
+		pd, err := buildDocument(id, r.class, part)
 		if err != nil {
 			return textindex.Doc{}, err
 		}
@@ -360,15 +360,12 @@ func (s *Store) document(id ID, r *record) (textindex.Doc, error) {
 // buildDocument makes the search document of a node's JSON, from which
 // protected properties have been removed. Only the properties named here
 // are read.
-func buildDocument(id ID, class Class, raw []byte, access *classTable) (textindex.Doc, error) {
+func buildDocument(id ID, class Class, raw []byte) (textindex.Doc, error) {
 	o, err := schema.ParseObject(raw)
 	if err != nil {
 		return textindex.Doc{}, fmt.Errorf("index node %d: %w", id, err)
 	}
 	d := textindex.Doc{ID: uint64(id), Type: o.Type, Class: uint32(class), Created: o.Created, Modified: o.Modified}
-	if access != nil {
-		d.Access = access.classTerms(class)
-	}
 	if d.Modified.IsZero() {
 		d.Modified = d.Created
 	}
@@ -522,9 +519,10 @@ type SearchResult struct {
 }
 
 // Search runs a full-text query as viewer v. The query is restricted inside
-// the index to what v may see, by v's access terms (or, for a narrowed
-// viewer, the classes it may see), so hits, Total and Facets count only
-// visible nodes.
+// the index to what v may see: each document it matches is kept only when
+// v may see the node's current class (read from memory, by id), so hits,
+// Total and Facets count only visible nodes, and a changed marking takes
+// effect at once, before the index catches up.
 func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchResult, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -535,15 +533,13 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	}
 	tq := textindex.Query{Text: q.Text, Types: q.Types, From: q.From, Size: q.Size, Facets: q.Facets, After: q.After, Before: q.Before}
 	vis := visibility{v: v, t: s.classes}
-	if terms, ok := v.accessTerms(); ok {
-		tq.Access = terms
-	} else if !v.seesAll() {
-		tq.Classes = []uint32{}
-		for c := Class(1); c < s.classes.next(); c++ {
-			if vis.class(c) {
-				tq.Classes = append(tq.Classes, uint32(c))
-			}
-		}
+	if !v.seesAll() {
+		// Each document the query matches is checked against the node's
+		// current class in memory as the search reaches it: a few
+		// nanoseconds each, and no posting list of the documents v may
+		// see is ever read, however large.
+		shared := newSharedVisibility(v, s.classes)
+		tq.Keep = func(id uint64) bool { return shared.class(s.cache.get(ID(id))) }
 	}
 	res, err := in.ix.Search(ctx, tq)
 	if err != nil {
@@ -629,7 +625,7 @@ func (s *Store) falseHits(ctx context.Context, in *indexer, v Viewer, tq textind
 			if err != nil {
 				return err
 			}
-			d, err := buildDocument(n.ID, n.Class, raw, nil)
+			d, err := buildDocument(n.ID, n.Class, raw)
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,6 @@ const (
 	fieldCreated  = "created"
 	fieldModified = "modified"
 	fieldMulti    = "multi"
-	fieldAccess   = "acc"
 )
 
 // keywordAnalyzer keeps the whole value as one token and lower-cases it.
@@ -55,10 +54,6 @@ type Doc struct {
 	Type string
 	// Class is the access class; searches may be restricted to classes.
 	Class uint32
-	// Access are access terms (see the graph's accessTerms): a search may
-	// be restricted to documents holding any of a viewer's terms, which
-	// costs a handful of term searchers however many classes exist.
-	Access []string
 	// Name is analysed text: name or title.
 	Name string
 	// Text is other analysed text: description, aliases and the like.
@@ -202,13 +197,6 @@ func (b *docBuilder) build(d *Doc) *document.Document {
 	doc.AddField(newTermsField(fieldClass, optsFilter, strconv.AppendUint(nil, uint64(d.Class), 10)))
 	if d.Multi {
 		doc.AddField(newTermsField(fieldMulti, optsFilter, []byte("1")))
-	}
-	if len(d.Access) > 0 {
-		terms := make([][]byte, len(d.Access))
-		for i, a := range d.Access {
-			terms[i] = []byte(a)
-		}
-		doc.AddField(newTermsField(fieldAccess, optsFilter, terms...))
 	}
 	if d.Name != "" {
 		doc.AddField(document.NewTextFieldCustom(fieldName, nil, []byte(d.Name), optsText, b.text))

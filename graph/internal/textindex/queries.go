@@ -241,3 +241,64 @@ func dateRanges(lo, hi uint64) [][2][]byte {
 	}
 	return out
 }
+
+// keepQuery matches what its query matches, less the documents whose node
+// id keep rejects. It asks about each candidate as the search reaches it, so
+// a restriction costs one call per document the query matches, however many
+// documents the restriction would exclude; the collector counts (Total,
+// facets) only what it lets through.
+type keepQuery struct {
+	q    query.Query
+	keep func(id uint64) bool
+}
+
+var _ query.Query = (*keepQuery)(nil)
+
+// Searcher implements query.Query.
+func (k *keepQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping,
+	options search.SearcherOptions) (search.Searcher, error) {
+	s, err := k.q.Searcher(ctx, i, m, options)
+	if err != nil {
+		return nil, err
+	}
+	return &keepSearcher{Searcher: s, reader: i, keep: k.keep}, nil
+}
+
+type keepSearcher struct {
+	search.Searcher
+	reader index.IndexReader
+	keep   func(id uint64) bool
+}
+
+func (k *keepSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+	d, err := k.Searcher.Next(ctx)
+	return k.skip(ctx, d, err)
+}
+
+func (k *keepSearcher) Advance(ctx *search.SearchContext, id index.IndexInternalID) (*search.DocumentMatch, error) {
+	d, err := k.Searcher.Advance(ctx, id)
+	return k.skip(ctx, d, err)
+}
+
+// skip returns d if keep accepts it, else the next match that it accepts.
+func (k *keepSearcher) skip(ctx *search.SearchContext, d *search.DocumentMatch, err error) (*search.DocumentMatch, error) {
+	for err == nil && d != nil {
+		// The external id is read from the head of the stored section,
+		// without decompressing anything: cheap beside scoring.
+		ext, xerr := k.reader.ExternalID(d.IndexInternalID)
+		if xerr != nil {
+			return nil, fmt.Errorf("read the id of a match: %w", xerr)
+		}
+		id, perr := parseDocID(ext)
+		if perr != nil {
+			return nil, perr
+		}
+		if k.keep(id) {
+			d.ID = ext // the collector would read it again for a hit
+			return d, nil
+		}
+		ctx.DocumentMatchPool.Put(d)
+		d, err = k.Searcher.Next(ctx)
+	}
+	return d, err
+}

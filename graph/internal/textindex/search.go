@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -71,9 +70,6 @@ type Query struct {
 	Text string
 	// Types restricts hits to these STIX types; empty means all types.
 	Types []string
-	// Classes restricts hits to these access classes. Nil means no
-	// restriction; a non-nil empty slice matches nothing.
-	Classes []uint32
 	// From and Size page through hits ordered by descending score. Size 0
 	// means Options.DefaultSize; larger sizes are capped at Options.MaxSize;
 	// From+Size beyond Options.MaxWindow returns ErrBadQuery.
@@ -86,10 +82,13 @@ type Query struct {
 	After, Before time.Time
 	// OnlyMulti restricts hits to documents marked Multi.
 	OnlyMulti bool
-	// Access restricts hits to documents holding any of these access
-	// terms, like Classes but with a few terms instead of one per class.
-	// Nil means no restriction.
-	Access []string
+	// Keep, when set, restricts hits to the documents whose node id it
+	// accepts: Total, Facets and the pages count only those. The search
+	// asks about each document its query matches as it reaches it, so the
+	// cost grows with the matches, not with what Keep rejects. It may be
+	// called from several goroutines at once (one per shard) and must be
+	// cheap.
+	Keep func(id uint64) bool
 }
 
 // Hit is one matching document.
@@ -128,14 +127,6 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if len(q.Text) > ix.opts.MaxQueryLength {
 		return nil, fmt.Errorf("search: query of %d bytes longer than %d: %w", len(q.Text), ix.opts.MaxQueryLength, ErrBadQuery)
 	}
-	if (q.Classes != nil && len(q.Classes) == 0) || (q.Access != nil && len(q.Access) == 0) {
-		res := &Result{Hits: []Hit{}}
-		if q.Facets {
-			res.Facets = map[string]uint64{}
-		}
-		return res, nil
-	}
-
 	main, unscored, err := ix.userQuery(strings.TrimSpace(q.Text))
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -194,22 +185,23 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	return res, nil
 }
 
-// maxLazyTerms is the largest list of classes or types that restrict
-// joins as a lazily advanced disjunction; longer lists become a filter whose
-// postings are unioned up front.
+// maxLazyTerms is the largest list of types that restricts joins as a
+// lazily advanced disjunction; longer lists become a filter whose postings
+// are unioned up front.
 const maxLazyTerms = 256
 
-// restrict combines the user's query with q's types, classes and time
-// window so that nothing outside them can match, and reports whether the
-// result is best run unscored.
+// restrict combines the user's query with q's types, time window and Keep
+// so that nothing outside them can match, and reports whether the result is
+// best run unscored.
 //
-// Short class and type lists join the user's query in a conjunction with
-// zero score: they leave scores unchanged and are only advanced to the
-// documents the user's query finds, so a keyword lookup stays cheap however
-// large the classes are. (As a bleve filter they would be run unscored,
-// and bleve unions unscored postings up front, which costs time in
-// proportion to the index.) Long lists and the time window are unioned up
-// front either way and go into the filter.
+// Short type lists join the user's query in a conjunction with zero score:
+// they leave scores unchanged and are only advanced to the documents the
+// user's query finds, so a keyword lookup stays cheap however large the
+// types are. (As a bleve filter they would be run unscored, and bleve
+// unions unscored postings up front, which costs time in proportion to the
+// index.) Long lists and the time window are unioned up front either way
+// and go into the filter. Keep wraps the whole: it is asked only about the
+// documents everything else matches.
 func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 	var lazy, filter []query.Query
 	terms := func(field string, values []string) {
@@ -222,16 +214,6 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 		} else {
 			filter = append(filter, query.NewDisjunctionQuery(ds))
 		}
-	}
-	if q.Classes != nil {
-		cs := make([]string, 0, len(q.Classes))
-		for _, c := range q.Classes {
-			cs = append(cs, strconv.FormatUint(uint64(c), 10))
-		}
-		terms(fieldClass, cs)
-	}
-	if q.Access != nil {
-		terms(fieldAccess, q.Access)
 	}
 	if len(q.Types) > 0 {
 		ts := make([]string, 0, len(q.Types))
@@ -247,7 +229,7 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 		filter = append(filter, termQuery(fieldMulti, "1", 1))
 	}
 	if len(lazy) == 0 && len(filter) == 0 {
-		return main, unscored
+		return keep(main, q.Keep), unscored
 	}
 	if _, all := main.(*query.MatchAllQuery); all {
 		// Browsing: let the restriction's postings drive the search instead
@@ -267,7 +249,7 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 		must = query.NewConjunctionQuery(lazy)
 	}
 	if len(filter) == 0 {
-		return must, unscored
+		return keep(must, q.Keep), unscored
 	}
 	bq := query.NewBooleanQuery(nil, nil, nil)
 	bq.AddMust(must)
@@ -276,7 +258,15 @@ func restrict(main query.Query, unscored bool, q *Query) (query.Query, bool) {
 	} else {
 		bq.AddFilter(query.NewConjunctionQuery(filter))
 	}
-	return bq, unscored
+	return keep(bq, q.Keep), unscored
+}
+
+// keep restricts q to the documents fn accepts; a nil fn restricts nothing.
+func keep(q query.Query, fn func(id uint64) bool) query.Query {
+	if fn == nil {
+		return q
+	}
+	return &keepQuery{q: q, keep: fn}
 }
 
 // advancedSyntax matches text that uses query-string syntax.
