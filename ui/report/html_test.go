@@ -65,7 +65,7 @@ func sample() *Report {
 	for i := range 9 {
 		grownMembers = append(grownMembers, member(fmt.Sprintf("report--1%03d", i), "report", fmt.Sprintf("Turla report %d", i), 100+10*i, 0.2-0.02*float64(i)))
 		if i > 0 {
-			grownLinks = append(grownLinks, Link{A: i - 1, B: i, Score: 1 + 0.1*float64(i), Evidence: []Evidence{ev("domain-name", fmt.Sprintf("turla-%d.example", i), "shared", 1 + 0.1*float64(i))}})
+			grownLinks = append(grownLinks, Link{A: i - 1, B: i, Score: 1 + 0.1*float64(i), Evidence: []Evidence{ev("domain-name", fmt.Sprintf("turla-%d.example", i), "shared", 1+0.1*float64(i))}})
 		}
 	}
 	grownLinks = append(grownLinks, Link{A: 0, B: 8, Score: 0.8, Evidence: []Evidence{ev("ipv4-addr", "198.51.100.9", "resolves-to", 0.8)}})
@@ -80,8 +80,8 @@ func sample() *Report {
 	return &Report{
 		Version: FormatVersion, Run: "run-20260302T060000Z", Previous: "run-20260301T060000Z", Audience: "org-cert-a",
 		Started: t0, Finished: t0.Add(3*time.Second + 250*time.Millisecond),
-		Params:  Params{MinScore: 0.5, LouvainAbove: 200, Resolution: 1, Seed: 42, MinOverlap: 0.5, RecentDays: 14, PastDays: 180, MaxDF: 50},
-		Totals:  Totals{Containers: 120, Links: 340, Clusters: 5, Singletons: 61},
+		Params:   Params{MinScore: 0.5, LouvainAbove: 200, Resolution: 1, Seed: 42, MinOverlap: 0.5, RecentDays: 14, PastDays: 180, MaxDF: 50},
+		Totals:   Totals{Containers: 120, Links: 340, Clusters: 5, Singletons: 61},
 		Clusters: []Cluster{c1, c2, other("cl-0042", StatusMerged, 7), other("cl-0060", StatusSplit, 4), other("cl-0051", StatusUnchanged, 3)},
 		Changes: Changes{
 			New:       []string{"cl-7f3a"},
