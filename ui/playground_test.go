@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/graphtest"
+	"github.com/verband-cti/verband/internal/browsertest"
 	"github.com/verband-cti/verband/query"
 	"github.com/verband-cti/verband/schema"
 	"github.com/verband-cti/verband/ui"
@@ -173,54 +173,13 @@ func TestPlaygroundHTTP(t *testing.T) {
 	}
 }
 
-// findChromium returns the browser binary to drive, or "" when there is
-// none.
-func findChromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestPlaygroundBrowser opens the playground in headless Chromium with a
 // token in the address, runs the ready IP search and reads the result from
 // the page. Without a browser it skips, except under CI, where .ci/run
 // installs one and a missing browser is a failure.
 func TestPlaygroundBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	bin := findChromium()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("no chromium binary found, and CI is set: .ci/run should have installed it (apt-get install -y chromium)")
-		}
-		t.Skip("no chromium binary found (install chromium, or set CHROMIUM=/path/to/browser); CI runs this test")
-	}
+	bctx := browsertest.Context(t, 45*time.Second)
 	base, token := serve(t)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.WindowSize(1400, 1000),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
 
 	// The second visit finds the tabs GraphiQL saved in local storage.
 	for visit := 1; visit <= 2; visit++ {
