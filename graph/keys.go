@@ -62,6 +62,7 @@ var (
 	keyFormatVersion = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 	keyIDSequence    = []byte{tagMeta, 's', 'e', 'q'}
 	keyProtection    = []byte{tagMeta, 'p', 'r', 'o', 't'}
+	keySourceMarking = []byte{tagMeta, 's', 'r', 'c', 'm'}
 )
 
 // errBadKey reports a key that does not parse as its keyspace says.

@@ -52,6 +52,9 @@ type Store struct {
 	search atomic.Pointer[indexer] // nil without Options.Search
 
 	protect atomic.Pointer[protection]
+	// srcMarks holds the default marking of each import source.
+	srcMarks atomic.Pointer[map[string]SourceMarking]
+	srcMu    sync.Mutex // serializes SetSourceMarking
 	// multiDocs is raised once the search index may hold a document of a
 	// node whose contributions differ, which searches must check again.
 	multiDocs atomic.Bool
@@ -186,6 +189,9 @@ func (s *Store) load() error {
 			return err
 		}
 		if err := s.loadProtection(txn); err != nil {
+			return err
+		}
+		if err := s.loadSourceMarkings(txn); err != nil {
 			return err
 		}
 		if err := s.loadClasses(txn); err != nil {

@@ -35,6 +35,37 @@ func DefaultProtection() Protection {
 	}}
 }
 
+// Change returns p with the named properties added (add) or removed, in
+// every contribution when source is "" and otherwise in that import
+// source's, and the names that changed. p itself is left as it was.
+func (p Protection) Change(add bool, source string, names ...string) (Protection, []string) {
+	n := Protection{Properties: slices.Clone(p.Properties), BySource: make(map[string][]string, len(p.BySource))}
+	for src, ps := range p.BySource {
+		n.BySource[src] = slices.Clone(ps)
+	}
+	list := n.Properties
+	if source != "" {
+		list = n.BySource[source]
+	}
+	var changed []string
+	for _, name := range names {
+		if slices.Contains(list, name) != add && !slices.Contains(changed, name) {
+			changed = append(changed, name)
+		}
+	}
+	if add {
+		list = append(list, changed...)
+	} else {
+		list = slices.DeleteFunc(list, func(name string) bool { return slices.Contains(changed, name) })
+	}
+	if source == "" {
+		n.Properties = list
+	} else {
+		n.BySource[source] = list
+	}
+	return n, changed
+}
+
 // all returns every property the protection names, for any source.
 func (p Protection) all() []string {
 	out := slices.Clone(p.Properties)
@@ -161,6 +192,11 @@ func (s *Store) SetProtection(p Protection) error {
 		return ErrReadOnly
 	}
 	p = p.normalize()
+	for _, name := range p.all() {
+		if err := ValidPropertyName(name); err != nil {
+			return fmt.Errorf("set protected properties: %w", err)
+		}
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode protected properties: %w", err)
@@ -176,6 +212,26 @@ func (s *Store) SetProtection(p Protection) error {
 	})
 	if added && s.search.Load() != nil {
 		return s.Reindex(context.Background(), nil)
+	}
+	return nil
+}
+
+// unprotectable are the properties an object's identity, marking or edges
+// rest on: stripping them would not hide a source but break the object.
+var unprotectable = []string{"id", "type", "spec_version", "created", "modified", "object_marking_refs",
+	"value", "hashes", "relationship_type", "source_ref", "target_ref"}
+
+// ValidPropertyName reports whether a property may be protected: a STIX
+// property name (ASCII letters, digits and underscores, 3 to 250 of them)
+// that none of the object's identity, marking or edges rests on.
+func ValidPropertyName(name string) error {
+	if slices.Contains(unprotectable, name) {
+		return fmt.Errorf("property %q: the object's identity, marking or edges rest on it, so it cannot be protected: %w", name, ErrInvalid)
+	}
+	if len(name) < 3 || len(name) > 250 || strings.TrimFunc(name, func(r rune) bool {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}) != "" {
+		return fmt.Errorf("property %q: a property name has 3 to 250 ASCII letters, digits or underscores: %w", name, ErrInvalid)
 	}
 	return nil
 }

@@ -616,7 +616,7 @@ func (m *mutationResolver) UpsertObject(ctx context.Context, args struct {
 func (r *request) ingest(ctx context.Context, data []byte, name, source string, tlp schema.TLP, sharing []string, mode pipeline.ErrorMode) (pipeline.Stats, error) {
 	v := r.viewer
 	l := pipeline.New(r.api.store, pipeline.Options{
-		Source: source, Owner: r.principal.Org, TLP: tlp, Sharing: sharing, Viewer: &v, OnError: mode,
+		Source: source, Owner: r.principal.Org, TLP: tlp, ExplicitTLP: true, Sharing: sharing, Viewer: &v, OnError: mode,
 	})
 	st, err := l.LoadReader(ctx, strings.NewReader(string(data)), name, int64(len(data)))
 	r.api.metrics.ingested(st)
@@ -923,8 +923,11 @@ func (m *mutationResolver) Ingest(ctx context.Context, args struct {
 		return nil, err
 	}
 	tlp := schema.TLPAmber
-	if in.TLP != nil {
+	switch m, ok := r.api.store.SourceMarking(source); {
+	case in.TLP != nil:
 		tlp = parseTLPEnum(*in.TLP)
+	case ok:
+		tlp, sharing = m.TLP, append(sharing, m.Sharing...)
 	}
 	st, err := r.ingest(ctx, []byte(in.Data), name, source, tlp, sharing, pipeline.Skip)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 func newAdminCmd(a *app) *cobra.Command {
 	return groupCmd(&cobra.Command{
 		Use:   "admin",
-		Short: "Manage organizations, users and API tokens",
+		Short: "Manage organizations, users, API tokens, source markings and protected properties",
 		Long: `Admin manages the accounts of the instance: organizations, their users (each
 in one organization, with a role), and the users' API tokens. Every request to
 the HTTP API carries a token ("Authorization: Bearer <token>") and reads as its
@@ -39,6 +39,9 @@ and a token for that admin:
   verband admin user create alice --org ncsc --role admin
   verband admin token create --user alice
 
+"admin source" sets the default marking of an import source and "admin protect"
+the properties that carry sources and methods.
+
 Admin commands open the store directly and act as the operator of the data
 directory, without a token. Stop "verband serve" first; while it runs, admins
 use the API's admin mutations instead.`,
@@ -46,7 +49,7 @@ use the API's admin mutations instead.`,
   verband admin user create bob --org cert-a --role analyst
   verband admin token create --user bob --expires 720h
   verband admin token list --org cert-a`,
-	}, newOrgCmd(a), newUserCmd(a), newTokenCmd(a))
+	}, newOrgCmd(a), newUserCmd(a), newTokenCmd(a), newSourceCmd(a), newProtectCmd(a))
 }
 
 // adminStore opens the store, runs fn on it and closes it. With mustExist a

@@ -168,3 +168,43 @@ func TestAdminAccounts(t *testing.T) {
 	}
 	contains(t, "serve log", errb.String(), `msg="graphql request"`, "user=alice")
 }
+
+// TestAdminSourceSettings runs the default-marking and protection commands
+// as an operator would, and checks that an ingest from the source takes the
+// marking and that every change is in the audit log.
+func TestAdminSourceSettings(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "admin", "org", "create", "ncsc", "--operator")
+	ok(t, dir, "admin", "org", "create", "cert-b")
+	r := ok(t, dir, "admin", "source", "list")
+	contains(t, "empty source list", r.stdout, "No import source has a default marking")
+	r = ok(t, dir, "admin", "source", "set", "partner", "--tlp", "amber", "--share", "cert-b")
+	contains(t, "source set", r.stdout, "partner", "TLP:AMBER", "cert-b")
+	if r := verband(t, dir, "admin", "source", "set", "partner", "--tlp", "amber", "--share", "cert-z"); r.code == 0 || !strings.Contains(r.stderr, "cert-z") {
+		t.Errorf("unknown sharing organization: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := verband(t, dir, "admin", "source", "set", "partner", "--tlp", "purple"); r.code != 2 {
+		t.Errorf("bad TLP: exit %d, want 2 (usage)", r.code)
+	}
+	r = ok(t, dir, "admin", "source", "list")
+	contains(t, "source list", r.stdout, "SOURCE", "partner", "TLP:AMBER", "cert-b")
+
+	ok(t, dir, "ingest", "--owner", "ncsc", "--source", "partner", infraFile)
+	r = ok(t, dir, "--json", "get", "infrastructure--d09c50cf-5bab-465e-9e2d-543912148b73")
+	contains(t, "get after ingest from the source", r.stdout, `"TLP:AMBER"`, `"cert-b"`)
+
+	r = ok(t, dir, "admin", "protect", "add", "x_informant", "--source", "humint")
+	contains(t, "protect add", r.stdout, "x_informant now protected in the contributions of humint")
+	if r := verband(t, dir, "admin", "protect", "add", "type"); r.code != 2 || !strings.Contains(r.stderr, "cannot be protected") {
+		t.Errorf("protect type: exit %d, stderr %s", r.code, r.stderr)
+	}
+	r = ok(t, dir, "admin", "protect", "list")
+	contains(t, "protect list", r.stdout, "x_source", "(every source)", "x_informant", "humint")
+	ok(t, dir, "admin", "protect", "remove", "x_informant", "--source", "humint")
+	ok(t, dir, "admin", "source", "remove", "partner")
+	if r := verband(t, dir, "admin", "source", "remove", "partner"); r.code != 2 {
+		t.Errorf("removing an unset marking: exit %d, want 2", r.code)
+	}
+	r = ok(t, dir, "audit", "export")
+	contains(t, "audit log", r.stdout, "cli admin source set", "cli admin protect add", "cli admin protect remove", "cli admin source remove")
+}

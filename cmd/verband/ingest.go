@@ -44,7 +44,8 @@ kept, so "verband export --form as-received" gives the input back). Objects are
 committed in atomic chunks; loading the same file again changes nothing.
 
 An object's TLP comes from its markings; --tlp sets it for objects without
-one. With --on-error=stop (the default) the first bad object ends the load:
+one, and without --tlp the default marking set for the source
+("verband admin source set") applies, if any. With --on-error=stop (the default) the first bad object ends the load:
 chunks committed before stay stored, the open chunk is discarded. With
 --on-error=skip bad objects are left out and all of them are listed at the
 end. Either way the error names the file, the object's position and id, and
@@ -98,7 +99,7 @@ caught up, so that everything it loaded is searchable when it exits.`,
 
 			prog := newLoadProgress(a.stderr, "ingest")
 			loader := pipeline.New(store, pipeline.Options{
-				Source: source, Owner: owner, TLP: level, OnError: mode,
+				Source: source, Owner: owner, TLP: level, ExplicitTLP: tlp != "", OnError: mode,
 				ChunkObjects: chunk, Progress: prog.update,
 				MISP:  mispOpts,
 				Lists: lists.Options{Format: lf, TLP: level, Labels: splitList(labels), Indicators: indicators, Container: cont, Columns: cols},
@@ -164,7 +165,7 @@ caught up, so that everything it loaded is searchable when it exits.`,
 	f := cmd.Flags()
 	f.StringVar(&source, "source", pipeline.DefaultSource, "source name recorded in each object's provenance")
 	f.StringVar(&owner, "owner", "", "organization that owns the loaded objects")
-	f.StringVar(&tlp, "tlp", "", "TLP for objects without a TLP marking: clear, green, amber, amber+strict or red (default: unmarked)")
+	f.StringVar(&tlp, "tlp", "", "TLP for objects without a TLP marking: clear, green, amber, amber+strict, red or unmarked (default: the source's configured marking, else unmarked)")
 	f.StringVar(&onError, "on-error", "stop", "what to do with a bad object: stop or skip")
 	f.IntVar(&chunk, "chunk", 0, "objects per atomic commit (default 2000)")
 	f.StringVar(&listFormat, "list-format", "auto", "format of list files: auto, plain, csv or maltrail")

@@ -90,7 +90,7 @@ for a bearer token. Answers 429 and 5xx are retried with exponential backoff.`,
 			}
 			defer closeStore(store, &err)
 			positions := taxii.DataDirPositions(store.Dir())
-			loader := pipeline.New(store, pipeline.Options{Source: source, Owner: owner, TLP: level, OnError: mode, ChunkObjects: chunk})
+			loader := pipeline.New(store, pipeline.Options{Source: source, Owner: owner, TLP: level, ExplicitTLP: tlp != "", OnError: mode, ChunkObjects: chunk})
 			start := time.Now()
 			st, pullErr := taxii.Pull(ctx, client, root, loader, positions, taxii.PullOptions{
 				Collection: collection, Limit: limit, Types: splitList(types), From: from, Restart: restart,

@@ -65,8 +65,14 @@ type Options struct {
 	// (reference data without an owner).
 	Owner string
 	// TLP is the level given to objects that carry no TLP marking of their
-	// own. Default schema.TLPUnmarked, which every organization may see.
+	// own. When it is schema.TLPUnmarked and ExplicitTLP is false, the
+	// default marking configured for Source (graph.Store.SourceMarking)
+	// applies, with its sharing list; without one, objects stay unmarked,
+	// which every organization may see.
 	TLP schema.TLP
+	// ExplicitTLP keeps TLP as given, unmarked included, instead of the
+	// source's configured default.
+	ExplicitTLP bool
 	// Sharing lists the organizations that may see the loaded AMBER objects
 	// besides the owner.
 	Sharing []string
@@ -168,6 +174,15 @@ func New(store *graph.Store, opts Options) *Loader {
 	}
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = 200 * time.Millisecond
+	}
+	if opts.TLP == schema.TLPUnmarked && !opts.ExplicitTLP {
+		if m, ok := store.SourceMarking(opts.Source); ok {
+			opts.TLP = m.TLP
+			opts.Sharing = append(slices.Clone(opts.Sharing), m.Sharing...)
+			if opts.Lists.TLP == schema.TLPUnmarked {
+				opts.Lists.TLP = m.TLP
+			}
+		}
 	}
 	return &Loader{store: store, opts: opts}
 }

@@ -405,3 +405,40 @@ func TestParseErrorMode(t *testing.T) {
 		t.Error("ParseErrorMode(ignore): no error")
 	}
 }
+
+// TestSourceMarking checks that the default marking configured for an
+// import source applies to the objects that carry no TLP marking of their
+// own, unless the load names a TLP itself, and that markings in the data
+// win either way.
+func TestSourceMarking(t *testing.T) {
+	const unmarked = "indicator--0b7e5c1a-41f3-4d55-8a8e-3b0c6e2f7a05"
+	for _, tc := range []struct {
+		name    string
+		opts    pipeline.Options
+		want    schema.TLP
+		sharing int
+	}{
+		{"another source stays unmarked", pipeline.Options{Source: "other"}, schema.TLPUnmarked, 0},
+		{"the source's default", pipeline.Options{Source: "feed"}, schema.TLPAmber, 1},
+		{"an explicit TLP wins", pipeline.Options{Source: "feed", TLP: schema.TLPGreen}, schema.TLPGreen, 0},
+		{"an explicit unmarked wins", pipeline.Options{Source: "feed", ExplicitTLP: true}, schema.TLPUnmarked, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := graphtest.Open(t)
+			if _, err := s.CreateOrganization(context.Background(), graph.OrganizationSpec{Name: "org-b"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetSourceMarking("feed", &graph.SourceMarking{TLP: schema.TLPAmber, Sharing: []string{"org-b"}}); err != nil {
+				t.Fatal(err)
+			}
+			tc.opts.Owner = "org-a"
+			mustLoad(t, s, tc.opts, "testdata/markings.json")
+			if p := node(t, s, unmarked).Policy; p.TLP != tc.want || len(p.Sharing) != tc.sharing {
+				t.Errorf("unmarked object's policy = %+v, want %v shared with %d", p, tc.want, tc.sharing)
+			}
+			if p := node(t, s, "indicator--0b7e5c1a-41f3-4d55-8a8e-3b0c6e2f7a04").Policy; p.TLP != schema.TLPRed {
+				t.Errorf("the object marked RED in the data got %v", p.TLP)
+			}
+		})
+	}
+}
