@@ -63,6 +63,7 @@ var (
 	keyIDSequence    = []byte{tagMeta, 's', 'e', 'q'}
 	keyProtection    = []byte{tagMeta, 'p', 'r', 'o', 't'}
 	keySourceMarking = []byte{tagMeta, 's', 'r', 'c', 'm'}
+	keySecret        = []byte{tagMeta, 's', 'e', 'c', 'r', 'e', 't'}
 )
 
 // errBadKey reports a key that does not parse as its keyspace says.

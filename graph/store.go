@@ -55,6 +55,8 @@ type Store struct {
 	// srcMarks holds the default marking of each import source.
 	srcMarks atomic.Pointer[map[string]SourceMarking]
 	srcMu    sync.Mutex // serializes SetSourceMarking
+	// secret keys what Key derives; see secret.go.
+	secret []byte
 	// multiDocs is raised once the search index may hold a document of a
 	// node whose contributions differ, which searches must check again.
 	multiDocs atomic.Bool
@@ -164,12 +166,18 @@ func (s *Store) load() error {
 				if !isEmpty(txn) {
 					return fmt.Errorf("data dir has data but no format version: %w", ErrFormatVersion)
 				}
-				return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion))
+				if err := txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
+					return err
+				}
+				return ensureSecret(txn)
 			}
 			if err != nil {
 				return err
 			}
-			return item.Value(func(v []byte) error { return checkVersion(v) })
+			if err := item.Value(func(v []byte) error { return checkVersion(v) }); err != nil {
+				return err
+			}
+			return ensureSecret(txn)
 		})
 		if err != nil {
 			return fmt.Errorf("check format version: %w", err)
@@ -192,6 +200,9 @@ func (s *Store) load() error {
 			return err
 		}
 		if err := s.loadSourceMarkings(txn); err != nil {
+			return err
+		}
+		if err := s.loadSecret(txn); err != nil {
 			return err
 		}
 		if err := s.loadClasses(txn); err != nil {

@@ -55,6 +55,7 @@ type API struct {
 	metrics *metrics
 	onPanic func(any)
 	corr    *correlate.Engine
+	ids     *idCodec
 }
 
 // NewAPI parses the schema and binds it to the resolvers over store.
@@ -63,6 +64,10 @@ func NewAPI(store *graph.Store, opts APIOptions) (*API, error) {
 		metrics: opts.metrics, onPanic: opts.OnPanic}
 	if a.reader == nil {
 		a.reader = store
+	}
+	var err error
+	if a.ids, err = newIDCodec(store); err != nil {
+		return nil, err
 	}
 	a.corr = correlate.NewEngine(store, opts.Correlation)
 	if a.log == nil {

@@ -95,16 +95,18 @@ func decodeOffset(after *string) (int, error) {
 	return n + 1, nil
 }
 
-func idCursor(kind string, id graph.ID) string {
-	return encodeCursor(kind, strconv.FormatUint(uint64(id), 10))
+// idCursor is a cursor of the given kind at an object, by its API id.
+func (r *request) idCursor(kind string, id graph.ID) string {
+	return encodeCursor(kind, r.api.ids.encode(id))
 }
 
-func parseIDPart(s string) (graph.ID, error) {
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
+// parseIDPart reads the object of a cursor part that idCursor wrote.
+func (r *request) parseIDPart(s string) (graph.ID, error) {
+	id, ok := r.api.ids.decode(s)
+	if !ok {
 		return 0, invalid("after", "after: not a cursor of this list")
 	}
-	return graph.ID(n), nil
+	return id, nil
 }
 
 func clampInt32(n int64) int32 {

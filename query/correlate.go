@@ -197,7 +197,7 @@ func (m *mutationResolver) MarkFalsePositive(ctx context.Context, args struct {
 		props["explanation"] = explanation
 	}
 	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp}, "markFalsePositive", func(tx *graph.Tx) error {
-		n, err := nodeArg(tx, "id", args.ID)
+		n, err := r.nodeArg(tx, "id", args.ID)
 		if err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ func (m *mutationResolver) ClearFalsePositive(ctx context.Context, args struct{ 
 	}
 	var revoked []string
 	err := r.update(ctx, func(tx *graph.Tx) error {
-		target, err := resolveID(tx, "id", string(args.ID))
+		target, err := r.resolveID(tx, "id", string(args.ID))
 		if err != nil {
 			return err
 		}

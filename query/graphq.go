@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 
 	graphql "github.com/graph-gophers/graphql-go"
 
@@ -56,7 +55,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	var edges []graph.Edge
 	var truncated bool
 	err = r.view(ctx, func(tx *graph.Tx) error {
-		start, err := resolveID(tx, "id", string(args.ID))
+		start, err := r.resolveID(tx, "id", string(args.ID))
 		if err != nil {
 			return err
 		}
@@ -222,11 +221,11 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 	}
 	var paths []path
 	err = r.view(ctx, func(tx *graph.Tx) error {
-		from, err := resolveID(tx, "from", string(args.From))
+		from, err := r.resolveID(tx, "from", string(args.From))
 		if err != nil {
 			return err
 		}
-		to, err := resolveID(tx, "to", string(args.To))
+		to, err := r.resolveID(tx, "to", string(args.To))
 		if err != nil {
 			return err
 		}
@@ -396,5 +395,3 @@ func (o *objectResolver) Timeline(ctx context.Context, args pageArgs) (*timeline
 	return c, nil
 }
 
-// internalID formats an internal id as the API shows it.
-func internalID(id graph.ID) string { return strconv.FormatUint(uint64(id), 10) }

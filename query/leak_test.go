@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,7 +179,7 @@ func (a *apiCheck) nodes() {
 	q.WriteString("{")
 	for i, o := range a.w.Objects {
 		fmt.Fprintf(&q, "\n o%d: node(id: %q) { %s }", i, o.Object.ID, nodeFields)
-		fmt.Fprintf(&q, "\n i%d: node(id: %q) { stixId }", i, strconv.FormatUint(uint64(a.ids[o.Object.ID]), 10))
+		fmt.Fprintf(&q, "\n i%d: node(id: %q) { stixId }", i, a.api.ObjectID(a.ids[o.Object.ID]))
 	}
 	q.WriteString("\n}")
 	var out map[string]*apiNode

@@ -235,11 +235,11 @@ func textArg(field string, s *string, required bool, maxLen int) (string, error)
 
 // setRefs resolves an optional list argument (field) and, when it names
 // any object, sets the reference property prop to their STIX ids.
-func setRefs(tx *graph.Tx, props map[string]any, field, prop string, ids *[]graphql.ID) error {
+func (r *request) setRefs(tx *graph.Tx, props map[string]any, field, prop string, ids *[]graphql.ID) error {
 	if ids == nil || len(*ids) == 0 {
 		return nil
 	}
-	refs, err := refsArg(tx, field, *ids)
+	refs, err := r.refsArg(tx, field, *ids)
 	if err != nil {
 		return err
 	}
@@ -249,13 +249,13 @@ func setRefs(tx *graph.Tx, props map[string]any, field, prop string, ids *[]grap
 
 // refsArg resolves a list of id arguments to the STIX ids of visible
 // objects.
-func refsArg(tx *graph.Tx, field string, ids []graphql.ID) ([]string, error) {
+func (r *request) refsArg(tx *graph.Tx, field string, ids []graphql.ID) ([]string, error) {
 	if len(ids) > 10_000 {
 		return nil, limitErr(field, "%s lists %d objects, at most 10,000 are allowed", field, len(ids))
 	}
 	out := make([]string, 0, len(ids))
 	for i, id := range ids {
-		n, err := nodeArg(tx, fmt.Sprintf("%s[%d]", field, i), id)
+		n, err := r.nodeArg(tx, fmt.Sprintf("%s[%d]", field, i), id)
 		if err != nil {
 			return nil, err
 		}
@@ -267,8 +267,8 @@ func refsArg(tx *graph.Tx, field string, ids []graphql.ID) ([]string, error) {
 }
 
 // nodeArg loads the visible node an id argument names.
-func nodeArg(tx *graph.Tx, field string, id graphql.ID) (*graph.Node, error) {
-	n, err := resolveID(tx, field, string(id))
+func (r *request) nodeArg(tx *graph.Tx, field string, id graphql.ID) (*graph.Node, error) {
+	n, err := r.resolveID(tx, field, string(id))
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func (m *mutationResolver) CreateCase(ctx context.Context, args struct{ Input cr
 		props["participating_organizations"] = orgs
 	}
 	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp, Sharing: orgs}, "createCase", func(tx *graph.Tx) error {
-		return setRefs(tx, props, "input.members", "object_refs", in.Members)
+		return r.setRefs(tx, props, "input.members", "object_refs", in.Members)
 	})
 	if err != nil {
 		return nil, err
@@ -348,7 +348,7 @@ type updateCaseInput struct {
 // caseArg loads the case an id argument names, checking that the request
 // may change it.
 func (r *request) caseArg(tx *graph.Tx, field string, id graphql.ID) (*graph.Node, error) {
-	n, err := nodeArg(tx, field, id)
+	n, err := r.nodeArg(tx, field, id)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +471,7 @@ func (m *mutationResolver) changeMembers(ctx context.Context, caseID graphql.ID,
 		}
 		refs := o.Strings("object_refs")
 		if add {
-			more, err := refsArg(tx, "members", members)
+			more, err := r.refsArg(tx, "members", members)
 			if err != nil {
 				return err
 			}
@@ -483,7 +483,7 @@ func (m *mutationResolver) changeMembers(ctx context.Context, caseID graphql.ID,
 		} else {
 			for i, mid := range members {
 				s := string(mid)
-				if mn, err := nodeArg(tx, fmt.Sprintf("members[%d]", i), mid); err == nil {
+				if mn, err := r.nodeArg(tx, fmt.Sprintf("members[%d]", i), mid); err == nil {
 					s = mn.StixID
 				} else if !schema.IsIdentifier(s) {
 					return err
@@ -672,11 +672,11 @@ func (m *mutationResolver) AddRelationship(ctx context.Context, args struct {
 		props["stop_time"] = stixTime(in.StopTime.Time)
 	}
 	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addRelationship", func(tx *graph.Tx) error {
-		src, err := nodeArg(tx, "input.source", in.Source)
+		src, err := r.nodeArg(tx, "input.source", in.Source)
 		if err != nil {
 			return err
 		}
-		dst, err := nodeArg(tx, "input.target", in.Target)
+		dst, err := r.nodeArg(tx, "input.target", in.Target)
 		if err != nil {
 			return err
 		}
@@ -738,15 +738,15 @@ func (m *mutationResolver) AddSighting(ctx context.Context, args struct {
 		props["last_seen"] = stixTime(in.LastSeen.Time)
 	}
 	o, err := r.create(ctx, props, graph.Policy{Owner: r.principal.Org, TLP: tlp}, "addSighting", func(tx *graph.Tx) error {
-		of, err := nodeArg(tx, "input.sightingOf", in.SightingOf)
+		of, err := r.nodeArg(tx, "input.sightingOf", in.SightingOf)
 		if err != nil {
 			return err
 		}
 		props["sighting_of_ref"] = of.StixID
-		if err := setRefs(tx, props, "input.whereSighted", "where_sighted_refs", in.WhereSighted); err != nil {
+		if err := r.setRefs(tx, props, "input.whereSighted", "where_sighted_refs", in.WhereSighted); err != nil {
 			return err
 		}
-		return setRefs(tx, props, "input.observedData", "observed_data_refs", in.ObservedData)
+		return r.setRefs(tx, props, "input.observedData", "observed_data_refs", in.ObservedData)
 	})
 	if err != nil {
 		return nil, err
@@ -775,7 +775,7 @@ func (m *mutationResolver) SetMarkings(ctx context.Context, args struct {
 	var id string
 	var outcome graph.Outcome
 	err = r.update(ctx, func(tx *graph.Tx) error {
-		n, err := nodeArg(tx, "input.id", args.Input.ID)
+		n, err := r.nodeArg(tx, "input.id", args.Input.ID)
 		if err != nil {
 			return err
 		}
@@ -840,7 +840,7 @@ func (m *mutationResolver) SetLabels(ctx context.Context, args struct {
 	var id string
 	var outcome graph.Outcome
 	err := r.update(ctx, func(tx *graph.Tx) error {
-		n, err := nodeArg(tx, "id", args.ID)
+		n, err := r.nodeArg(tx, "id", args.ID)
 		if err != nil {
 			return err
 		}

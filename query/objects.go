@@ -109,8 +109,8 @@ func (o *objectResolver) ToGenericObject() (*objectResolver, bool) {
 
 // Common fields.
 
-// ID is the internal id.
-func (o *objectResolver) ID() graphql.ID { return graphql.ID(strconv.FormatUint(uint64(o.n.ID), 10)) }
+// ID is the API id: the internal id, encrypted (see idCodec).
+func (o *objectResolver) ID() graphql.ID { return graphql.ID(o.req.api.ids.encode(o.n.ID)) }
 
 // StixID is the STIX id.
 func (o *objectResolver) StixID() string { return o.n.StixID }

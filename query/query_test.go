@@ -3,6 +3,7 @@ package query_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -143,6 +145,7 @@ func TestScripts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				noteCursor(got, names)
 				if *update {
 					pretty := prettyJSON(t, got)
 					if c.expect != pretty {
@@ -158,6 +161,21 @@ func TestScripts(t *testing.T) {
 				writeScript(t, file, string(text), cases)
 			}
 		})
+	}
+}
+
+// endCursorRE finds the end cursors of a response.
+var endCursorRE = regexp.MustCompile(`"endCursor":"([^"]+)"`)
+
+// noteCursor makes the last end cursor of a response that names an object
+// available to the following cases as {{EndCursor}}. Such cursors hold API
+// ids, which a store's secret keys, so they differ from store to store; a
+// script pages on by naming the placeholder in its vars.
+func noteCursor(resp []byte, names map[string]string) {
+	for _, m := range endCursorRE.FindAllSubmatch(resp, -1) {
+		if b, err := base64.RawURLEncoding.DecodeString(string(m[1])); err == nil && !bytes.HasPrefix(b, []byte("n:")) {
+			names["EndCursor"] = string(m[1])
+		}
 	}
 }
 

@@ -32,21 +32,21 @@ func (r *rootResolver) Mutation() *mutationResolver { return r.m }
 // queryResolver resolves the fields of Query.
 type queryResolver struct{ api *API }
 
-// resolveID finds the visible node an id argument names: an internal id
-// (digits) or a STIX id.
-func resolveID(tx *graph.Tx, field, id string) (graph.ID, error) {
+// resolveID finds the visible node an id argument names: an API id (see
+// idCodec) or a STIX id.
+func (r *request) resolveID(tx *graph.Tx, field, id string) (graph.ID, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
 		return 0, invalid(field, "%s is empty", field)
 	}
-	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
-		if n == 0 || n > math.MaxInt64 || !tx.Visible(graph.ID(n)) {
+	if n, ok := r.api.ids.decode(id); ok {
+		if !tx.Visible(n) {
 			return 0, &Error{Code: CodeNotFound, Field: field, Object: id, Message: "no visible object has id " + id, Err: graph.ErrNotFound}
 		}
-		return graph.ID(n), nil
+		return n, nil
 	}
 	if len(id) > 300 || !schema.IsIdentifier(id) {
-		return 0, invalid(field, "%s: %q is neither a STIX id nor an internal id", field, id)
+		return 0, invalid(field, "%s: %q is neither a STIX id nor an API id", field, id)
 	}
 	n, err := tx.Lookup(id)
 	if errors.Is(err, graph.ErrNotFound) {
@@ -60,7 +60,7 @@ func (r *request) lookup(ctx context.Context, field, id string) (graph.ID, error
 	var n graph.ID
 	err := r.view(ctx, func(tx *graph.Tx) error {
 		var err error
-		n, err = resolveID(tx, field, id)
+		n, err = r.resolveID(tx, field, id)
 		return err
 	})
 	return n, err
@@ -281,7 +281,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 	case creator != 0:
 		checkCreator = false
 		spec.kind, spec.nparts = "c", 1
-		spec.source = inEdgeSource("c", creator, "created_by_ref")
+		spec.source = r.inEdgeSource("c", creator, "created_by_ref")
 	case timed:
 		checkTime = false
 		spec.kind, spec.nparts = "t", 2
@@ -297,7 +297,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 				if err != nil {
 					return invalid("after", "after: not a cursor of this list")
 				}
-				if afterID, err = parseIDPart(after[1]); err != nil {
+				if afterID, err = r.parseIDPart(after[1]); err != nil {
 					return err
 				}
 				afterNS = ns
@@ -308,7 +308,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 				if after != nil && ns == afterNS && id <= afterID {
 					return true
 				}
-				return yield(id, encodeCursor("t", strconv.FormatInt(ns, 10), strconv.FormatUint(uint64(id), 10)))
+				return yield(id, encodeCursor("t", strconv.FormatInt(ns, 10), r.api.ids.encode(id)))
 			})
 		}
 	default:
@@ -332,7 +332,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 				start = i
 				if i < len(ts) && ts[i] == after[0] {
 					var err error
-					if afterID, err = parseIDPart(after[1]); err != nil {
+					if afterID, err = r.parseIDPart(after[1]); err != nil {
 						return err
 					}
 				}
@@ -340,7 +340,7 @@ func (r *request) objectScan(ctx context.Context, f *objectFilter) (*scanSpec, e
 			stopped := false
 			for _, t := range ts[start:] {
 				err := tx.ByType(t, afterID, func(id graph.ID) bool {
-					if !yield(id, encodeCursor("o", t, strconv.FormatUint(uint64(id), 10))) {
+					if !yield(id, encodeCursor("o", t, r.api.ids.encode(id))) {
 						stopped = true
 						return false
 					}
@@ -434,7 +434,7 @@ func (q *queryResolver) Cases(ctx context.Context, args struct {
 			}
 		}
 	}
-	spec := typeScan(schema.TypeCase)
+	spec := r.typeScan(schema.TypeCase)
 	if len(statuses) > 0 || len(severities) > 0 {
 		spec.keep = func(_ *graph.Tx, n *graph.Node) (bool, error) {
 			o, err := n.Object()
@@ -450,16 +450,16 @@ func (q *queryResolver) Cases(ctx context.Context, args struct {
 }
 
 // typeScan scans the objects of one type by internal id.
-func typeScan(typ string) *scanSpec {
+func (r *request) typeScan(typ string) *scanSpec {
 	return &scanSpec{kind: "i", nparts: 1, source: func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
 		var afterID graph.ID
 		if after != nil {
 			var err error
-			if afterID, err = parseIDPart(after[0]); err != nil {
+			if afterID, err = r.parseIDPart(after[0]); err != nil {
 				return err
 			}
 		}
-		return tx.ByType(typ, afterID, func(id graph.ID) bool { return yield(id, idCursor("i", id)) })
+		return tx.ByType(typ, afterID, func(id graph.ID) bool { return yield(id, r.idCursor("i", id)) })
 	}}
 }
 
@@ -487,7 +487,7 @@ func (q *queryResolver) Sightings(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	spec := typeScan("sighting")
+	spec := r.typeScan("sighting")
 	var since, until time.Time
 	if f := args.Filter; f != nil {
 		if f.SightingOf != nil {
@@ -499,7 +499,7 @@ func (q *queryResolver) Sightings(ctx context.Context, args struct {
 			if err != nil {
 				return nil, err
 			}
-			spec = &scanSpec{kind: "i", nparts: 1, source: inEdgeSource("i", target, "sighting_of_ref")}
+			spec = &scanSpec{kind: "i", nparts: 1, source: r.inEdgeSource("i", target, "sighting_of_ref")}
 		}
 		if f.Since != nil {
 			since = f.Since.Time
@@ -756,12 +756,12 @@ func (r *request) count(ctx context.Context, spec *scanSpec) (int64, error) {
 // inEdgeSource is a scan source over the nodes with an edge of edgeType to
 // node (the objects a creator made, the sightings of an object), in id
 // order, with cursors of the given kind.
-func inEdgeSource(kind string, node graph.ID, edgeType string) func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
+func (r *request) inEdgeSource(kind string, node graph.ID, edgeType string) func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
 	return func(tx *graph.Tx, after []string, yield func(graph.ID, string) bool) error {
 		var afterID graph.ID
 		if after != nil {
 			var err error
-			if afterID, err = parseIDPart(after[0]); err != nil {
+			if afterID, err = r.parseIDPart(after[0]); err != nil {
 				return err
 			}
 		}
@@ -769,7 +769,7 @@ func inEdgeSource(kind string, node graph.ID, edgeType string) func(tx *graph.Tx
 			if e.From <= afterID {
 				return true
 			}
-			return yield(e.From, idCursor(kind, e.From))
+			return yield(e.From, r.idCursor(kind, e.From))
 		})
 	}
 }

@@ -32,7 +32,12 @@ func newSourceSetCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set SOURCE",
 		Short: "Set the default marking of an import source",
-		Args:  oneArg("the source name"),
+		Long: `Set gives the objects of SOURCE that carry no TLP marking of their own, and
+whose load names no TLP, the level --tlp and, for AMBER, the sharing list
+--share. The organizations on the list must exist. Setting it again replaces it.`,
+		Example: `  verband admin source set partner-feed --tlp amber --share cert-b,cert-c
+  verband admin source set osint --tlp clear`,
+		Args: oneArg("the source name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			level, err := schema.ParseTLP(tlp)
 			if err != nil {
@@ -77,7 +82,11 @@ func newSourceListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the import sources that have a default marking",
-		Args:  noArgs,
+		Long: `List prints each import source that has a default marking, with its TLP level
+and sharing list; --json prints them as JSON.`,
+		Example: `  verband admin source list
+  verband --json admin source list`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.adminStore(true, func(s *graph.Store) error {
 				marks := s.SourceMarkings()
@@ -98,7 +107,11 @@ func newSourceRemoveCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove SOURCE",
 		Short: "Remove the default marking of an import source",
-		Args:  oneArg("the source name"),
+		Long: `Remove drops the default marking of SOURCE: its objects without a TLP marking
+of their own stay unmarked from then on, unless a load names a TLP. Objects
+already stored keep their marking.`,
+		Example: `  verband admin source remove partner-feed`,
+		Args:    oneArg("the source name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.adminStore(true, func(s *graph.Store) error {
 				if _, ok := s.SourceMarking(args[0]); !ok {
@@ -162,7 +175,10 @@ func newProtectListCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the protected properties",
-		Args:  noArgs,
+		Long: `List prints each protected property, and the import source it is protected for
+or "(every source)"; --json prints them as JSON.`,
+		Example: `  verband admin protect list`,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.adminStore(true, func(s *graph.Store) error {
 				return printRecords(a, protectRows(s.Protection()), "No property is protected; provenance details still are.",
@@ -185,10 +201,26 @@ func newProtectChangeCmd(a *app, add bool) *cobra.Command {
 	if add {
 		verb, short = "add", "Protect properties"
 	}
+	long := `Add protects the named properties, in every contribution or, with --source, in
+the contributions of one import source. Protecting a property the search index
+may hold rebuilds the index before the command returns. Properties an object's
+identity, marking or edges rest on (id, type, value, hashes and the like) cannot
+be protected.`
+	example := `  verband admin protect add x_informant x_case_officer
+  verband admin protect add description --source humint-desk`
+	if !add {
+		long = `Remove stops protecting the named properties, in every contribution or, with
+--source, in the contributions of one import source. They show in every view
+that may see their object, and in exports, from then on.`
+		example = `  verband admin protect remove x_informant
+  verband admin protect remove description --source humint-desk`
+	}
 	cmd := &cobra.Command{
-		Use:   verb + " PROPERTY...",
-		Short: short,
-		Args:  cobra.MinimumNArgs(1),
+		Use:     verb + " PROPERTY...",
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, props []string) error {
 			for _, p := range props {
 				if err := graph.ValidPropertyName(p); err != nil {
