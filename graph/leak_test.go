@@ -708,3 +708,37 @@ func TestLeak_SearchScoreRevealsHiddenMatches(t *testing.T) {
 		t.Errorf("org-b's hit scores %v before and %v after org-a stores one RED object with the same word", before, after)
 	}
 }
+
+// TestLeak_CreatedOfHiddenVersion: a node's creation time is that of the
+// version the viewer sees. When org-a holds a newer RED version of an
+// object that org-b shared as GREEN, with its own creation time, org-c
+// must see org-b's creation time, not learn org-a's.
+func TestLeak_CreatedOfHiddenVersion(t *testing.T) {
+	version := func(p graph.Policy, ts string) graphtest.Item {
+		it := leakItem(t, "malware", 1, p, map[string]any{"is_family": true})
+		if err := it.Object.Set("created", ts); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Object.Set("modified", ts); err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}
+	hidden := version(redA, "2024-03-05T00:00:00Z")
+	shared := version(graph.Policy{Owner: "org-b", TLP: schema.TLPGreen}, "2024-03-01T00:00:00Z")
+	s, ids := loadLeak(t, hidden, shared)
+	want := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	err := s.View(graph.Viewer{Org: "org-c"}, func(tx *graph.Tx) error {
+		n, err := tx.Node(ids[shared.Object.ID])
+		if err != nil {
+			return err
+		}
+		if !n.Created.Equal(want) || !n.Modified.Equal(want) {
+			t.Errorf("org-c sees created %s, modified %s; want both %s, from org-b's version", n.Created, n.Modified, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
