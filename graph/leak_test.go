@@ -742,3 +742,44 @@ func TestLeak_CreatedOfHiddenVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLeak_HitThroughAnotherContributionsMember: a container's discoverable
+// contribution makes discoverable only the members it lists itself. When
+// org-a's RED contribution to a report lists an address and org-b's
+// discoverable contribution to the same report does not, a hit lookup of
+// the address must not name org-b: that would be false, and it would tell
+// org-c that a hidden contribution lists the address.
+func TestLeak_HitThroughAnotherContributionsMember(t *testing.T) {
+	ip := obj(t, map[string]any{"type": "ipv4-addr", "id": otherIP, "value": "198.51.100.20"})
+	m := leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true})
+	listsIP := leakItem(t, "report", 1, redA, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{otherIP}})
+	discoverableB := graph.Policy{Owner: "org-b", TLP: schema.TLPAmber, Discoverable: true}
+	listsMalware := leakItem(t, "report", 1, discoverableB, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{m.Object.ID}})
+	s, _ := loadLeak(t, m, listsIP, listsMalware)
+	put(t, s, ip, meta("org-c", schema.TLPGreen, "c"))
+	hits := func() []string {
+		t.Helper()
+		var orgs []string
+		err := s.View(graph.Viewer{Org: "org-c"}, func(tx *graph.Tx) error {
+			var err error
+			orgs, err = tx.Hits("198.51.100.20")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return orgs
+	}
+	if got := hits(); len(got) != 0 {
+		t.Errorf("org-c's lookup of the address names %v; org-b's contribution to the report does not list it", got)
+	}
+	// Once org-b's own version lists the address, the lookup names org-b.
+	listsBoth := leakItem(t, "report", 1, discoverableB, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{m.Object.ID, otherIP}})
+	if err := listsBoth.Object.Set("modified", "2024-03-02T10:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, listsBoth.Object, listsBoth.Meta)
+	if got := hits(); !slices.Equal(got, []string{"org-b"}) {
+		t.Errorf("org-c's lookup of the address names %v, want org-b, whose contribution now lists it", got)
+	}
+}
