@@ -535,6 +535,9 @@ func (c *leakCheck) search(s *graph.Store) {
 	if len(c.w.Secrets) > 0 {
 		texts = append(texts, rapid.SampledFrom(c.w.Secrets).Draw(c.t, "search protected value"))
 	}
+	// Every protected label, which the index would hold if it were not
+	// protected.
+	texts = append(texts, c.w.ProtectedLabels()...)
 	texts = append(texts, rapid.SampledFrom(stixIDs(c.w.Objects)).Draw(c.t, "search id"))
 	for i, text := range texts {
 		var types []string

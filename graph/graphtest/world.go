@@ -52,6 +52,7 @@ type World struct {
 	// find.
 	Secrets []string
 
+	labels  []string // the Secrets that are labels
 	byStix  map[string]*WorldObject
 	edges   []WorldEdge                        // each edge once
 	edgeBy  map[WorldEdge][]*WorldContribution // the contributions that imply each edge
@@ -360,6 +361,7 @@ func (d *worldDraw) contribution(kind string, i, k int, owner string, wo *WorldO
 		c.Secrets = append(c.Secrets, v)
 		if prop == "labels" {
 			props[prop] = []string{v}
+			d.w.labels = append(d.w.labels, v)
 		} else {
 			props[prop] = v
 		}
@@ -750,6 +752,11 @@ func SeesProtected(v WorldViewer, owner string) bool {
 func SeesProvenance(v WorldViewer, owner string) bool {
 	return owner == "" || (v.Org != "" && v.Org == owner)
 }
+
+// ProtectedLabels lists the labels that are protected, being those of
+// contributions from WorldInformant: of the protected properties, the only
+// ones the search index would hold if they were not protected.
+func (w *World) ProtectedLabels() []string { return w.labels }
 
 // Describe lists the world's objects with each contribution's policy,
 // provenance source and edges, for failure messages.
