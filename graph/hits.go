@@ -50,13 +50,18 @@ func (tx *Tx) Hits(value string) ([]string, error) {
 			continue
 		}
 		// Containers marked discoverable make their members discoverable
-		// on behalf of the container's owner.
-		for _, cid := range tx.rawInEdges(m.id, containedBy) {
-			cr, err := tx.getRecord(cid)
+		// on behalf of the container's owner: only the contributions to
+		// a container that list the member themselves.
+		in, err := tx.rawInEdges(m.id, containedBy)
+		if err != nil {
+			return nil, fmt.Errorf("hit lookup of %q: %w", value, err)
+		}
+		for _, e := range in {
+			cr, err := tx.getRecord(e.id)
 			if err != nil {
 				return nil, fmt.Errorf("hit lookup of %q: %w", value, err)
 			}
-			for _, c := range cr.contribs {
+			for _, c := range tx.holders(&cr, e.cls) {
 				if p, _ := tx.s.classes.policy(c.class); p.Discoverable && !tx.vis.class(c.class) {
 					add(p.Owner)
 				}
@@ -67,23 +72,35 @@ func (tx *Tx) Hits(value string) ([]string, error) {
 	return orgs, nil
 }
 
+// inEdge is the source of an in-edge and the class of the entry (0: the
+// source's, all of whose contributions imply the edge).
+type inEdge struct {
+	id  ID
+	cls Class
+}
+
 // rawInEdges lists the sources of the in-edges of one type at id, hidden
-// ones included: only for answers that reveal nothing about them.
-func (tx *Tx) rawInEdges(id ID, y sym) []ID {
+// ones included, with the class of the contributions that imply each: only
+// for answers that reveal nothing about them.
+func (tx *Tx) rawInEdges(id ID, y sym) ([]inEdge, error) {
 	prefix := edgePrefix(In, id, y)
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	var out []ID
+	var out []inEdge
 	for it.Rewind(); it.Valid(); it.Next() {
 		if k := it.Item().Key(); len(k) == edgeLen {
-			out = append(out, getID(k[13:]))
+			cls, err := entryClass(it.Item())
+			if err != nil {
+				return nil, fmt.Errorf("edge of node %d: %w", id, err)
+			}
+			out = append(out, inEdge{getID(k[13:]), cls})
 		}
 	}
-	return out
+	return out, nil
 }
 
-// holders returns the contributions of r that hold an entry of class cls
-// (all of them when cls is 0).
+// holders returns the contributions of r that hold an entry (a value or an
+// edge) of class cls (all of them when cls is 0).
 func (tx *Tx) holders(r *record, cls Class) []contribution {
 	if cls == 0 {
 		return r.contribs

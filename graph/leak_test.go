@@ -3,6 +3,7 @@ package graph_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,10 +33,13 @@ var leakNS atomic.Int64
 var leakEdgeTypes = []string{"uses", "indicates", "related-to", "created_by_ref", "object_refs", "sighting_of_ref", "where_sighted_refs", "resolves_to_refs", "based-on", "no-such-type"}
 
 // TestLeak_RandomGraphs builds random graphs with random owners, markings
-// and sharing lists, stores them by a random path, and runs every kind of
-// read as random viewers, comparing each answer with the reference model:
-// no hidden object, edge or count may appear, and a hidden object must read
-// exactly like a missing one. Each example's graph is deleted afterwards,
+// and sharing lists, objects contributed by several organizations with
+// different properties (protected ones among them) and policies changed
+// after storing, stores them by a random path, and runs every kind of read
+// as random viewers, plain and narrowed for exports, comparing each answer
+// with the reference model: no hidden object, contribution, edge, property,
+// provenance or count may appear, and a hidden object must read exactly
+// like a missing one. Each example's graph is deleted afterwards,
 // so that a store serves several examples; -rapid.checks=N runs longer.
 func TestLeak_RandomGraphs(t *testing.T) {
 	stores := graphtest.NewWorldStores(t, 20, nil)
@@ -48,13 +52,16 @@ func TestLeak_RandomGraphs(t *testing.T) {
 		if err := s.WaitIndexed(context.Background()); err != nil {
 			rt.Fatalf("wait for the search index: %v", err)
 		}
-		for _, v := range w.Viewers(rt, 2) {
+		for _, v := range append(w.Viewers(rt, 2), w.ExportViewers(rt, 2)...) {
 			c := newLeakCheck(rt, w, ids, v)
 			err := s.View(v.Graph(), func(tx *graph.Tx) error {
 				c.nodes(tx)
 				c.listings(tx)
 				c.edges(tx)
 				c.expand(tx)
+				if v.Plain() {
+					c.hits(tx)
+				}
 				return nil
 			})
 			if err != nil {
@@ -164,6 +171,7 @@ func (c *leakCheck) nodes(tx *graph.Tx) {
 			if err != nil || got != id || nerr != nil || n.StixID != stix || n.Type != o.Object.Type || iderr != nil || byID.StixID != stix {
 				c.t.Fatalf("%s: visible %s: Lookup = %d, %v; NodeByStixID err %v; Node err %v", c.v, stix, got, err, nerr, iderr)
 			}
+			c.content(n)
 			continue
 		}
 		if !errors.Is(err, graph.ErrNotFound) || !errors.Is(nerr, graph.ErrNotFound) || !errors.Is(iderr, graph.ErrNotFound) || n != nil || byID != nil {
@@ -201,6 +209,74 @@ func (c *leakCheck) nodes(tx *graph.Tx) {
 	}
 }
 
+// content checks what a visible node shows: its properties, times,
+// contributions and provenance are those of the contributions the viewer
+// sees, without the protected properties and provenance details of those
+// it does not own.
+func (c *leakCheck) content(n *graph.Node) {
+	view := c.w.View(c.v, n.StixID)
+	var got map[string]any
+	if err := json.Unmarshal(n.Raw, &got); err != nil {
+		c.t.Fatalf("%s: %s: decode %s: %v", c.v, n.StixID, n.Raw, err)
+	}
+	if !view.Shows(got) {
+		want, _ := json.Marshal(view.Props)
+		c.t.Fatalf("%s: %s shows\n %s\nmodel (or one of %v)\n %s", c.v, n.StixID, n.Raw, view.Choices, want)
+	}
+	var created time.Time
+	if ts, ok := view.Props["created"].(string); ok {
+		created, _ = time.Parse(time.RFC3339, ts)
+	}
+	if !n.Created.Equal(created) || !n.Modified.Equal(view.Modified) {
+		c.t.Fatalf("%s: %s created %s, modified %s; model %s, %s", c.v, n.StixID, n.Created, n.Modified, created, view.Modified)
+	}
+	var gotPolicies, wantPolicies, gotProv, wantProv []string
+	for _, k := range n.Contributions {
+		gotPolicies = append(gotPolicies, policyKey(k.Policy))
+	}
+	for _, p := range n.Provenance {
+		gotProv = append(gotProv, p.Source+" "+p.File)
+	}
+	for _, k := range view.Contributions {
+		wantPolicies = append(wantPolicies, policyKey(k.Meta.Policy))
+		if graphtest.SeesProvenance(c.v, k.Meta.Policy.Owner) {
+			wantProv = append(wantProv, k.Meta.Provenance.Source+" "+k.Meta.Provenance.File)
+		} else {
+			wantProv = append(wantProv, " ")
+		}
+	}
+	slices.Sort(gotPolicies)
+	slices.Sort(wantPolicies)
+	slices.Sort(gotProv)
+	slices.Sort(wantProv)
+	if !slices.Equal(gotPolicies, wantPolicies) || !slices.Equal(gotProv, wantProv) {
+		c.t.Fatalf("%s: %s shows contributions %v with provenance %v; model %v with %v", c.v, n.StixID, gotPolicies, gotProv, wantPolicies, wantProv)
+	}
+	if p, ok := c.w.Primary(c.v, n.StixID); ok && policyKey(n.Policy) != policyKey(p) {
+		c.t.Fatalf("%s: %s shows policy %s first, model %s", c.v, n.StixID, policyKey(n.Policy), policyKey(p))
+	}
+}
+
+// policyKey shows a policy as a string, lists sorted.
+func policyKey(p graph.Policy) string {
+	return fmt.Sprintf("{%s %v sharing %v users %v discoverable %v}", p.Owner, p.TLP, slices.Sorted(slices.Values(p.Sharing)), slices.Sorted(slices.Values(p.Users)), p.Discoverable)
+}
+
+// hits checks Tx.Hits for every value of the world and one it lacks: the
+// answer names exactly the organizations the model says hold a
+// discoverable match hidden from the viewer.
+func (c *leakCheck) hits(tx *graph.Tx) {
+	for _, value := range append(c.w.Values(), "10.255.255.255") {
+		got, err := tx.Hits(value)
+		if err != nil {
+			c.t.Fatalf("%s: Hits(%s): %v", c.v, value, err)
+		}
+		if want := c.w.Hits(c.v, value); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			c.t.Fatalf("%s: Hits(%s) = %v, model %v; world:\n%s", c.v, value, got, want, c.w.Describe())
+		}
+	}
+}
+
 // listings checks ByType, Types, ByValue and ByTime.
 func (c *leakCheck) listings(tx *graph.Tx) {
 	byType := map[string][]*graphtest.WorldObject{}
@@ -208,7 +284,7 @@ func (c *leakCheck) listings(tx *graph.Tx) {
 		byType[o.Object.Type] = append(byType[o.Object.Type], o)
 	}
 	wantCounts := map[string]int64{}
-	for _, typ := range []string{"identity", "malware", "indicator", "ipv4-addr", "domain-name", "report", schema.TypeCase, "relationship", "sighting", "no-such-type"} {
+	for _, typ := range []string{"identity", "malware", "indicator", "ipv4-addr", "domain-name", "file", "report", schema.TypeCase, "relationship", "sighting", "no-such-type"} {
 		want := c.visibleIDs(byType[typ])
 		if len(want) > 0 {
 			wantCounts[typ] = int64(len(want))
@@ -243,15 +319,12 @@ func (c *leakCheck) listings(tx *graph.Tx) {
 		c.t.Fatalf("%s: Types = %v, model %v", c.v, gotCounts, wantCounts)
 	}
 
-	for _, o := range c.w.Objects {
-		if o.Value == "" {
-			continue
-		}
-		got, err := tx.ByValue(o.Value)
+	for _, value := range c.w.Values() {
+		got, err := tx.ByValue(value)
 		if err != nil {
-			c.t.Fatalf("%s: ByValue(%s): %v", c.v, o.Value, err)
+			c.t.Fatalf("%s: ByValue(%s): %v", c.v, value, err)
 		}
-		c.sameIDs("ByValue("+o.Value+")", got, c.visibleIDs([]*graphtest.WorldObject{o}))
+		c.sameIDs("ByValue("+value+")", got, c.visibleIDs(c.w.ByValue(c.v, value)))
 	}
 
 	start := rapid.IntRange(-1, graphtest.WorldDays*24).Draw(c.t, "time window start")
@@ -261,9 +334,12 @@ func (c *leakCheck) listings(tx *graph.Tx) {
 	if hours > 0 {
 		to = from.Add(time.Duration(hours) * time.Hour)
 	}
+	// Each object is listed at the newest modification time the viewer
+	// sees of it.
 	var inWindow []*graphtest.WorldObject
 	for _, o := range c.w.Objects {
-		if !o.Modified.IsZero() && !o.Modified.Before(from) && (to.IsZero() || o.Modified.Before(to)) {
+		view := c.w.View(c.v, o.Object.ID)
+		if view != nil && !view.Modified.IsZero() && !view.Modified.Before(from) && (to.IsZero() || view.Modified.Before(to)) {
 			inWindow = append(inWindow, o)
 		}
 	}
@@ -273,8 +349,8 @@ func (c *leakCheck) listings(tx *graph.Tx) {
 		if at.Before(last) {
 			c.t.Fatalf("%s: ByTime is not oldest first: %s after %s", c.v, at, last)
 		}
-		if o := c.w.Object(c.stix[id]); o != nil && !o.Modified.Equal(at) {
-			c.t.Fatalf("%s: ByTime gives %s at %s, model %s", c.v, c.name(id), at, o.Modified)
+		if view := c.w.View(c.v, c.stix[id]); view != nil && !view.Modified.Equal(at) {
+			c.t.Fatalf("%s: ByTime gives %s at %s, model %s", c.v, c.name(id), at, view.Modified)
 		}
 		last = at
 		got = append(got, id)
@@ -449,18 +525,19 @@ func (c *leakCheck) expand(tx *graph.Tx) {
 
 // search checks Store.Search: hits, Total and the per-type facets of every
 // kind of text the model knows, with and without a type filter, count only
-// visible matching objects.
+// visible matching objects, matched by what the viewer sees of them; the
+// value of a protected property matches nothing.
 func (c *leakCheck) search(s *graph.Store) {
 	texts := append([]string{""}, c.w.Words...)
-	var values []string
-	for _, o := range c.w.Objects {
-		if o.Value != "" {
-			values = append(values, o.Value)
-		}
-	}
-	if len(values) > 0 {
+	if values := c.w.Values(); len(values) > 0 {
 		texts = append(texts, rapid.SampledFrom(values).Draw(c.t, "search value"))
 	}
+	if len(c.w.Secrets) > 0 {
+		texts = append(texts, rapid.SampledFrom(c.w.Secrets).Draw(c.t, "search protected value"))
+	}
+	// Every protected label, which the index would hold if it were not
+	// protected.
+	texts = append(texts, c.w.ProtectedLabels()...)
 	texts = append(texts, rapid.SampledFrom(stixIDs(c.w.Objects)).Draw(c.t, "search id"))
 	for i, text := range texts {
 		var types []string
@@ -706,5 +783,80 @@ func TestLeak_SearchScoreRevealsHiddenMatches(t *testing.T) {
 	graphtest.Load(t, s, []graphtest.Item{leakItem(t, "malware", 2, redA, map[string]any{"is_family": true, "description": "kestrel dropper"})})
 	if after := score(); after != before {
 		t.Errorf("org-b's hit scores %v before and %v after org-a stores one RED object with the same word", before, after)
+	}
+}
+
+// TestLeak_CreatedOfHiddenVersion: a node's creation time is that of the
+// version the viewer sees. When org-a holds a newer RED version of an
+// object that org-b shared as GREEN, with its own creation time, org-c
+// must see org-b's creation time, not learn org-a's.
+func TestLeak_CreatedOfHiddenVersion(t *testing.T) {
+	version := func(p graph.Policy, ts string) graphtest.Item {
+		it := leakItem(t, "malware", 1, p, map[string]any{"is_family": true})
+		if err := it.Object.Set("created", ts); err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Object.Set("modified", ts); err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}
+	hidden := version(redA, "2024-03-05T00:00:00Z")
+	shared := version(graph.Policy{Owner: "org-b", TLP: schema.TLPGreen}, "2024-03-01T00:00:00Z")
+	s, ids := loadLeak(t, hidden, shared)
+	want := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	err := s.View(graph.Viewer{Org: "org-c"}, func(tx *graph.Tx) error {
+		n, err := tx.Node(ids[shared.Object.ID])
+		if err != nil {
+			return err
+		}
+		if !n.Created.Equal(want) || !n.Modified.Equal(want) {
+			t.Errorf("org-c sees created %s, modified %s; want both %s, from org-b's version", n.Created, n.Modified, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLeak_HitThroughAnotherContributionsMember: a container's discoverable
+// contribution makes discoverable only the members it lists itself. When
+// org-a's RED contribution to a report lists an address and org-b's
+// discoverable contribution to the same report does not, a hit lookup of
+// the address must not name org-b: that would be false, and it would tell
+// org-c that a hidden contribution lists the address.
+func TestLeak_HitThroughAnotherContributionsMember(t *testing.T) {
+	ip := obj(t, map[string]any{"type": "ipv4-addr", "id": otherIP, "value": "198.51.100.20"})
+	m := leakItem(t, "malware", 1, greenA, map[string]any{"is_family": true})
+	listsIP := leakItem(t, "report", 1, redA, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{otherIP}})
+	discoverableB := graph.Policy{Owner: "org-b", TLP: schema.TLPAmber, Discoverable: true}
+	listsMalware := leakItem(t, "report", 1, discoverableB, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{m.Object.ID}})
+	s, _ := loadLeak(t, m, listsIP, listsMalware)
+	put(t, s, ip, meta("org-c", schema.TLPGreen, "c"))
+	hits := func() []string {
+		t.Helper()
+		var orgs []string
+		err := s.View(graph.Viewer{Org: "org-c"}, func(tx *graph.Tx) error {
+			var err error
+			orgs, err = tx.Hits("198.51.100.20")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return orgs
+	}
+	if got := hits(); len(got) != 0 {
+		t.Errorf("org-c's lookup of the address names %v; org-b's contribution to the report does not list it", got)
+	}
+	// Once org-b's own version lists the address, the lookup names org-b.
+	listsBoth := leakItem(t, "report", 1, discoverableB, map[string]any{"published": "2024-03-01T10:00:00Z", "object_refs": []string{m.Object.ID, otherIP}})
+	if err := listsBoth.Object.Set("modified", "2024-03-02T10:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, listsBoth.Object, listsBoth.Meta)
+	if got := hits(); !slices.Equal(got, []string{"org-b"}) {
+		t.Errorf("org-c's lookup of the address names %v, want org-b, whose contribution now lists it", got)
 	}
 }

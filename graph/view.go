@@ -406,6 +406,15 @@ func (tx *Tx) nodeView(id ID, r *record) (n *Node, ok bool, err error) {
 		return nil, false, fmt.Errorf("node %d: %w", id, err)
 	}
 	n.Modified = fromUnixNano(newest)
+	if len(parts) < len(r.contribs) {
+		// The record's creation time is that of the newest version,
+		// which may be one the viewer cannot see.
+		o, err := schema.ParseObject(n.Raw)
+		if err != nil {
+			return nil, false, fmt.Errorf("node %d: %w", id, err)
+		}
+		n.Created = o.Created
+	}
 	return n, true, nil
 }
 
