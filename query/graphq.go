@@ -394,4 +394,3 @@ func (o *objectResolver) Timeline(ctx context.Context, args pageArgs) (*timeline
 	c.PageInfo = newPageInfo(cursors, offset > 0, end < len(entries))
 	return c, nil
 }
-
