@@ -367,3 +367,34 @@ func TestHits(t *testing.T) {
 		}
 	}
 }
+
+// TestLeak_WriteOutcomeOfHiddenObject checks that writing an object another
+// organization holds hidden reads to the writer as creating it: "updated"
+// would tell it that someone else holds the same address.
+func TestLeak_WriteOutcomeOfHiddenObject(t *testing.T) {
+	s := graphtest.Open(t)
+	ip := obj(t, map[string]any{"type": "ipv4-addr", "spec_version": "2.1", "id": sharedIP, "value": "203.0.113.9"})
+	put(t, s, ip, meta("org-a", schema.TLPRed, "a-sensor"))
+	as := func(v graph.Viewer, owner string) graph.Outcome {
+		var out graph.Outcome
+		if err := s.Update(v, func(tx *graph.Tx) error {
+			var err error
+			_, out, err = tx.Put(ip, meta(owner, schema.TLPAmber, owner+"-feed"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := as(graph.Viewer{Org: "org-b"}, "org-b"); got != graph.Created {
+		t.Errorf("org-b adding the address org-a holds as RED: %v, want created", got)
+	}
+	// org-c can see org-b's AMBER contribution only if shared; it is not, so
+	// its write is new to it too. The system viewer sees both: updated.
+	if got := as(graph.Viewer{Org: "org-c"}, "org-c"); got != graph.Created {
+		t.Errorf("org-c adding it: %v, want created", got)
+	}
+	if got := as(graph.System(), "org-d"); got != graph.Updated {
+		t.Errorf("system adding a contribution of org-d: %v, want updated", got)
+	}
+}

@@ -33,10 +33,11 @@ type Outcome uint8
 // Outcomes of Put.
 const (
 	// Created: the object was new (or only a dangling reference to it
-	// existed).
+	// existed), or the writer's viewer could not see it and its
+	// contribution was recorded beside the hidden ones.
 	Created Outcome = iota + 1
 	// Updated: a newer version replaced the stored one, or a new
-	// contribution was recorded.
+	// contribution was recorded on an object the writer could see.
 	Updated
 	// Unchanged: the same version from the same source was already stored;
 	// nothing was written.
@@ -631,17 +632,25 @@ func (tx *Tx) put(p *prepared) (ID, Outcome, error) {
 			return id, Updated, tx.setRecord(id, &rec)
 		}
 		c.modified, c.raw = mod, p.raw
-	} else {
+	}
+	outcome := Updated
+	if i < 0 {
 		cls, err := tx.s.classFor(m.Policy)
 		if err != nil {
 			return 0, 0, err
 		}
 		rec.contribs = append(rec.contribs, contribution{class: cls, modified: mod, prov: []Provenance{prov}, raw: p.raw})
+		if !tx.vis.class(old.class) {
+			// The writer could not see the node: to it the object is
+			// new, and "updated" would tell it that another
+			// organization holds the same object.
+			outcome = Created
+		}
 	}
 	if err := tx.restate(id, &old, &rec, p); err != nil {
 		return 0, 0, fmt.Errorf("store %s: %w", o.ID, err)
 	}
-	return id, Updated, nil
+	return id, outcome, nil
 }
 
 // restate recomputes a node from its contributions (rec.contribs, whose raw

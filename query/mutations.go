@@ -561,10 +561,12 @@ func (m *mutationResolver) UpsertObject(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	// An existing object may be changed only by its owner (observables,
-	// identified by their value, are shared by all).
-	var hidden bool
-	err = r.api.store.View(graph.System(), func(tx *graph.Tx) error {
+	// A visible object may be changed only by its owner (observables,
+	// identified by their value, are shared by all). An object the caller
+	// cannot see is written as the caller's own contribution beside the
+	// hidden ones, as ingest does, and reads to it as created: the answer
+	// is the same whether or not another organization holds the id.
+	err = r.api.store.View(r.viewer, func(tx *graph.Tx) error {
 		n, err := tx.NodeByStixID(final)
 		if errors.Is(err, graph.ErrNotFound) {
 			return nil
@@ -575,17 +577,10 @@ func (m *mutationResolver) UpsertObject(ctx context.Context, args struct {
 		if schema.KindOf(n.Type) == schema.KindSCO {
 			return nil
 		}
-		hidden = !r.viewer.CanSee(n.Policy)
-		if hidden {
-			return nil
-		}
 		return r.canEdit(n)
 	})
 	if err != nil {
 		return nil, err
-	}
-	if hidden {
-		return nil, &Error{Code: CodeForbidden, Field: "input.object", Object: final, Message: "the id of input.object is taken by an object you may not change"}
 	}
 	tlp := schema.TLPAmber
 	if args.Input.TLP != nil {
