@@ -83,7 +83,10 @@ func TestLinkBetweennessMatchesGonum(t *testing.T) {
 }
 
 // edgeListGraph walks an edge list as a pathGraph, a link costing 1/w.
-type edgeListGraph struct{ a adjacency; edges []testEdge }
+type edgeListGraph struct {
+	a     adjacency
+	edges []testEdge
+}
 
 func (g edgeListGraph) neighbours(u int32, fn func(v int32, link int, cost float64)) {
 	for k := g.a.off[u]; k < g.a.off[u+1]; k++ {

@@ -290,4 +290,3 @@ func uniqueID(id string, used map[string]bool) string {
 	used[out] = true
 	return out
 }
-

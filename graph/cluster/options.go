@@ -110,4 +110,3 @@ func (o Options) WithDefaults() (Options, error) {
 	def(&o.BetweennessSamples, DefaultBetweennessSamples)
 	return o, nil
 }
-
