@@ -10,7 +10,9 @@ import (
 // queries and their types (api.graphql), the STIX object types
 // (objects.graphql), the mutations (mutations.graphql), and files that
 // extend Query and Mutation: account administration (admin.graphql), the
-// audit log (audit.graphql) and hit/no-hit lookups (hits.graphql).
+// audit log (audit.graphql), hit/no-hit lookups (hits.graphql),
+// correlations (correlate.graphql), and clusters, cluster reports and
+// correlation paths (cluster.graphql).
 //
 //go:embed *.graphql
 var graphqlFiles embed.FS

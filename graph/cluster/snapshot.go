@@ -19,6 +19,11 @@ import (
 // are stored.
 const Kind = "clusters"
 
+// InstanceAudience is the audience of the operator's snapshots over
+// everything the instance holds (the System viewer). Organizations'
+// snapshots are stored under their names.
+const InstanceAudience = "instance"
+
 // SnapshotVersion is the version of the stored snapshot encoding. A
 // snapshot of a later version is refused (ErrSnapshot) rather than misread.
 const SnapshotVersion = 1

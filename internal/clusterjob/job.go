@@ -21,7 +21,7 @@ import (
 
 // Instance is the audience name of the operator's report over everything
 // the instance holds (the System viewer).
-const Instance = "instance"
+const Instance = cluster.InstanceAudience
 
 // DefaultKeep is how many snapshots an audience keeps unless Job.Keep says
 // otherwise.
