@@ -416,16 +416,10 @@ func (q *queryResolver) CorrelationPaths(ctx context.Context, args struct {
 	r := reqFrom(ctx)
 	lim := q.api.limits
 	k, maxDepth := int(args.K), int(args.MaxDepth)
-	switch {
-	case maxDepth < 1:
-		return nil, invalid("maxDepth", "maxDepth must be at least 1, got %d", maxDepth)
-	case maxDepth > lim.MaxPathDepth:
-		return nil, limitErr("maxDepth", "maxDepth %d is above the limit of %d", maxDepth, lim.MaxPathDepth)
-	case k < 1:
-		return nil, invalid("k", "k must be at least 1, got %d", k)
-	case k > lim.MaxPaths:
-		return nil, limitErr("k", "k %d is above the limit of %d", k, lim.MaxPaths)
-	case args.MinScore < 0:
+	if err := checkPathArgs(lim, maxDepth, k); err != nil {
+		return nil, err
+	}
+	if args.MinScore < 0 {
 		return nil, invalid("minScore", "minScore must not be negative, got %v", args.MinScore)
 	}
 	from, err := r.lookup(ctx, "from", string(args.From))
