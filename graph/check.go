@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -14,6 +15,8 @@ import (
 // that failed.
 type CheckReport struct {
 	Nodes, Stubs, Edges, Aliases int
+	// Runs is the number of stored job runs (runs.go).
+	Runs int
 	// SearchDocs is the number of documents in the search index, and
 	// SearchExpected the number of nodes that should have one.
 	SearchDocs, SearchExpected uint64
@@ -39,7 +42,8 @@ func (r *CheckReport) add(format string, args ...any) {
 // Check verifies every storage invariant: both directions of every edge;
 // edges exactly as the stored objects imply them; the STIX id, type, time
 // and value indexes against the records; degree and type counters against
-// counts; the in-memory class cache; and, after waiting for it to catch
+// counts; the in-memory class cache; that every stored run's key parses
+// (their data is opaque to the store); and, after waiting for it to catch
 // up, the search index's document count and position. It reads a snapshot,
 // so writers may continue. The error is for failures to run the check;
 // failed invariants are in the report.
@@ -59,7 +63,7 @@ func (s *Store) Check(ctx context.Context) (*CheckReport, error) {
 	s.wmu.Unlock()
 	defer txn.Discard()
 	c := checker{s: s, tx: s.newTx(txn, System()), rep: rep, ctx: ctx}
-	steps := []func() error{c.records, c.edges, c.xids, c.typeIndex, c.timeIndex, c.valueIndex, c.degreeCounters, c.typeCounters}
+	steps := []func() error{c.records, c.edges, c.xids, c.typeIndex, c.timeIndex, c.valueIndex, c.degreeCounters, c.typeCounters, c.runs}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("check: %w", err)
@@ -422,4 +426,21 @@ func (c *checker) typeCounters() error {
 		}
 	}
 	return err
+}
+
+// runs checks that every run key parses into a valid kind, audience and id,
+// and counts the runs. Their data belongs to the jobs that wrote them.
+func (c *checker) runs() error {
+	return c.scan([]byte{tagRun}, false, func(k, _ []byte) error {
+		kind, audience, id, err := parseRunKey(k)
+		if err == nil {
+			err = errors.Join(checkRunParts(kind, audience), checkRunPart("id", id))
+		}
+		if err != nil {
+			c.rep.add("%v", err)
+			return nil
+		}
+		c.rep.Runs++
+		return nil
+	})
 }

@@ -91,6 +91,9 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			in := s.search.Load()
 			return in.ix.Apply(nil, []uint64{uint64(ids[0])}, in.hwm.Load())
 		}, "search index holds 2 documents"},
+		{"run key cut short", func(s *Store, ids [3]ID, txn *badger.Txn) error {
+			return txn.Set([]byte{tagRun, 0, 9, 'c'}, nil)
+		}, "run key"},
 		{"garbled record", func(s *Store, ids [3]ID, txn *badger.Txn) error {
 			return txn.Set(nodeKey(ids[0]), []byte{9, 9})
 		}, "record version"},

@@ -61,6 +61,11 @@
 // keeps counter updates free of conflicts. A Tx must not outlive its closure
 // or be shared between goroutines.
 //
+// Runs. Store.PutRun, Runs, LatestRun and PruneRuns keep the results of
+// scheduled jobs (the cluster snapshots of each audience) as opaque bytes
+// under a kind, an audience and a time-ordered run id, append-only; the job
+// owns their encoding and gives each audience only its own runs (runs.go).
+//
 // Consistency. Store.Check verifies every invariant and reports each one
 // that fails; the test helper in graphtest runs it after every test.
 package graph

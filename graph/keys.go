@@ -34,6 +34,7 @@ const FormatVersion uint32 = 1
 //	'Y'  Y | sym(4)                                   name: name by symbol
 //	'c'  c | class(4)                                 access policy set (access.go)
 //	'l'  l | sub(1) | …                               audit log (audit.go; layout below)
+//	'r'  r | len(2) | kind | len(2) | audience | id   opaque job result (runs.go; layout below)
 //
 // The optional class on time, value and edge entries is set when only some
 // of a node's contributions imply the entry (see derive in write.go): the
@@ -445,4 +446,45 @@ func parseAuditOrgKey(k []byte) (string, uint64, error) {
 		return "", 0, fmt.Errorf("audit org key %x: length %d: %w", k, n, errBadKey)
 	}
 	return string(k[4 : 4+n]), binary.BigEndian.Uint64(k[4+n:]), nil
+}
+
+// Run keys (runs.go) hold the opaque results of scheduled jobs, such as the
+// cluster snapshots of each audience, under one tag:
+//
+//	'r'  r | len(2) | kind | len(2) | audience | runID   data (opaque bytes)
+//
+// kind and audience are length prefixed, so that one kind's or audience's
+// runs are one prefix; the run id is the last part and orders the runs of
+// one audience (callers use fixed-width, time-based ids, so that key order
+// is time order).
+const tagRun byte = 'r'
+
+// runPrefix is r | len | kind | len | audience.
+func runPrefix(kind, audience string) []byte {
+	b := make([]byte, 0, 5+len(kind)+len(audience))
+	b = binary.BigEndian.AppendUint16(append(b, tagRun), uint16(len(kind)))
+	b = binary.BigEndian.AppendUint16(append(b, kind...), uint16(len(audience)))
+	return append(b, audience...)
+}
+
+// runKey is r | len | kind | len | audience | runID.
+func runKey(kind, audience, id string) []byte { return append(runPrefix(kind, audience), id...) }
+
+// parseRunKey returns the kind, audience and run id of an r key.
+func parseRunKey(k []byte) (kind, audience, id string, err error) {
+	bad := func(why string) error { return fmt.Errorf("run key %x: %s: %w", k, why, errBadKey) }
+	if len(k) < 3 || k[0] != tagRun {
+		return "", "", "", bad("no run tag")
+	}
+	n := int(binary.BigEndian.Uint16(k[1:]))
+	if len(k) < 3+n+2 {
+		return "", "", "", bad(fmt.Sprintf("kind length %d", n))
+	}
+	kind = string(k[3 : 3+n])
+	rest := k[3+n:]
+	m := int(binary.BigEndian.Uint16(rest))
+	if len(rest) < 2+m+1 {
+		return "", "", "", bad(fmt.Sprintf("audience length %d", m))
+	}
+	return kind, string(rest[2 : 2+m]), string(rest[2+m:]), nil
 }

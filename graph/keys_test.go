@@ -86,6 +86,7 @@ func FuzzParseKeys(f *testing.F) {
 	f.Add(valueKey("10.0.0.1", 5))
 	f.Add(timeKey(-1, 2))
 	f.Add(degreeKey(3, In, 4))
+	f.Add(runKey("clusters", "org-a", "20260301T101500.000000000Z"))
 	f.Fuzz(func(t *testing.T, k []byte) {
 		if id, err := parseNodeKey(k); err == nil && !bytes.Equal(nodeKey(id), k) {
 			t.Errorf("node key %x rebuilt as %x", k, nodeKey(id))
@@ -107,6 +108,9 @@ func FuzzParseKeys(f *testing.F) {
 		}
 		if seq, err := parseOutboxKey(k); err == nil && !bytes.Equal(outboxKey(seq), k) {
 			t.Errorf("outbox key %x mismatch", k)
+		}
+		if kind, aud, id, err := parseRunKey(k); err == nil && !bytes.Equal(runKey(kind, aud, id), k) {
+			t.Errorf("run key %x mismatch", k)
 		}
 		_, _ = decodeRecord(k)
 		_, _ = decodeSet(k)

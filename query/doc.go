@@ -37,6 +37,14 @@
 // keeps one projection per recent viewer until the next commit; a request
 // that times out while its projection is built leaves the build running
 // for the next one. API.Close stops such builds (Server.Run calls it).
+// Query.correlationPaths runs graph/cluster's k cheapest evidence paths on
+// the same projection.
+//
+// Clusters. Query.clusters, cluster and clusterReports read the snapshots
+// that cluster runs (internal/clusterjob) stored for the caller's
+// organization, or for the instance when the viewer is the System viewer;
+// no request reads another audience's. The containers an answer names are
+// recorded in its audit entry even where the caller asks only for their ids.
 //
 // Access. Resolvers never decide visibility: every read goes through a
 // graph.Tx or Store.Search bound to the request's viewer, so hidden objects

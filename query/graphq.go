@@ -193,6 +193,22 @@ type pathEdge struct {
 	Node   *pathResolver
 }
 
+// checkPathArgs checks the maxDepth and k of a paths query against the
+// limits.
+func checkPathArgs(lim Limits, maxDepth, k int) error {
+	switch {
+	case maxDepth < 1:
+		return invalid("maxDepth", "maxDepth must be at least 1, got %d", maxDepth)
+	case maxDepth > lim.MaxPathDepth:
+		return limitErr("maxDepth", "maxDepth %d is above the limit of %d", maxDepth, lim.MaxPathDepth)
+	case k < 1:
+		return invalid("k", "k must be at least 1, got %d", k)
+	case k > lim.MaxPaths:
+		return limitErr("k", "k %d is above the limit of %d", k, lim.MaxPaths)
+	}
+	return nil
+}
+
 // Paths resolves Query.paths.
 func (q *queryResolver) Paths(ctx context.Context, args struct {
 	From      graphql.ID
@@ -205,15 +221,8 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 	r := reqFrom(ctx)
 	lim := q.api.limits
 	maxDepth, k := int(args.MaxDepth), int(args.K)
-	switch {
-	case maxDepth < 1:
-		return nil, invalid("maxDepth", "maxDepth must be at least 1, got %d", maxDepth)
-	case maxDepth > lim.MaxPathDepth:
-		return nil, limitErr("maxDepth", "maxDepth %d is above the limit of %d", maxDepth, lim.MaxPathDepth)
-	case k < 1:
-		return nil, invalid("k", "k must be at least 1, got %d", k)
-	case k > lim.MaxPaths:
-		return nil, limitErr("k", "k %d is above the limit of %d", k, lim.MaxPaths)
+	if err := checkPathArgs(lim, maxDepth, k); err != nil {
+		return nil, err
 	}
 	types, err := edgeTypesArg(args.EdgeTypes)
 	if err != nil {

@@ -10,8 +10,10 @@ import (
 // queries and their types (api.graphql), the STIX object types
 // (objects.graphql), the mutations (mutations.graphql), and files that
 // extend Query and Mutation: account administration (admin.graphql), the
-// audit log (audit.graphql), hit/no-hit lookups (hits.graphql), correlations
-// (correlate.graphql) and the settings of incoming data (sources.graphql).
+// audit log (audit.graphql), hit/no-hit lookups (hits.graphql),
+// correlations (correlate.graphql), clusters, cluster reports and
+// correlation paths (cluster.graphql), and the settings of incoming data
+// (sources.graphql).
 //
 //go:embed *.graphql
 var graphqlFiles embed.FS

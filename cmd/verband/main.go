@@ -89,6 +89,7 @@ machine-readable output.`,
 		newBenchCmd(),
 		newAdminCmd(a),
 		newAuditCmd(a),
+		newClusterCmd(a),
 	)
 	for _, c := range root.Commands() {
 		if c.Args != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/correlate"
 	"github.com/verband-cti/verband/ingest/refdata"
+	"github.com/verband-cti/verband/internal/clusterjob"
 	"github.com/verband-cti/verband/query"
 	taxiiserver "github.com/verband-cti/verband/query/taxii"
 	"github.com/verband-cti/verband/ui"
@@ -18,6 +21,8 @@ func newServeCmd(a *app) *cobra.Command {
 	var opts query.ServerOptions
 	lim := query.DefaultLimits()
 	var warninglists []string
+	var clusters clusterFlags
+	var schedule string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP server (GraphQL API) on the store",
@@ -47,13 +52,21 @@ grouping by the values they share. Values on the MISP warninglists named by
 --warninglists, and values held by more than --correlate-max-df containers,
 link nothing (they stay searchable).
 
+With --cluster-schedule (cron syntax: "minute hour day-of-month month
+day-of-week", or "@daily", "@every 6h"), the server also runs the cluster
+report of "verband cluster run" on that schedule, with the --cluster-* flags
+as that command's flags and the correlation settings above. A run never
+starts while the previous one is still going, and shutdown waits for the run
+under way to stop.
+
 The default address is loopback only; give --addr 0.0.0.0:8443 with --tls-cert
 and --tls-key to serve others.`,
 		Example: `  verband admin token create --user alice --org cert-a --role admin
   verband serve
   curl -H "Authorization: Bearer $TOKEN" -d '{"query":"{ viewer { user } }"}' http://127.0.0.1:8080/graphql
   verband serve --addr 0.0.0.0:8443 --tls-cert server.pem --tls-key server-key.pem --timeout 30s
-  verband serve --warninglists misp-warninglists/lists --correlate-max-df 100`,
+  verband serve --warninglists misp-warninglists/lists --correlate-max-df 100
+  verband serve --cluster-schedule "0 6 * * *" --cluster-out /var/lib/verband/reports`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log, err := a.logger(slog.LevelInfo)
@@ -74,6 +87,13 @@ and --tls-key to serve others.`,
 				}
 				opts.Correlation.Warninglisted = wl.Listed
 			}
+			var job *clusterjob.Job
+			if schedule != "" {
+				if job, err = clusters.job("cluster-", opts.Correlation, log); err != nil {
+					return err
+				}
+				job.Store = store
+			}
 			srv := query.NewServer(store, opts)
 			feeds, err := taxiiserver.New(store, taxiiserver.Options{Authenticate: srv.Authenticated})
 			if err != nil {
@@ -90,7 +110,22 @@ and --tls-key to serve others.`,
 					fmt.Fprintln(a.stdout, `No API tokens yet: stop the server and create the operator organization, its first admin and a token ("verband admin --help" shows how).`)
 				}
 			}
-			if err := srv.Run(cmd.Context()); err != nil {
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			if job != nil {
+				sched, err := clusterjob.Schedule(ctx, schedule, job, log)
+				if errors.Is(err, clusterjob.ErrConfig) {
+					return usageError{fmt.Errorf("serve: --cluster-schedule: %w", err)}
+				}
+				if err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+				// Stop the schedule and wait for its run before the
+				// store closes.
+				defer func() { stop(); <-sched.Done() }()
+				log.Info("cluster reports scheduled", "schedule", schedule, "next", sched.Next(), "out", job.Out)
+			}
+			if err := srv.Run(ctx); err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
 			return nil
@@ -114,6 +149,8 @@ and --tls-key to serve others.`,
 	f.IntVar(&lim.MaxScan, "max-scan", lim.MaxScan, "most objects a filtered listing or count may examine")
 	f.StringSliceVar(&warninglists, "warninglists", nil, "MISP warninglists (files, or folders of list.json files) whose values link no containers in correlations")
 	f.IntVar(&opts.Correlation.MaxDF, "correlate-max-df", correlate.DefaultMaxDF, "in correlations, values held by more containers than this link none of them")
+	f.StringVar(&schedule, "cluster-schedule", "", `run the cluster report on this cron schedule, such as "0 6 * * *" (see verband cluster run)`)
+	clusters.add(f, "cluster-")
 	f.Int64Var(&lim.MaxBodyBytes, "max-body-bytes", lim.MaxBodyBytes, "largest request body (the ingest mutation's data), in bytes")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/graph/cluster"
 	"github.com/verband-cti/verband/graph/correlate"
 	"github.com/verband-cti/verband/ingest/pipeline"
 	"github.com/verband-cti/verband/ingest/refdata"
@@ -253,4 +254,60 @@ func TestSharedData(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d pieces of evidence and %d member objects checked against the warninglists", checked, len(members))
+	checkSharedClusters(t, s, analyst, p, campaign, family, listed)
+}
+
+// checkSharedClusters runs the cluster report over the shared data's
+// projection (issue 6, point 7): each ESET campaign shares a cluster with
+// its Maltrail family, and no value on a warninglist is evidence of any
+// link the report shows, bridges or new links included.
+func checkSharedClusters(t *testing.T, s *graph.Store, v graph.Viewer, p *correlate.Projection, campaign map[graph.ID]string,
+	family func(correlate.Container) string, listed func(typ, value string) (string, bool)) {
+	ctx := context.Background()
+	start := time.Now()
+	res, err := cluster.Compute(ctx, p, cluster.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := cluster.FirstSeen(ctx, s, v, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := cluster.NewSnapshot(p, res, first, nil, cluster.RunInfo{ID: cluster.RunID(start), Audience: "ncsc", Started: start})
+	t.Logf("clusters in %s: %d clusters over %d links, %d singletons", time.Since(start).Round(time.Millisecond), len(res.Clusters), res.Links, res.Singletons)
+	for eset, want := range map[string]string{"gamaredon": "apt_gamaredon", "oceanlotus": "apt_oceanlotus", "turla": "apt_turla", "sednit": "apt_sofacy"} {
+		together := false
+		for id, c := range campaign {
+			i, ok := p.Index(id)
+			if c != eset || !ok || res.Of[i] < 0 {
+				continue
+			}
+			for _, m := range res.Clusters[res.Of[i]].Members {
+				together = together || family(p.Container(m)) == want
+			}
+		}
+		if !together {
+			t.Errorf("ESET %s shares no cluster with Maltrail %s", eset, want)
+		}
+	}
+	check := func(where, kind, value string) {
+		if list, ok := listed(kind, value); ok {
+			t.Errorf("%s: %s:%s is on %q", where, kind, value, list)
+		}
+	}
+	for _, c := range snap.Clusters {
+		for _, l := range c.Links {
+			for _, e := range l.Evidence {
+				check("cluster "+c.ID+" link", e.Kind, e.Value)
+			}
+		}
+		for _, b := range c.Bridges {
+			check("cluster "+c.ID+" bridge", b.Kind, b.Value)
+		}
+	}
+	for _, nl := range snap.Changes.NewLinks {
+		for _, e := range nl.Evidence {
+			check("new link", e.Kind, e.Value)
+		}
+	}
 }
