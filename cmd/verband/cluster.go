@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/cluster"
 	"github.com/verband-cti/verband/graph/correlate"
 	"github.com/verband-cti/verband/ingest/refdata"
@@ -86,8 +87,12 @@ func (c *clusterFlags) job(prefix string, corr correlate.Options, log *slog.Logg
 		}
 	}
 	post := func(ctx context.Context, url string, body []byte) error { return webhook.Post(ctx, url, body, wopts) }
+	auditor := operator()
+	if prefix != "" { // the schedule of verband serve
+		auditor = graph.AuditViewer{User: "verband serve", Role: "scheduler"}
+	}
 	return &clusterjob.Job{Out: c.out, Audiences: c.audiences, Instance: c.instance, Options: c.opts, Correlation: corr,
-		Keep: c.keep, WebhookURL: c.webhook, RenderHTML: report.HTML, Post: post, Logger: log}, nil
+		Keep: c.keep, WebhookURL: c.webhook, RenderHTML: report.HTML, Post: post, Logger: log, Auditor: auditor}, nil
 }
 
 func newClusterCmd(a *app) *cobra.Command {

@@ -100,6 +100,15 @@ for a bearer token. Answers 429 and 5xx are retried with exponential backoff.`,
 					}
 				},
 			})
+			redacted := root
+			if ru, err := url.Parse(root); err == nil {
+				redacted = ru.Redacted()
+			}
+			args := map[string]any{"api_root": redacted, "collection": collection, "source": source, "owner": owner, "tlp": tlp,
+				"types": types, "from": from, "restart": restart, "limit": limit}
+			if err := appendCLIAudit(ctx, store, "cli pull", []string{owner}, args, st, nil, pullErr); err != nil {
+				return err
+			}
 			for _, e := range st.Load.Warnings {
 				fmt.Fprintf(a.stderr, "warning: %v\n", e)
 			}

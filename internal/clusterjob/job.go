@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,11 @@ type Job struct {
 	Post func(ctx context.Context, url string, body []byte) error
 	// Logger receives one line per audience; nil means slog.Default().
 	Logger *slog.Logger
+	// Auditor is who runs the job, as the audit log records it: each
+	// audience's report is an answer given to that audience, so each is
+	// appended to the store's audit log, with the containers it names.
+	// The zero value records the role "scheduler".
+	Auditor graph.AuditViewer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -186,6 +192,10 @@ func (j *Job) Run(ctx context.Context) ([]Outcome, error) {
 			break
 		}
 		out, err := j.runAudience(ctx, a, runID, started)
+		if aerr := j.audit(ctx, a, runID, out, err); aerr != nil {
+			// A report the log cannot hold must not stand as given.
+			err = errors.Join(err, aerr)
+		}
 		if err != nil {
 			log.Error("cluster run failed", "run", runID, "audience", a, "err", err)
 			errs = append(errs, err)
@@ -198,6 +208,61 @@ func (j *Job) Run(ctx context.Context) ([]Outcome, error) {
 		outs = append(outs, out)
 	}
 	return outs, errors.Join(errs...)
+}
+
+// audit appends one audience's run to the audit log: the report's run,
+// where it went, what it counted, and the STIX ids of the containers it
+// names, as an entry concerning the audience.
+func (j *Job) audit(ctx context.Context, audience, runID string, out Outcome, runErr error) error {
+	who := j.Auditor
+	if who.Role == "" {
+		who.Role = "scheduler"
+	}
+	e := graph.AuditEntry{Viewer: who, Operation: "cluster report", Outcome: graph.AuditOK}
+	if audience != Instance {
+		e.Orgs = []string{audience}
+	}
+	args := map[string]any{"run": runID, "audience": audience, "json": out.JSON, "html": out.HTML, "posted": out.Posted}
+	if j.WebhookURL != "" {
+		if u, err := url.Parse(j.WebhookURL); err == nil {
+			args["webhook_host"] = u.Host // the URL itself may carry a secret
+		}
+	}
+	var err error
+	if e.Args, err = json.Marshal(args); err != nil {
+		return fmt.Errorf("audit cluster run %s for %s: %w", runID, audience, err)
+	}
+	if r := out.Report; r != nil {
+		if e.Result, err = json.Marshal(r.Totals); err != nil {
+			return fmt.Errorf("audit cluster run %s for %s: %w", runID, audience, err)
+		}
+		seen := map[string]bool{}
+		note := func(id string) {
+			if !seen[id] {
+				seen[id] = true
+				e.IDCount++
+				if len(e.IDs) < graph.MaxAuditIDs {
+					e.IDs = append(e.IDs, id)
+				}
+			}
+		}
+		for _, c := range r.Clusters {
+			for _, m := range c.Members {
+				note(m.StixID)
+			}
+		}
+		for _, l := range r.Changes.NewLinks {
+			note(l.Recent.StixID)
+			note(l.Past.StixID)
+		}
+	}
+	if runErr != nil {
+		e.Outcome, e.Errors = graph.AuditError, []string{runErr.Error()}
+	}
+	if _, err := j.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		return fmt.Errorf("audit cluster run %s for %s: %w", runID, audience, err)
+	}
+	return nil
 }
 
 // runAudience runs one audience: projection, clusters, snapshot, files and

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,28 @@ func TestRunPerAudience(t *testing.T) {
 	// only.
 	if len(a.Changes.NewLinks) != 3 || len(b.Changes.NewLinks) != 0 {
 		t.Errorf("new links: org-a %d, org-b %d", len(a.Changes.NewLinks), len(b.Changes.NewLinks))
+	}
+
+	// Each report is in the audit log, concerning its audience, with the
+	// containers it names: org-b's without org-a's hidden ones.
+	audited := map[string][]string{}
+	err = s.AuditEntries(context.Background(), graph.AuditFilter{}, func(e graph.AuditEntry) bool {
+		if e.Operation == "cluster report" && e.Viewer.Role == "scheduler" {
+			var args struct{ Audience string }
+			if json.Unmarshal(e.Args, &args) == nil {
+				audited[args.Audience] = e.IDs
+				if args.Audience != clusterjob.Instance && !slices.Equal(e.Orgs, []string{args.Audience}) {
+					t.Errorf("audit entry of %s's report concerns %v", args.Audience, e.Orgs)
+				}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audited["org-a"]) != 4 || len(audited["org-b"]) != 2 || slices.Contains(audited["org-b"], h1) {
+		t.Errorf("audited ids: %v", audited)
 	}
 
 	// A second run keeps the ids and compares with the first.
