@@ -29,7 +29,9 @@ func TestPull(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--data-dir", served, "serve", "--addr", "127.0.0.1:0"}, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"--data-dir", served, "serve", "--addr", "127.0.0.1:0"}, &out, &errb)
+	}()
 	defer func() {
 		cancel()
 		<-done
