@@ -86,21 +86,82 @@ type path struct {
 }
 
 // pathSearch finds k shortest simple paths (Yen's algorithm over
-// breadth-first searches, since edges are unweighted) within one snapshot,
-// examining at most budget edges in all.
+// bidirectional breadth-first searches, since edges are unweighted) within
+// one snapshot, reading at most budget edges from the store in all. The
+// edges at a node are read once per search and kept, since Yen's spur
+// searches walk the same nodes again and again.
 type pathSearch struct {
 	ctx    context.Context
 	tx     *graph.Tx
 	q      graph.NeighbourQuery
 	budget int
 	visits int
+	adj    map[adjKey][]graph.Edge
+}
+
+// adjKey names the edges at a node in one direction of travel: forward
+// follows q's direction, backward the reverse (the same edges when q
+// takes both).
+type adjKey struct {
+	id       graph.ID
+	backward bool
 }
 
 // errPathBudget ends a search that visited too many nodes.
 var errPathBudget = limitErr("maxDepth", "the path search examined too many edges; lower maxDepth or k, or name edge types")
 
+// edges returns the visible edges at id that a path may take leaving it
+// forward (towards the destination) or, backward, arriving at it.
+func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
+	k := adjKey{id, backward}
+	if es, ok := ps.adj[k]; ok {
+		return es, nil
+	}
+	q := ps.q
+	if backward {
+		switch q.Dir {
+		case graph.Out:
+			q.Dir = graph.In
+		case graph.In:
+			q.Dir = graph.Out
+		}
+	}
+	var es []graph.Edge
+	var ferr error
+	err := ps.tx.Neighbours(id, q, func(e graph.Edge) bool {
+		ps.visits++
+		if ps.visits > ps.budget {
+			ferr = errPathBudget
+			return false
+		}
+		if ps.visits%1024 == 0 {
+			if ferr = ps.ctx.Err(); ferr != nil {
+				return false
+			}
+		}
+		es = append(es, e)
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ps.adj == nil {
+		ps.adj = map[adjKey][]graph.Edge{}
+	}
+	ps.adj[k] = es
+	return es, nil
+}
+
 // shortest returns a shortest path from src to dst of at most maxLen
-// edges that avoids the nodes and edges removed, or false.
+// edges that avoids the nodes and edges removed, or false. It searches
+// from both ends, a level at a time from the side with the smaller
+// frontier, and stops at the first level where the two meet: every path
+// found at that level has the same length, so the first is a shortest.
+// Against a one-sided search to depth d, it reads about two
+// neighbourhoods of depth d/2 instead of one of depth d.
 func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.ID]bool, noEdge map[graph.Edge]bool) (path, bool, error) {
 	if src == dst {
 		return path{nodes: []graph.ID{src}}, true, nil
@@ -109,57 +170,54 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 		prev graph.ID
 		e    graph.Edge
 	}
-	parent := map[graph.ID]via{src: {}}
-	frontier := []graph.ID{src}
-	found := false
-	var ferr error
-	for d := 0; d < maxLen && len(frontier) > 0 && !found; d++ {
+	type side struct {
+		parent   map[graph.ID]via
+		frontier []graph.ID
+		depth    int
+		backward bool
+	}
+	fwd := &side{parent: map[graph.ID]via{src: {}}, frontier: []graph.ID{src}}
+	bwd := &side{parent: map[graph.ID]via{dst: {}}, frontier: []graph.ID{dst}, backward: true}
+	meet := graph.ID(0)
+	for meet == 0 && fwd.depth+bwd.depth < maxLen && len(fwd.frontier) > 0 && len(bwd.frontier) > 0 {
+		this, other := fwd, bwd
+		if len(bwd.frontier) < len(fwd.frontier) {
+			this, other = bwd, fwd
+		}
 		var next []graph.ID
-		for _, id := range frontier {
-			err := ps.tx.Neighbours(id, ps.q, func(e graph.Edge) bool {
-				ps.visits++
-				if ps.visits > ps.budget {
-					ferr = errPathBudget
-					return false
-				}
-				if ps.visits%1024 == 0 {
-					if ferr = ps.ctx.Err(); ferr != nil {
-						return false
-					}
-				}
-				o := e.Other(id)
-				if noNode[o] || noEdge[e] {
-					return true
-				}
-				if _, ok := parent[o]; ok {
-					return true
-				}
-				parent[o] = via{prev: id, e: e}
-				if o == dst {
-					found = true
-					return false
-				}
-				next = append(next, o)
-				return true
-			})
-			if err == nil {
-				err = ferr
-			}
+		for _, id := range this.frontier {
+			es, err := ps.edges(id, this.backward)
 			if err != nil {
 				return path{}, false, err
 			}
-			if found {
+			for _, e := range es {
+				o := e.Other(id)
+				if noNode[o] || noEdge[e] {
+					continue
+				}
+				if _, ok := this.parent[o]; ok {
+					continue
+				}
+				this.parent[o] = via{prev: id, e: e}
+				if _, ok := other.parent[o]; ok {
+					meet = o
+					break
+				}
+				next = append(next, o)
+			}
+			if meet != 0 {
 				break
 			}
 		}
-		frontier = next
+		this.frontier = next
+		this.depth++
 	}
-	if !found {
+	if meet == 0 {
 		return path{}, false, nil
 	}
 	var p path
-	for n := dst; n != src; {
-		v := parent[n]
+	for n := meet; n != src; {
+		v := fwd.parent[n]
 		p.nodes = append(p.nodes, n)
 		p.edges = append(p.edges, v.e)
 		n = v.prev
@@ -167,6 +225,12 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 	p.nodes = append(p.nodes, src)
 	slices.Reverse(p.nodes)
 	slices.Reverse(p.edges)
+	for n := meet; n != dst; {
+		v := bwd.parent[n]
+		p.nodes = append(p.nodes, v.prev)
+		p.edges = append(p.edges, v.e)
+		n = v.prev
+	}
 	return p, true, nil
 }
 
