@@ -76,19 +76,50 @@ func (p Protection) all() []string {
 	return slices.Compact(out)
 }
 
-// propSet is a list of property names with their quoted forms, which
-// stripProps looks for before it decodes anything.
+// propSet is a list of property names, with a set of them that mayHold
+// looks strings up in before anything is decoded.
 type propSet struct {
-	names  []string
-	quoted [][]byte
+	names []string
+	set   map[string]struct{}
 }
 
 func newPropSet(names []string) propSet {
-	ps := propSet{names: names, quoted: make([][]byte, len(names))}
-	for i, n := range names {
-		ps.quoted[i] = []byte(`"` + n + `"`)
+	ps := propSet{names: names, set: make(map[string]struct{}, len(names))}
+	for _, n := range names {
+		ps.set[n] = struct{}{}
 	}
 	return ps
+}
+
+// mayHold reports whether raw JSON may hold one of the names as a
+// property: whether one of its strings is one of them. It looks at each
+// string once, in one pass, however many names there are (the common
+// answer, no, then costs one scan of the quotes).
+func (ps propSet) mayHold(raw []byte) bool {
+	if len(ps.set) == 0 {
+		return false
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(raw[i:], '"')
+		if j < 0 {
+			return false
+		}
+		start := i + j + 1
+		end := start
+		for end < len(raw) && raw[end] != '"' {
+			if raw[end] == '\\' {
+				end++ // an escaped character; names have none
+			}
+			end++
+		}
+		if end >= len(raw) {
+			return false
+		}
+		if _, ok := ps.set[string(raw[start:end])]; ok {
+			return true
+		}
+		i = end + 1
+	}
 }
 
 // protection is a Protection compiled once, when it is loaded or set, for
@@ -248,7 +279,7 @@ func indexedProperty(name string) bool {
 // stripProps returns raw without the named top-level properties. It returns
 // raw itself when none is present.
 func stripProps(raw []byte, ps propSet) ([]byte, error) {
-	if !slices.ContainsFunc(ps.quoted, func(q []byte) bool { return bytes.Contains(raw, q) }) {
+	if !ps.mayHold(raw) {
 		return raw, nil
 	}
 	o, err := schema.ParseObject(raw)
