@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestAdminAccounts(t *testing.T) {
@@ -118,23 +116,8 @@ func TestAdminAccounts(t *testing.T) {
 
 	// The tokens work, or not, against the served GraphQL API; the admin
 	// reads as its organization, not as the system.
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0", "--timeout", "5s"}, &out, &errb)
-	}()
-	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		cancel()
-		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
-	}
+	srv := serve(t, dir, "--timeout", "5s")
+	url := srv.url
 	const who = `{ viewer { user organization system } organizations { name operator } }`
 	for _, c := range []struct {
 		token string
@@ -162,11 +145,10 @@ func TestAdminAccounts(t *testing.T) {
 			t.Errorf("token %.8q: %d %s", c.token, resp.StatusCode, b)
 		}
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exit %d: %s", code, errb.String())
+	if code := srv.stop(); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.log.String())
 	}
-	contains(t, "serve log", errb.String(), `msg="graphql request"`, "user=alice")
+	contains(t, "serve log", srv.log.String(), `msg="graphql request"`, "user=alice")
 }
 
 // TestAdminSourceSettings runs the default-marking and protection commands

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -116,26 +115,19 @@ func TestClusterRun(t *testing.T) {
 func TestServeClusterSchedule(t *testing.T) {
 	dir := clusterStore(t)
 	out := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0", "--cluster-schedule", "@every 1s",
-			"--cluster-out", out, "--cluster-audience", "org-b", "--cluster-min-score", "0.1"}, &stdout, &stderr)
-	}()
+	srv := serve(t, dir, "--cluster-schedule", "@every 1s", "--cluster-out", out, "--cluster-audience", "org-b", "--cluster-min-score", "0.1")
 	var files []string
 	for deadline := time.Now().Add(15 * time.Second); len(files) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		files, _ = filepath.Glob(filepath.Join(out, "org-b", "*.json"))
 	}
-	cancel()
-	code := <-done
+	code := srv.stop()
 	if len(files) == 0 {
-		t.Fatalf("no scheduled report within 15 s\n%s", stderr.String())
+		t.Fatalf("no scheduled report within 15 s\n%s", srv.log.String())
 	}
 	if code != 0 {
-		t.Errorf("serve exit %d: %s", code, stderr.String())
+		t.Errorf("serve exit %d: %s", code, srv.log.String())
 	}
-	contains(t, "serve log", stderr.String(), "cluster reports scheduled", `msg="cluster run" run=`, "audience=org-b")
+	contains(t, "serve log", srv.log.String(), "cluster reports scheduled", `msg="cluster run" run=`, "audience=org-b")
 	if r := verband(t, dir, "serve", "--cluster-schedule", "not a schedule"); r.code != 2 {
 		t.Errorf("serve with a bad schedule: exit %d %s", r.code, r.stderr)
 	}

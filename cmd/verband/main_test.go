@@ -276,22 +276,8 @@ func (b *syncBuffer) String() string {
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	ok(t, dir, "ingest", actorFile)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0"}, &out, &errb) }()
-	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		cancel()
-		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
-	}
-	resp, err := http.Get(url + "/healthz")
+	srv := serve(t, dir)
+	resp, err := http.Get(srv.url + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,9 +286,46 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"nodes":7`) {
 		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exit %d: %s", code, errb.String())
+	if code := srv.stop(); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.log.String())
 	}
-	contains(t, "serve log", errb.String(), "msg=\"http request\" method=GET path=/healthz status=200")
+	contains(t, "serve log", srv.log.String(), "msg=\"http request\" method=GET path=/healthz status=200")
+}
+
+// server is a "verband serve" the test runs in-process.
+type server struct {
+	url  string
+	log  *syncBuffer // stderr: the structured log
+	stop func() int  // stops it (once) and returns its exit status
+}
+
+// serve starts "verband serve" over dir on a loopback port, with more
+// flags, and waits until it prints its URL. It is stopped at the end of
+// the test if the test has not stopped it.
+func serve(t *testing.T, dir string, flags ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	srv := &server{log: &syncBuffer{}}
+	done := make(chan int, 1)
+	args := append([]string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0"}, flags...)
+	go func() { done <- run(ctx, args, &out, srv.log) }()
+	var once sync.Once
+	code := 0
+	srv.stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { srv.stop() })
+	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); srv.url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			srv.url = m[1]
+		}
+	}
+	if srv.url == "" {
+		srv.stop()
+		t.Fatalf("serve printed no URL: %s %s", out.String(), srv.log.String())
+	}
+	return srv
 }

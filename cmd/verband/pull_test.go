@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestPull serves one store's TAXII collections and pulls the default
@@ -26,26 +24,7 @@ func TestPull(t *testing.T) {
 	}
 	ok(t, served, "ingest", "--tlp", "green", actorFile)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--data-dir", served, "serve", "--addr", "127.0.0.1:0"}, &out, &errb)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatalf("serve printed no URL: %s %s", out.String(), errb.String())
-	}
+	url := serve(t, served).url
 
 	local := t.TempDir()
 	// Without --collection, pull lists the collections and asks for one.
