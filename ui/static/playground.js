@@ -351,4 +351,38 @@ query CasePaths {
     }
   }
 }
+`},{name:"Correlated containers",query:`# The containers (cases, incidents, reports, MISP events, list files,
+# campaigns) that share evidence with one container, best first, with every
+# shared value, the rule that made the link and its weight. Put the STIX id
+# of one of your reports or cases here; "objects" with types: ["report"]
+# lists them.
+query Related {
+  correlations(id: "report--5ec81ab8-326c-4e96-91b8-68d10a019371", first: 5) {
+    totalCount
+    edges {
+      node {
+        score
+        container { stixId type }
+        evidence { kind value rule weight }
+      }
+    }
+  }
+}
+`},{name:"Latest clusters",query:`# The clusters of the latest cluster run for your organization
+# ("verband cluster run" or "serve --cluster-schedule"), new and grown ones
+# first, each with its members ranked by PageRank.
+query Clusters {
+  clusterReports(first: 1) { edges { node { run } } }
+  clusters(first: 5) {
+    totalCount
+    edges {
+      node {
+        id
+        status
+        size
+        members { stixId type name new }
+      }
+    }
+  }
+}
 `}];var gfe="PASTE-YOUR-TOKEN";function vfe(){let t=new URLSearchParams(window.location.hash.replace(/^#/,"")).get("token");return t&&history.replaceState(null,"",window.location.pathname+window.location.search),t}var cR=vfe(),fR=JSON.stringify({Authorization:"Bearer "+(cR||gfe)},null,2),yfe=window.location.pathname.replace(/playground\/?$/,""),bfe=rT({url:window.location.origin+yfe+"graphql"}),Afe=wW.map(e=>({query:e.query,headers:fR}));function xfe(){return a2.default.createElement(Uo,{fetcher:bfe,defaultTabs:Afe,defaultHeaders:fR,headers:cR?fR:void 0,shouldPersistHeaders:!1,isHeadersEditorEnabled:!0,defaultEditorToolsVisibility:cR?!1:"headers"},a2.default.createElement(Uo.Logo,null,"Verband"))}(0,CW.createRoot)(document.getElementById("graphiql")).render(a2.default.createElement(xfe,null));})();
