@@ -45,6 +45,14 @@ func springLayout(n int, edges []edge, seed string) []point {
 	}
 	// In a unit of area per node, the ideal edge length k is its side.
 	k := 2 / math.Sqrt(float64(n))
+	// A node's pull is shared among its edges, so that a hub among many
+	// linked nodes does not draw them all into one knot: each end of an
+	// edge feels the edge's pull divided by its own number of edges.
+	deg := make([]float64, n)
+	for _, e := range edges {
+		deg[e.a]++
+		deg[e.b]++
+	}
 	const gravity = 0.3
 	temp := 0.2
 	cool := temp / layoutIterations
@@ -73,10 +81,11 @@ func springLayout(n int, edges []edge, seed string) []point {
 			dx, dy := pos[e.a].x-pos[e.b].x, pos[e.a].y-pos[e.b].y
 			// Attraction d²/k along the unit vector: d·(dx,dy)/k.
 			f := math.Sqrt(dx*dx+dy*dy) / k * e.strength
-			disp[e.a].x -= dx * f
-			disp[e.a].y -= dy * f
-			disp[e.b].x += dx * f
-			disp[e.b].y += dy * f
+			fa, fb := f/math.Sqrt(deg[e.a]), f/math.Sqrt(deg[e.b])
+			disp[e.a].x -= dx * fa
+			disp[e.a].y -= dy * fa
+			disp[e.b].x += dx * fb
+			disp[e.b].y += dy * fb
 		}
 		for i := range pos {
 			disp[i].x -= gravity * pos[i].x / k
