@@ -69,6 +69,11 @@ type writeState struct {
 	classes  map[ID]Class // new classes to publish to the cache after commit
 	ops      int          // Badger entries written, for batch sizing
 	bytes    int          // their approximate size
+	// firstNew is the first id this transaction allocated, or 0. Ids come
+	// from a sequence that only grows and only writers, one at a time,
+	// allocate them, so every id from firstNew on is a node this
+	// transaction created: it has no stored degree counters to read.
+	firstNew ID
 
 	// Staged for the writer cache (records: for reading back within the
 	// transaction without a Badger read), taken after
@@ -205,7 +210,10 @@ func (tx *Tx) finish() error {
 		if delta == 0 {
 			continue
 		}
-		n, ok := tx.s.wcache.counter(d)
+		n, ok := int64(0), w.firstNew != 0 && d.id >= w.firstNew
+		if !ok {
+			n, ok = tx.s.wcache.counter(d)
+		}
 		if !ok {
 			var err error
 			if n, err = tx.counter(degreeKey(d.id, d.dir, d.e)); err != nil {
@@ -398,6 +406,9 @@ func (tx *Tx) resolveFor(stixID string, writeStub bool) (id ID, created bool, er
 	}
 	if id, err = tx.s.nextID(); err != nil {
 		return 0, false, err
+	}
+	if tx.w.firstNew == 0 {
+		tx.w.firstNew = id
 	}
 	if err := tx.setXID(stixID, id); err != nil {
 		return 0, false, err
