@@ -3,6 +3,7 @@ package graph_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/verband-cti/verband/graph"
@@ -61,4 +62,67 @@ func TestBulkLargeContainers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBulkChunksReadTheChunkBefore loads in chunks of one object, so that
+// each chunk is built while the one before still commits: it must find the
+// ids, records and counters that chunk wrote, and a stub merge, which scans
+// Badger, must wait for it. The world is the one of
+// TestOriginalIDMergesEarlierReference: a relationship names an SCO by the
+// random id its source gave it, and the canonical SCO, stored before, then
+// arrives again with that id as its original id.
+func TestBulkChunksReadTheChunkBefore(t *testing.T) {
+	s := graphtest.Open(t)
+	const random = "ipv4-addr--0b9e2cf3-4b3d-4f3e-9d77-1c2d3e4f5a6b"
+	items := graphtest.Fixture(t)
+	meta := items[0].Meta
+	rel := items[5].Object.Clone()
+	for k, v := range map[string]string{"id": "relationship--7d1c3a55-0d64-4b8e-9c55-7a3cf1b2e001", "relationship_type": "communicates-with", "target_ref": random} {
+		if err := rel.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ip *schema.Object
+	for _, it := range items {
+		if it.Object.ID == ids.IP {
+			ip = it.Object
+		}
+	}
+	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: 1})
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same objects again: each chunk finds the one before unchanged.
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Put(rel, meta); err != nil {
+		t.Fatal(err)
+	}
+	m := meta
+	m.Provenance = graph.Provenance{Source: "second", OriginalID: random}
+	if err := b.Put(ip, m); err != nil {
+		t.Fatal(err)
+	}
+	total, err := b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(items) + 1; total.Created != want || total.Unchanged != len(items) || total.Updated != 1 {
+		t.Errorf("bulk stats %+v, want %d created, %d unchanged, 1 updated", total, want, len(items))
+	}
+	view(t, s, graph.System(), func(tx *graph.Tx) error {
+		got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"communicates-with"}})
+		if !slices.Equal(got, []string{"in communicates-with " + ids.Campaign}) {
+			t.Errorf("IP's communicates-with edges: %q", got)
+		}
+		if id, err := tx.Lookup(random); err != nil || id != mustLookup(t, tx, ids.IP) {
+			t.Errorf("original id resolves to %d, %v", id, err)
+		}
+		return nil
+	})
 }

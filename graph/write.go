@@ -81,7 +81,8 @@ type writeState struct {
 	xids        map[string]ID
 	recs        map[ID][]byte // encoded records written; nil value: deleted
 	counterVals map[degreeDelta]int64
-	seq         uint64 // the outbox entry this transaction wrote, or 0
+	countVals   map[sym]int64 // new type counts, for a chunk built on this one
+	seq         uint64        // the outbox entry this transaction wrote, or 0
 }
 
 type degreeDelta struct {
@@ -206,11 +207,15 @@ func (tx *Tx) abandon() {
 func (tx *Tx) finish() error {
 	w := tx.w
 	w.counterVals = make(map[degreeDelta]int64, len(w.degrees))
+	w.countVals = make(map[sym]int64, len(w.counts))
 	for d, delta := range w.degrees {
 		if delta == 0 {
 			continue
 		}
 		n, ok := int64(0), w.firstNew != 0 && d.id >= w.firstNew
+		if !ok && tx.under != nil {
+			n, ok = tx.under.counterVals[d]
+		}
 		if !ok {
 			n, ok = tx.s.wcache.counter(d)
 		}
@@ -229,13 +234,20 @@ func (tx *Tx) finish() error {
 		if delta == 0 {
 			continue
 		}
-		n, err := tx.counter(countKey(y))
-		if err != nil {
-			return fmt.Errorf("update type count: %w", err)
+		n, ok := int64(0), false
+		if tx.under != nil {
+			n, ok = tx.under.countVals[y]
+		}
+		if !ok {
+			var err error
+			if n, err = tx.counter(countKey(y)); err != nil {
+				return fmt.Errorf("update type count: %w", err)
+			}
 		}
 		if err := tx.storeCounter(countKey(y), n+delta); err != nil {
 			return fmt.Errorf("update type count: %w", err)
 		}
+		w.countVals[y] = n + delta
 	}
 	if len(w.changed) > 0 {
 		w.seq = tx.s.nextSeq + 1
@@ -478,6 +490,11 @@ func (tx *Tx) resolveWithAlias(stixID, orig string) (ID, bool, error) {
 
 // mergeStub moves every edge of stub to node and deletes the stub's record.
 func (tx *Tx) mergeStub(stub, node ID) error {
+	if tx.under != nil {
+		// The edges are found by a Badger scan, which cannot see what the
+		// chunk still committing wrote.
+		return errUnderCommit
+	}
 	type adj struct {
 		dir        Direction
 		e          sym
