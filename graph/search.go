@@ -25,15 +25,26 @@ import (
 // and the indexer replays the outbox from there.
 
 // indexBatchIDs bounds how many node ids one bleve batch covers.
-const indexBatchIDs = 4000
+const indexBatchIDs = 16000
+
+// indexLinger is how long the indexer waits for more commits after a batch
+// that did not fill indexBatchIDs. During a bulk load chunks commit every
+// few tens of milliseconds; indexing each alone makes many small bleve
+// segments, which the persister and merger then merge again and again.
+// Waiting gathers several chunks into one batch. Only commits that arrive
+// while the indexer waits are delayed, and a caller of WaitIndexed ends the
+// wait at once.
+const indexLinger = 200 * time.Millisecond
 
 type indexer struct {
 	s    *Store
 	dir  string
 	ix   *textindex.Index
 	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	// hurry ends a linger: someone waits for the index (see wait).
+	hurry chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
 
 	hwm     atomic.Uint64
 	mu      sync.Mutex
@@ -47,7 +58,7 @@ func startIndexer(s *Store, dir string) (*indexer, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.noteMultiDocs(ix); err != nil {
 		return nil, errors.Join(err, ix.Close())
 	}
@@ -118,7 +129,7 @@ func (in *indexer) run() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		caughtUp, err := in.step()
+		caughtUp, full, err := in.step()
 		if err != nil {
 			in.mu.Lock()
 			in.err = err
@@ -128,10 +139,8 @@ func (in *indexer) run() {
 			return
 		}
 		if !caughtUp {
-			select {
-			case <-in.stop:
-				// Drain what was committed before Close.
-			default:
+			if !full {
+				in.linger()
 			}
 			continue
 		}
@@ -145,16 +154,30 @@ func (in *indexer) run() {
 	}
 }
 
+// linger waits up to indexLinger for more commits to index in one batch,
+// unless the store is closing or someone waits for the index.
+func (in *indexer) linger() {
+	t := time.NewTimer(indexLinger)
+	defer t.Stop()
+	select {
+	case <-in.stop:
+		// Drain what was committed before Close.
+	case <-in.hurry:
+	case <-t.C:
+	}
+}
+
 // step indexes one batch of outbox entries; it reports whether the index
-// had already caught up.
-func (in *indexer) step() (bool, error) {
+// had already caught up, and whether the batch was full (more may be
+// waiting).
+func (in *indexer) step() (caughtUp, full bool, err error) {
 	hwm, target := in.hwm.Load(), in.s.outSeq.Load()
 	if hwm >= target {
-		return true, nil
+		return true, false, nil
 	}
 	var ids []ID
 	last := hwm
-	err := in.s.db.View(func(txn *badger.Txn) error {
+	err = in.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagOutbox}})
 		defer it.Close()
 		for it.Seek(outboxKey(hwm + 1)); it.Valid() && len(ids) < indexBatchIDs; it.Next() {
@@ -177,23 +200,23 @@ func (in *indexer) step() (bool, error) {
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("read outbox: %w", err)
+		return false, false, fmt.Errorf("read outbox: %w", err)
 	}
 	if last == hwm {
-		return false, fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+		return false, false, fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
 	}
 	docs, deletes, err := in.s.documents(ids)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if err := in.ix.Apply(docs, deletes, last); err != nil {
-		return false, fmt.Errorf("index batch up to outbox entry %d: %w", last, err)
+		return false, false, fmt.Errorf("index batch up to outbox entry %d: %w", last, err)
 	}
 	in.mu.Lock()
 	in.hwm.Store(last)
 	in.changed.Broadcast()
 	in.mu.Unlock()
-	return false, nil
+	return false, len(ids) >= indexBatchIDs, nil
 }
 
 // trim deletes outbox entries the index has persisted. It always keeps the
@@ -233,6 +256,12 @@ func (in *indexer) wait(ctx context.Context, seq uint64) error {
 		in.mu.Unlock()
 	})
 	defer stop()
+	if in.hwm.Load() < seq {
+		select {
+		case in.hurry <- struct{}{}:
+		default:
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for in.hwm.Load() < seq {
@@ -717,7 +746,7 @@ func (s *Store) Reindex(ctx context.Context, progress func(done int)) error {
 	if err != nil {
 		return errors.Join(err, ix.Close())
 	}
-	fresh := &indexer{s: s, dir: in.dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), trimmed: hwm}
+	fresh := &indexer{s: s, dir: in.dir, ix: ix, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), trimmed: hwm}
 	fresh.changed = sync.NewCond(&fresh.mu)
 	fresh.hwm.Store(hwm)
 	s.search.Store(fresh)
