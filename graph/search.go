@@ -43,8 +43,10 @@ type indexer struct {
 	wake chan struct{}
 	// hurry ends a linger: someone waits for the index (see wait).
 	hurry chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
+	// waiters counts the callers of wait that are waiting.
+	waiters atomic.Int32
+	stop    chan struct{}
+	done    chan struct{}
 
 	hwm     atomic.Uint64
 	mu      sync.Mutex
@@ -128,28 +130,53 @@ func (in *indexer) run() {
 	defer close(in.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// next, when set, delivers the batch after the one being applied, read
+	// and turned into documents meanwhile: when someone waits for a
+	// backlog to be indexed, building documents (Badger reads, JSON) and
+	// bleve's indexing overlap. Otherwise the indexer keeps to one
+	// goroutine and leaves the other cores to the writers.
+	var next chan indexBatch
+	fail := func(err error) {
+		if next != nil {
+			<-next // its reads end before the store closes
+		}
+		in.mu.Lock()
+		in.err = err
+		in.changed.Broadcast()
+		in.mu.Unlock()
+		in.s.log.Error("search indexer stopped", "err", err)
+	}
 	for {
-		caughtUp, full, err := in.step()
-		if err != nil {
-			in.mu.Lock()
-			in.err = err
-			in.changed.Broadcast()
-			in.mu.Unlock()
-			in.s.log.Error("search indexer stopped", "err", err)
+		var b indexBatch
+		if next != nil {
+			b, next = <-next, nil
+		} else {
+			b = in.read(in.hwm.Load())
+		}
+		if b.err != nil {
+			fail(b.err)
 			return
 		}
-		if !caughtUp {
-			if !full {
-				in.linger()
+		if b.empty() {
+			in.trim()
+			select {
+			case <-in.stop:
+				return
+			case <-in.wake:
+			case <-tick.C:
 			}
 			continue
 		}
-		in.trim()
-		select {
-		case <-in.stop:
+		if b.full && in.waiters.Load() > 0 {
+			next = make(chan indexBatch, 1)
+			go func(after uint64) { next <- in.read(after) }(b.last)
+		}
+		if err := in.apply(b); err != nil {
+			fail(err)
 			return
-		case <-in.wake:
-		case <-tick.C:
+		}
+		if !b.full {
+			in.linger()
 		}
 	}
 }
@@ -167,17 +194,29 @@ func (in *indexer) linger() {
 	}
 }
 
-// step indexes one batch of outbox entries; it reports whether the index
-// had already caught up, and whether the batch was full (more may be
-// waiting).
-func (in *indexer) step() (caughtUp, full bool, err error) {
-	hwm, target := in.hwm.Load(), in.s.outSeq.Load()
+// indexBatch is what the outbox entries after one high-water mark ask the
+// index to do.
+type indexBatch struct {
+	after, last uint64 // the entries after after, up to last
+	docs        []textindex.Doc
+	deletes     []uint64
+	full        bool // indexBatchIDs were read: more may be waiting
+	err         error
+}
+
+// empty reports a batch without entries: the index had caught up.
+func (b *indexBatch) empty() bool { return b.last == b.after }
+
+// read reads the outbox entries after hwm, up to indexBatchIDs ids, and
+// builds the documents of the nodes they name as they are now.
+func (in *indexer) read(hwm uint64) indexBatch {
+	b := indexBatch{after: hwm, last: hwm}
+	target := in.s.outSeq.Load()
 	if hwm >= target {
-		return true, false, nil
+		return b
 	}
 	var ids []ID
-	last := hwm
-	err = in.s.db.View(func(txn *badger.Txn) error {
+	err := in.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagOutbox}})
 		defer it.Close()
 		for it.Seek(outboxKey(hwm + 1)); it.Valid() && len(ids) < indexBatchIDs; it.Next() {
@@ -195,28 +234,34 @@ func (in *indexer) step() (caughtUp, full bool, err error) {
 			}); err != nil {
 				return fmt.Errorf("read outbox entry %d: %w", seq, err)
 			}
-			last = seq
+			b.last = seq
 		}
 		return nil
 	})
 	if err != nil {
-		return false, false, fmt.Errorf("read outbox: %w", err)
+		b.err = fmt.Errorf("read outbox: %w", err)
+		return b
 	}
-	if last == hwm {
-		return false, false, fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+	if b.empty() {
+		b.err = fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+		return b
 	}
-	docs, deletes, err := in.s.documents(ids)
-	if err != nil {
-		return false, false, err
-	}
-	if err := in.ix.Apply(docs, deletes, last); err != nil {
-		return false, false, fmt.Errorf("index batch up to outbox entry %d: %w", last, err)
+	b.full = len(ids) >= indexBatchIDs
+	b.docs, b.deletes, b.err = in.s.documents(ids)
+	return b
+}
+
+// apply indexes a batch and advances the high-water mark to its last
+// entry.
+func (in *indexer) apply(b indexBatch) error {
+	if err := in.ix.Apply(b.docs, b.deletes, b.last); err != nil {
+		return fmt.Errorf("index batch up to outbox entry %d: %w", b.last, err)
 	}
 	in.mu.Lock()
-	in.hwm.Store(last)
+	in.hwm.Store(b.last)
 	in.changed.Broadcast()
 	in.mu.Unlock()
-	return false, len(ids) >= indexBatchIDs, nil
+	return nil
 }
 
 // trim deletes outbox entries the index has persisted. It always keeps the
@@ -256,6 +301,8 @@ func (in *indexer) wait(ctx context.Context, seq uint64) error {
 		in.mu.Unlock()
 	})
 	defer stop()
+	in.waiters.Add(1)
+	defer in.waiters.Add(-1)
 	if in.hwm.Load() < seq {
 		select {
 		case in.hurry <- struct{}{}:
