@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Object is one STIX object as Verband holds it: every property as the raw
@@ -118,11 +119,65 @@ func (o *Object) String(name string) (string, bool) {
 	if !ok || len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
+	if s, ok := plainJSONString(raw); ok {
+		return s, true
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// plainJSONStrings decodes a compact JSON list of strings that need no
+// unescaping, such as ["a","b"], as plainJSONString does each member. It
+// reports false for anything else.
+func plainJSONStrings(raw []byte) ([]string, bool) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if len(inner) == 0 {
+		return []string{}, true
+	}
+	if len(inner) < 2 || inner[0] != '"' || inner[len(inner)-1] != '"' || bytes.IndexByte(inner, '\\') >= 0 {
+		return nil, false
+	}
+	// Without backslashes no member holds a quote, so "," only ever
+	// separates members.
+	sep := []byte(`","`)
+	body := inner[1 : len(inner)-1]
+	ss := make([]string, 0, bytes.Count(body, sep)+1)
+	for part := range bytes.SplitSeq(body, sep) {
+		if !plainJSONText(part) {
+			return nil, false
+		}
+		ss = append(ss, string(part))
+	}
+	return ss, true
+}
+
+// plainJSONString decodes a JSON string that needs no unescaping: quoted,
+// without backslashes, inner quotes or control characters, and valid UTF-8
+// (json.Unmarshal would replace invalid bytes). Most property values are
+// such strings, and slicing them costs a fraction of json.Unmarshal. It
+// reports false for anything else, which the caller decodes in full.
+func plainJSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || !plainJSONText(raw[1:len(raw)-1]) {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// plainJSONText reports whether the inside of a JSON string is its value:
+// no backslashes, quotes or control characters, and valid UTF-8.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // Strings returns a list-of-strings property; it is nil when the property is
@@ -131,6 +186,9 @@ func (o *Object) Strings(name string) []string {
 	raw, ok := o.Props[name]
 	if !ok || len(raw) == 0 || raw[0] != '[' {
 		return nil
+	}
+	if ss, ok := plainJSONStrings(raw); ok {
+		return ss
 	}
 	var ss []string
 	if err := json.Unmarshal(raw, &ss); err != nil {
