@@ -42,11 +42,96 @@ var ErrNotObject = errors.New("not a STIX object")
 // object must have (a JSON object with string "type" and "id", and RFC 3339
 // "created"/"modified" when present); Validate checks the rest.
 func ParseObject(data []byte) (*Object, error) {
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(data, &props); err != nil {
-		return nil, fmt.Errorf("decode object: %w", err)
+	props, ok := splitObject(data)
+	if !ok {
+		if err := json.Unmarshal(data, &props); err != nil {
+			return nil, fmt.Errorf("decode object: %w", err)
+		}
 	}
 	return NewObject(props)
+}
+
+// splitObject splits a valid JSON object into its members, as
+// json.Unmarshal into a map of raw messages does (the last of duplicate
+// names wins), but without reflection: the store and the search indexer
+// parse every object they read. The values share one copy of data. It
+// reports false for anything but a valid JSON object, which the caller
+// decodes with encoding/json for its error.
+func splitObject(data []byte) (map[string]json.RawMessage, bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	data = bytes.Clone(data)
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	props := make(map[string]json.RawMessage, bytes.Count(data, []byte(`":`)))
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return props, true
+	}
+	for {
+		// A valid object: a name, a colon, a value, then , or }.
+		end := skipValue(data, i)
+		name, ok := plainJSONString(data[i:end])
+		if !ok {
+			if json.Unmarshal(data[i:end], &name) != nil {
+				return nil, false
+			}
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		end = skipValue(data, i)
+		props[name] = data[i:end:end]
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return props, true
+		}
+		i = skipSpace(data, i+1) // the comma
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the valid JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i // the end of the enclosing object
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 // NewObject builds an Object from decoded properties, compacting each raw

@@ -43,3 +43,30 @@ func TestPlainJSONStrings(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitObject checks ParseObject's splitting of an object into members
+// against json.Unmarshal into a map of raw messages.
+func FuzzSplitObject(f *testing.F) {
+	for _, s := range []string{`{}`, ` { } `, `{"a":1}`, `{"a" : "x" , "b":[1,{"c":"]"}],"a":true}`, `{"a\"b":"\\","é":null}`, "{\"\xff\":1}", `{"a":{"b":{}}, "c":-1.5e3}`, `[]`, `null`, `{"a":1`, `{"a":"x"}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := splitObject(raw)
+		var want map[string]json.RawMessage
+		err := json.Unmarshal(raw, &want)
+		if !ok {
+			if err == nil && want != nil {
+				t.Errorf("splitObject(%q) refused an object json decodes", raw)
+			}
+			return
+		}
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("splitObject(%q) = %q, json gives %q, %v", raw, got, want, err)
+		}
+		for k, v := range want {
+			if string(got[k]) != string(v) {
+				t.Errorf("splitObject(%q)[%q] = %q, json gives %q", raw, k, got[k], v)
+			}
+		}
+	})
+}
