@@ -344,19 +344,34 @@ func (s *Store) firstOutboxSeq() (uint64, error) {
 }
 
 // documents builds the search documents of ids as they are now; ids whose
-// node is gone or a stub become deletes.
+// node is gone or a stub become deletes. The records are read in id order
+// with one iterator: the ids of a batch are mostly a run of new nodes,
+// which it steps through instead of looking each up from the top of the
+// tree.
 func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	docs := make([]textindex.Doc, 0, len(ids))
 	var deletes []uint64
 	err := s.view(System(), func(tx *Tx) error {
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagNode}})
+		defer it.Close()
+		it.Rewind()
 		for _, id := range ids {
-			r, err := tx.getRecord(id)
-			if errors.Is(err, ErrNotFound) || (err == nil && r.stub()) {
+			v, ok, err := seekValue(it, nodeKey(id))
+			if err != nil {
+				return fmt.Errorf("read node %d: %w", id, err)
+			}
+			var r record
+			if ok {
+				if r, err = decodeRecord(v); err != nil {
+					return fmt.Errorf("node %d: %w", id, err)
+				}
+			}
+			if !ok || r.stub() {
 				deletes = append(deletes, uint64(id))
 				continue
-			}
-			if err != nil {
-				return err
 			}
 			if !searchable(s.syms.name(r.typ)) {
 				continue // a node never changes type: no stale document to delete
@@ -370,6 +385,26 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 		return nil
 	})
 	return docs, deletes, err
+}
+
+// seekValue moves it, which stands before key or on it, to key and returns
+// a copy of its value, or reports that key does not exist. It steps a few
+// keys forward before it seeks: the next key wanted is usually close.
+func seekValue(it *badger.Iterator, key []byte) ([]byte, bool, error) {
+	for range 8 {
+		if !it.Valid() || bytes.Compare(it.Item().Key(), key) >= 0 {
+			break
+		}
+		it.Next()
+	}
+	if it.Valid() && bytes.Compare(it.Item().Key(), key) < 0 {
+		it.Seek(key)
+	}
+	if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+		return nil, false, nil
+	}
+	v, err := it.Item().ValueCopy(nil)
+	return v, err == nil, err
 }
 
 // textProps are the properties indexed as analysed text besides "name".
