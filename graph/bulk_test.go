@@ -3,7 +3,6 @@ package graph_test
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/verband-cti/verband/graph"
@@ -73,21 +72,9 @@ func TestBulkLargeContainers(t *testing.T) {
 // arrives again with that id as its original id.
 func TestBulkChunksReadTheChunkBefore(t *testing.T) {
 	s := graphtest.Open(t)
-	const random = "ipv4-addr--0b9e2cf3-4b3d-4f3e-9d77-1c2d3e4f5a6b"
 	items := graphtest.Fixture(t)
 	meta := items[0].Meta
-	rel := items[5].Object.Clone()
-	for k, v := range map[string]string{"id": "relationship--7d1c3a55-0d64-4b8e-9c55-7a3cf1b2e001", "relationship_type": "communicates-with", "target_ref": random} {
-		if err := rel.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var ip *schema.Object
-	for _, it := range items {
-		if it.Object.ID == ids.IP {
-			ip = it.Object
-		}
-	}
+	rel, ip := randomIDReference(t, items)
 	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: 1})
 	for _, it := range items {
 		if err := b.Put(it.Object, it.Meta); err != nil {
@@ -115,14 +102,5 @@ func TestBulkChunksReadTheChunkBefore(t *testing.T) {
 	if want := len(items) + 1; total.Created != want || total.Unchanged != len(items) || total.Updated != 1 {
 		t.Errorf("bulk stats %+v, want %d created, %d unchanged, 1 updated", total, want, len(items))
 	}
-	view(t, s, graph.System(), func(tx *graph.Tx) error {
-		got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"communicates-with"}})
-		if !slices.Equal(got, []string{"in communicates-with " + ids.Campaign}) {
-			t.Errorf("IP's communicates-with edges: %q", got)
-		}
-		if id, err := tx.Lookup(random); err != nil || id != mustLookup(t, tx, ids.IP) {
-			t.Errorf("original id resolves to %d, %v", id, err)
-		}
-		return nil
-	})
+	checkRandomIDMerged(t, s)
 }
