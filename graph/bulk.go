@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/verband-cti/verband/schema"
 )
@@ -58,10 +59,20 @@ func (b *BulkStats) count(o Outcome) {
 //
 // Loading is pipelined: while one chunk commits (Badger writes its
 // memtable, and fsyncs when SyncWrites is on), Put prepares the next one
-// (encoding, implied edges, index values) on the caller's goroutine. The
-// store's writer lock is held from the moment a chunk is applied until its
-// commit completes, so the next chunk, and any other writer, reads what it
-// wrote. A Bulk is not safe for concurrent use.
+// (encoding, implied edges, index values) on the caller's goroutine, and
+// when it is full builds its transaction too. That transaction's Badger
+// snapshot does not hold the chunk still committing, so it reads what that
+// chunk wrote (ids, records, counters) from the chunk's staged state; the
+// one read that state cannot answer, the edge scan that merges a stub into
+// its node, waits for the commit and builds the chunk again. A chunk is
+// committed only after the one before it committed successfully; when that
+// commit fails, the chunk built on it is discarded with it.
+//
+// The store's writer lock is held from the moment a chunk is built until
+// its commit completes, and passes straight to the next chunk when that is
+// built meanwhile, so no other writer runs between chunks that read each
+// other's writes, and any other writer reads what they wrote. A Bulk is not
+// safe for concurrent use.
 type Bulk struct {
 	s     *Store
 	v     Viewer
@@ -78,7 +89,18 @@ type inflight struct {
 	done  chan struct{}
 	err   error
 	stats BulkStats
+	w     *writeState // what the chunk wrote, for a chunk built on it
+
+	// mu guards finished and handoff: the commit callback releases the
+	// writer lock unless the next chunk took it over (handoff) first.
+	mu       sync.Mutex
+	finished bool
+	handoff  bool
 }
+
+// errUnderCommit reports a read that a transaction built on a chunk still
+// committing cannot answer; the chunk is built again once it committed.
+var errUnderCommit = errors.New("needs the committing chunk in Badger")
 
 // NewBulk starts a bulk load as viewer v.
 func (s *Store) NewBulk(v Viewer, opts BulkOptions) *Bulk {
@@ -136,17 +158,32 @@ func (b *Bulk) reap(wait bool) error {
 	return nil
 }
 
+// takeWriter makes the bulk hold the store's writer lock for the next
+// chunk. When the chunk in flight is still committing, the lock passes
+// from it to the next chunk, which must then read through the staged state
+// takeWriter returns; otherwise takeWriter locks and returns nil.
+func (b *Bulk) takeWriter() *writeState {
+	if f := b.inflight; f != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.finished {
+			f.handoff = true
+			return f.w
+		}
+	}
+	b.s.wmu.Lock()
+	return nil
+}
+
 // apply writes the open chunk into a transaction and starts its commit.
 // Objects that do not fit in one transaction are committed in several,
 // each whole; an object that alone exceeds a transaction fails the load.
 func (b *Bulk) apply() error {
-	if err := b.reap(true); err != nil {
-		return err
-	}
 	if len(b.chunk) == 0 {
-		return nil
+		return b.reap(true)
 	}
 	if b.s.closed.Load() {
+		_ = b.reap(true)
 		return b.fail(ErrClosed)
 	}
 	if b.s.opts.ReadOnly {
@@ -154,9 +191,28 @@ func (b *Bulk) apply() error {
 	}
 	items := b.chunk
 	b.chunk = nil
-	b.s.wmu.Lock()
+	under := b.takeWriter()
 	for len(items) > 0 {
-		tx, n, stats, err := b.build(items)
+		tx, n, stats, err := b.build(items, under)
+		if errors.Is(err, errUnderCommit) {
+			// Build it again on a snapshot that holds the chunk before.
+			if err := b.reap(true); err != nil {
+				b.s.wmu.Unlock()
+				return err
+			}
+			under = nil
+			continue
+		}
+		// Whatever happened, the chunk before must be done before this
+		// one commits or the writer lock is released.
+		if rerr := b.reap(true); rerr != nil {
+			if err == nil {
+				tx.txn.Discard()
+			}
+			b.s.wmu.Unlock()
+			return rerr
+		}
+		under = nil
 		if err != nil {
 			b.s.wmu.Unlock()
 			return b.fail(err)
@@ -178,7 +234,7 @@ func (b *Bulk) apply() error {
 			}
 			continue
 		}
-		f := &inflight{done: make(chan struct{}), stats: stats}
+		f := &inflight{done: make(chan struct{}), stats: stats, w: tx.w}
 		b.inflight = f
 		tx.txn.CommitWith(func(err error) {
 			if err != nil {
@@ -187,7 +243,12 @@ func (b *Bulk) apply() error {
 			} else {
 				tx.publish()
 			}
-			b.s.wmu.Unlock()
+			f.mu.Lock()
+			f.finished = true
+			if !f.handoff {
+				b.s.wmu.Unlock()
+			}
+			f.mu.Unlock()
 			close(f.done)
 		})
 	}
@@ -195,11 +256,13 @@ func (b *Bulk) apply() error {
 }
 
 // build applies items to one new transaction until it is full, and
-// finishes it (counters, outbox). The caller holds s.wmu.
-func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
+// finishes it (counters, outbox). under is the staged state of the chunk
+// still committing, or nil. The caller holds s.wmu.
+func (b *Bulk) build(items []*prepared, under *writeState) (*Tx, int, BulkStats, error) {
 	s := b.s
 	tx := s.newTx(s.db.NewTransaction(true), b.v)
 	tx.w = newWriteState()
+	tx.under = under
 	maxOps, maxBytes := s.db.MaxBatchCount()/2, s.db.MaxBatchSize()/2
 	var stats BulkStats
 	n := 0
@@ -212,7 +275,7 @@ func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
 			// Too much for this transaction: build it again without this
 			// object, which then starts the next one.
 			tx.txn.Discard()
-			return b.build(items[:n])
+			return b.build(items[:n], under)
 		}
 		if err != nil {
 			tx.txn.Discard()
@@ -224,7 +287,7 @@ func (b *Bulk) build(items []*prepared) (*Tx, int, BulkStats, error) {
 		tx.txn.Discard()
 		if errors.Is(err, ErrTooLarge) && n > 1 {
 			// The counters did not fit after all: half as many objects.
-			return b.build(items[:n/2])
+			return b.build(items[:n/2], under)
 		}
 		if errors.Is(err, ErrTooLarge) {
 			return nil, 0, BulkStats{}, fmt.Errorf("bulk load %s: %w", items[0].o.ID, err)

@@ -62,3 +62,45 @@ func TestBulkLargeContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBulkChunksReadTheChunkBefore loads in chunks of one object, so that
+// each chunk is built while the one before still commits: it must find the
+// ids, records and counters that chunk wrote, and a stub merge, which scans
+// Badger, must wait for it. The world is the one of
+// TestOriginalIDMergesEarlierReference: a relationship names an SCO by the
+// random id its source gave it, and the canonical SCO, stored before, then
+// arrives again with that id as its original id.
+func TestBulkChunksReadTheChunkBefore(t *testing.T) {
+	s := graphtest.Open(t)
+	items := graphtest.Fixture(t)
+	meta := items[0].Meta
+	rel, ip := randomIDReference(t, items)
+	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: 1})
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same objects again: each chunk finds the one before unchanged.
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Put(rel, meta); err != nil {
+		t.Fatal(err)
+	}
+	m := meta
+	m.Provenance = graph.Provenance{Source: "second", OriginalID: random}
+	if err := b.Put(ip, m); err != nil {
+		t.Fatal(err)
+	}
+	total, err := b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(items) + 1; total.Created != want || total.Unchanged != len(items) || total.Updated != 1 {
+		t.Errorf("bulk stats %+v, want %d created, %d unchanged, 1 updated", total, want, len(items))
+	}
+	checkRandomIDMerged(t, s)
+}

@@ -41,7 +41,9 @@
 //
 // Search. One indexer goroutine reads the outbox past the index's high-water
 // mark and applies each batch of documents together with the new mark, so a
-// crash never leaves the index ahead of or inconsistent with its mark; on
+// crash never leaves the index ahead of or inconsistent with its mark (while
+// someone waits for a backlog, a second goroutine builds the next batch's
+// documents, never applying them); on
 // start it replays the outbox, or rebuilds from the records when the outbox
 // no longer covers the gap. Store.Search keeps, inside the index, only the
 // matches whose node's current class the viewer may see (checked in memory

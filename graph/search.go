@@ -25,15 +25,28 @@ import (
 // and the indexer replays the outbox from there.
 
 // indexBatchIDs bounds how many node ids one bleve batch covers.
-const indexBatchIDs = 4000
+const indexBatchIDs = 16000
+
+// indexLinger is how long the indexer waits for more commits after a batch
+// that did not fill indexBatchIDs. During a bulk load chunks commit every
+// few tens of milliseconds; indexing each alone makes many small bleve
+// segments, which the persister and merger then merge again and again.
+// Waiting gathers several chunks into one batch. Only commits that arrive
+// while the indexer waits are delayed, and a caller of WaitIndexed ends the
+// wait at once.
+const indexLinger = 200 * time.Millisecond
 
 type indexer struct {
 	s    *Store
 	dir  string
 	ix   *textindex.Index
 	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	// hurry ends a linger: someone waits for the index (see wait).
+	hurry chan struct{}
+	// waiters counts the callers of wait that are waiting.
+	waiters atomic.Int32
+	stop    chan struct{}
+	done    chan struct{}
 
 	hwm     atomic.Uint64
 	mu      sync.Mutex
@@ -47,7 +60,7 @@ func startIndexer(s *Store, dir string) (*indexer, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	in := &indexer{s: s, dir: dir, ix: ix, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.noteMultiDocs(ix); err != nil {
 		return nil, errors.Join(err, ix.Close())
 	}
@@ -117,43 +130,92 @@ func (in *indexer) run() {
 	defer close(in.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// next, when set, delivers the batch after the one being applied, read
+	// and turned into documents meanwhile: when someone waits for a
+	// backlog to be indexed, building documents (Badger reads, JSON) and
+	// bleve's indexing overlap. Otherwise the indexer keeps to one
+	// goroutine and leaves the other cores to the writers.
+	var next chan indexBatch
+	fail := func(err error) {
+		if next != nil {
+			<-next // its reads end before the store closes
+		}
+		in.mu.Lock()
+		in.err = err
+		in.changed.Broadcast()
+		in.mu.Unlock()
+		in.s.log.Error("search indexer stopped", "err", err)
+	}
 	for {
-		caughtUp, err := in.step()
-		if err != nil {
-			in.mu.Lock()
-			in.err = err
-			in.changed.Broadcast()
-			in.mu.Unlock()
-			in.s.log.Error("search indexer stopped", "err", err)
+		var b indexBatch
+		if next != nil {
+			b, next = <-next, nil
+		} else {
+			b = in.read(in.hwm.Load())
+		}
+		if b.err != nil {
+			fail(b.err)
 			return
 		}
-		if !caughtUp {
+		if b.empty() {
+			in.trim()
 			select {
 			case <-in.stop:
-				// Drain what was committed before Close.
-			default:
+				return
+			case <-in.wake:
+			case <-tick.C:
 			}
 			continue
 		}
-		in.trim()
-		select {
-		case <-in.stop:
+		if b.full && in.waiters.Load() > 0 {
+			next = make(chan indexBatch, 1)
+			go func(after uint64) { next <- in.read(after) }(b.last)
+		}
+		if err := in.apply(b); err != nil {
+			fail(err)
 			return
-		case <-in.wake:
-		case <-tick.C:
+		}
+		if !b.full {
+			in.linger()
 		}
 	}
 }
 
-// step indexes one batch of outbox entries; it reports whether the index
-// had already caught up.
-func (in *indexer) step() (bool, error) {
-	hwm, target := in.hwm.Load(), in.s.outSeq.Load()
+// linger waits up to indexLinger for more commits to index in one batch,
+// unless the store is closing or someone waits for the index.
+func (in *indexer) linger() {
+	t := time.NewTimer(indexLinger)
+	defer t.Stop()
+	select {
+	case <-in.stop:
+		// Drain what was committed before Close.
+	case <-in.hurry:
+	case <-t.C:
+	}
+}
+
+// indexBatch is what the outbox entries after one high-water mark ask the
+// index to do.
+type indexBatch struct {
+	after, last uint64 // the entries after after, up to last
+	docs        []textindex.Doc
+	deletes     []uint64
+	full        bool // indexBatchIDs were read: more may be waiting
+	err         error
+}
+
+// empty reports a batch without entries: the index had caught up.
+func (b *indexBatch) empty() bool { return b.last == b.after }
+
+// read reads the outbox entries after hwm, up to indexBatchIDs ids, and
+// builds the documents of the nodes they name as they are now.
+func (in *indexer) read(hwm uint64) indexBatch {
+	b := indexBatch{after: hwm, last: hwm}
+	target := in.s.outSeq.Load()
 	if hwm >= target {
-		return true, nil
+		return b
 	}
 	var ids []ID
-	last := hwm
 	err := in.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagOutbox}})
 		defer it.Close()
@@ -172,28 +234,34 @@ func (in *indexer) step() (bool, error) {
 			}); err != nil {
 				return fmt.Errorf("read outbox entry %d: %w", seq, err)
 			}
-			last = seq
+			b.last = seq
 		}
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("read outbox: %w", err)
+		b.err = fmt.Errorf("read outbox: %w", err)
+		return b
 	}
-	if last == hwm {
-		return false, fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+	if b.empty() {
+		b.err = fmt.Errorf("outbox entries %d..%d missing: %w", hwm+1, target, ErrCorrupt)
+		return b
 	}
-	docs, deletes, err := in.s.documents(ids)
-	if err != nil {
-		return false, err
-	}
-	if err := in.ix.Apply(docs, deletes, last); err != nil {
-		return false, fmt.Errorf("index batch up to outbox entry %d: %w", last, err)
+	b.full = len(ids) >= indexBatchIDs
+	b.docs, b.deletes, b.err = in.s.documents(ids)
+	return b
+}
+
+// apply indexes a batch and advances the high-water mark to its last
+// entry.
+func (in *indexer) apply(b indexBatch) error {
+	if err := in.ix.Apply(b.docs, b.deletes, b.last); err != nil {
+		return fmt.Errorf("index batch up to outbox entry %d: %w", b.last, err)
 	}
 	in.mu.Lock()
-	in.hwm.Store(last)
+	in.hwm.Store(b.last)
 	in.changed.Broadcast()
 	in.mu.Unlock()
-	return false, nil
+	return nil
 }
 
 // trim deletes outbox entries the index has persisted. It always keeps the
@@ -233,6 +301,14 @@ func (in *indexer) wait(ctx context.Context, seq uint64) error {
 		in.mu.Unlock()
 	})
 	defer stop()
+	in.waiters.Add(1)
+	defer in.waiters.Add(-1)
+	if in.hwm.Load() < seq {
+		select {
+		case in.hurry <- struct{}{}:
+		default:
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for in.hwm.Load() < seq {
@@ -268,19 +344,34 @@ func (s *Store) firstOutboxSeq() (uint64, error) {
 }
 
 // documents builds the search documents of ids as they are now; ids whose
-// node is gone or a stub become deletes.
+// node is gone or a stub become deletes. The records are read in id order
+// with one iterator: the ids of a batch are mostly a run of new nodes,
+// which it steps through instead of looking each up from the top of the
+// tree.
 func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	docs := make([]textindex.Doc, 0, len(ids))
 	var deletes []uint64
 	err := s.view(System(), func(tx *Tx) error {
+		it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagNode}})
+		defer it.Close()
+		it.Rewind()
 		for _, id := range ids {
-			r, err := tx.getRecord(id)
-			if errors.Is(err, ErrNotFound) || (err == nil && r.stub()) {
+			v, ok, err := seekValue(it, nodeKey(id))
+			if err != nil {
+				return fmt.Errorf("read node %d: %w", id, err)
+			}
+			var r record
+			if ok {
+				if r, err = decodeRecord(v); err != nil {
+					return fmt.Errorf("node %d: %w", id, err)
+				}
+			}
+			if !ok || r.stub() {
 				deletes = append(deletes, uint64(id))
 				continue
-			}
-			if err != nil {
-				return err
 			}
 			if !searchable(s.syms.name(r.typ)) {
 				continue // a node never changes type: no stale document to delete
@@ -294,6 +385,26 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 		return nil
 	})
 	return docs, deletes, err
+}
+
+// seekValue moves it, which stands before key or on it, to key and returns
+// a copy of its value, or reports that key does not exist. It steps a few
+// keys forward before it seeks: the next key wanted is usually close.
+func seekValue(it *badger.Iterator, key []byte) ([]byte, bool, error) {
+	for range 8 {
+		if !it.Valid() || bytes.Compare(it.Item().Key(), key) >= 0 {
+			break
+		}
+		it.Next()
+	}
+	if it.Valid() && bytes.Compare(it.Item().Key(), key) < 0 {
+		it.Seek(key)
+	}
+	if !it.Valid() || !bytes.Equal(it.Item().Key(), key) {
+		return nil, false, nil
+	}
+	v, err := it.Item().ValueCopy(nil)
+	return v, err == nil, err
 }
 
 // textProps are the properties indexed as analysed text besides "name".
@@ -717,7 +828,7 @@ func (s *Store) Reindex(ctx context.Context, progress func(done int)) error {
 	if err != nil {
 		return errors.Join(err, ix.Close())
 	}
-	fresh := &indexer{s: s, dir: in.dir, ix: ix, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), trimmed: hwm}
+	fresh := &indexer{s: s, dir: in.dir, ix: ix, wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), trimmed: hwm}
 	fresh.changed = sync.NewCond(&fresh.mu)
 	fresh.hwm.Store(hwm)
 	s.search.Store(fresh)

@@ -493,27 +493,52 @@ func TestBulkCommitsInChunks(t *testing.T) {
 	}
 }
 
+// random is the id a source gave the fixture's IP before canonicalisation.
+const random = "ipv4-addr--0b9e2cf3-4b3d-4f3e-9d77-1c2d3e4f5a6b"
+
+// randomIDReference returns a relationship from the fixture's campaign to
+// the IP by its random id, and the IP.
+func randomIDReference(t *testing.T, items []graphtest.Item) (rel, ip *schema.Object) {
+	t.Helper()
+	rel = items[5].Object.Clone() // campaign uses malware
+	for k, v := range map[string]string{"id": "relationship--7d1c3a55-0d64-4b8e-9c55-7a3cf1b2e001", "relationship_type": "communicates-with", "target_ref": random} {
+		if err := rel.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, it := range items {
+		if it.Object.ID == ids.IP {
+			ip = it.Object
+		}
+	}
+	return rel, ip
+}
+
+// checkRandomIDMerged checks that the reference by random id ends on the
+// IP's node, and that the random id resolves to it.
+func checkRandomIDMerged(t *testing.T, s *graph.Store) {
+	t.Helper()
+	view(t, s, graph.System(), func(tx *graph.Tx) error {
+		got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"communicates-with"}})
+		if !slices.Equal(got, []string{"in communicates-with " + ids.Campaign}) {
+			t.Errorf("IP's communicates-with edges: %q", got)
+		}
+		if id, err := tx.Lookup(random); err != nil || id != mustLookup(t, tx, ids.IP) {
+			t.Errorf("original id resolves to %d, %v", id, err)
+		}
+		return nil
+	})
+}
+
 // TestOriginalIDMergesEarlierReference covers an SCO that a source named by
 // a random id: a relationship referred to that id before the canonical SCO
 // (already stored from another source) arrived with it as its original id.
 // The reference must end on the canonical node.
 func TestOriginalIDMergesEarlierReference(t *testing.T) {
 	s := loadFixture(t)
-	const random = "ipv4-addr--0b9e2cf3-4b3d-4f3e-9d77-1c2d3e4f5a6b"
 	items := graphtest.Fixture(t)
 	meta := items[0].Meta
-	rel := items[5].Object.Clone() // campaign uses malware
-	for k, v := range map[string]string{"id": "relationship--7d1c3a55-0d64-4b8e-9c55-7a3cf1b2e001", "relationship_type": "communicates-with", "target_ref": random} {
-		if err := rel.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var ip *schema.Object
-	for _, it := range items {
-		if it.Object.ID == ids.IP {
-			ip = it.Object
-		}
-	}
+	rel, ip := randomIDReference(t, items)
 	err := s.Update(graph.System(), func(tx *graph.Tx) error {
 		if _, _, err := tx.Put(rel, meta); err != nil {
 			return err
@@ -526,16 +551,7 @@ func TestOriginalIDMergesEarlierReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	view(t, s, graph.System(), func(tx *graph.Tx) error {
-		got := neighbours(t, tx, ids.IP, graph.NeighbourQuery{EdgeTypes: []string{"communicates-with"}})
-		if !slices.Equal(got, []string{"in communicates-with " + ids.Campaign}) {
-			t.Errorf("IP's communicates-with edges: %q", got)
-		}
-		if id, err := tx.Lookup(random); err != nil || id != mustLookup(t, tx, ids.IP) {
-			t.Errorf("original id resolves to %d, %v", id, err)
-		}
-		return nil
-	})
+	checkRandomIDMerged(t, s)
 }
 
 // TestIndicatorPatternLinksObservables checks the based-on edge an

@@ -20,6 +20,11 @@ type Tx struct {
 	txn *badger.Txn
 	vis visibility
 	w   *writeState // nil in read-only transactions
+	// under is the staged state of a bulk chunk whose commit has not
+	// completed when this transaction was begun (see Bulk): its writes are
+	// not in this transaction's Badger snapshot, so the writer reads them
+	// from here. Nil otherwise.
+	under *writeState
 
 	stopped bool // set by scanEdges when its callback asked to stop
 }
@@ -59,21 +64,35 @@ func (tx *Tx) edgeVisible(from, to, via ID) bool {
 // Visible reports whether the viewer may see node id.
 func (tx *Tx) Visible(id ID) bool { return tx.visible(id) }
 
+// stagedRecord returns the encoded record of id that the writer staged and
+// its Badger snapshot does not hold yet: its own, or that of the chunk still
+// committing beneath it. A nil record with ok set means deleted.
+func (tx *Tx) stagedRecord(id ID) (b []byte, ok bool) {
+	if tx.w == nil {
+		return nil, false
+	}
+	if b, ok = tx.w.recs[id]; ok {
+		return b, true
+	}
+	if tx.under != nil {
+		b, ok = tx.under.recs[id]
+	}
+	return b, ok
+}
+
 // getRecord reads the record of id regardless of visibility. The record's
 // raw JSON is a copy the caller owns.
 func (tx *Tx) getRecord(id ID) (record, error) {
-	if tx.w != nil {
-		// The writer reads its own staged records without a Badger read.
-		if b, ok := tx.w.recs[id]; ok {
-			if b == nil {
-				return record{}, ErrNotFound
-			}
-			r, err := decodeRecord(slices.Clone(b))
-			if err != nil {
-				return record{}, fmt.Errorf("node %d: %w", id, err)
-			}
-			return r, nil
+	if b, ok := tx.stagedRecord(id); ok {
+		// The writer reads records it staged without a Badger read.
+		if b == nil {
+			return record{}, ErrNotFound
 		}
+		r, err := decodeRecord(slices.Clone(b))
+		if err != nil {
+			return record{}, fmt.Errorf("node %d: %w", id, err)
+		}
+		return r, nil
 	}
 	item, err := tx.txn.Get(nodeKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -123,6 +142,11 @@ func (tx *Tx) lookupID(stixID string) (ID, bool, error) {
 		// then finds in Badger is committed (its own writes are staged).
 		if id, ok := tx.w.xids[stixID]; ok {
 			return id, true, nil
+		}
+		if tx.under != nil {
+			if id, ok := tx.under.xids[stixID]; ok {
+				return id, true, nil
+			}
 		}
 		if id, ok := tx.s.wcache.xid(stixID); ok {
 			return id, true, nil

@@ -69,6 +69,11 @@ type writeState struct {
 	classes  map[ID]Class // new classes to publish to the cache after commit
 	ops      int          // Badger entries written, for batch sizing
 	bytes    int          // their approximate size
+	// firstNew is the first id this transaction allocated, or 0. Ids come
+	// from a sequence that only grows and only writers, one at a time,
+	// allocate them, so every id from firstNew on is a node this
+	// transaction created: it has no stored degree counters to read.
+	firstNew ID
 
 	// Staged for the writer cache (records: for reading back within the
 	// transaction without a Badger read), taken after
@@ -76,7 +81,8 @@ type writeState struct {
 	xids        map[string]ID
 	recs        map[ID][]byte // encoded records written; nil value: deleted
 	counterVals map[degreeDelta]int64
-	seq         uint64 // the outbox entry this transaction wrote, or 0
+	countVals   map[sym]int64 // new type counts, for a chunk built on this one
+	seq         uint64        // the outbox entry this transaction wrote, or 0
 }
 
 type degreeDelta struct {
@@ -201,11 +207,18 @@ func (tx *Tx) abandon() {
 func (tx *Tx) finish() error {
 	w := tx.w
 	w.counterVals = make(map[degreeDelta]int64, len(w.degrees))
+	w.countVals = make(map[sym]int64, len(w.counts))
 	for d, delta := range w.degrees {
 		if delta == 0 {
 			continue
 		}
-		n, ok := tx.s.wcache.counter(d)
+		n, ok := int64(0), w.firstNew != 0 && d.id >= w.firstNew
+		if !ok && tx.under != nil {
+			n, ok = tx.under.counterVals[d]
+		}
+		if !ok {
+			n, ok = tx.s.wcache.counter(d)
+		}
 		if !ok {
 			var err error
 			if n, err = tx.counter(degreeKey(d.id, d.dir, d.e)); err != nil {
@@ -221,13 +234,20 @@ func (tx *Tx) finish() error {
 		if delta == 0 {
 			continue
 		}
-		n, err := tx.counter(countKey(y))
-		if err != nil {
-			return fmt.Errorf("update type count: %w", err)
+		n, ok := int64(0), false
+		if tx.under != nil {
+			n, ok = tx.under.countVals[y]
+		}
+		if !ok {
+			var err error
+			if n, err = tx.counter(countKey(y)); err != nil {
+				return fmt.Errorf("update type count: %w", err)
+			}
 		}
 		if err := tx.storeCounter(countKey(y), n+delta); err != nil {
 			return fmt.Errorf("update type count: %w", err)
 		}
+		w.countVals[y] = n + delta
 	}
 	if len(w.changed) > 0 {
 		w.seq = tx.s.nextSeq + 1
@@ -399,6 +419,9 @@ func (tx *Tx) resolveFor(stixID string, writeStub bool) (id ID, created bool, er
 	if id, err = tx.s.nextID(); err != nil {
 		return 0, false, err
 	}
+	if tx.w.firstNew == 0 {
+		tx.w.firstNew = id
+	}
 	if err := tx.setXID(stixID, id); err != nil {
 		return 0, false, err
 	}
@@ -467,6 +490,11 @@ func (tx *Tx) resolveWithAlias(stixID, orig string) (ID, bool, error) {
 
 // mergeStub moves every edge of stub to node and deletes the stub's record.
 func (tx *Tx) mergeStub(stub, node ID) error {
+	if tx.under != nil {
+		// The edges are found by a Badger scan, which cannot see what the
+		// chunk still committing wrote.
+		return errUnderCommit
+	}
 	type adj struct {
 		dir        Direction
 		e          sym

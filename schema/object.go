@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Object is one STIX object as Verband holds it: every property as the raw
@@ -41,11 +42,96 @@ var ErrNotObject = errors.New("not a STIX object")
 // object must have (a JSON object with string "type" and "id", and RFC 3339
 // "created"/"modified" when present); Validate checks the rest.
 func ParseObject(data []byte) (*Object, error) {
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(data, &props); err != nil {
-		return nil, fmt.Errorf("decode object: %w", err)
+	props, ok := splitObject(data)
+	if !ok {
+		if err := json.Unmarshal(data, &props); err != nil {
+			return nil, fmt.Errorf("decode object: %w", err)
+		}
 	}
 	return NewObject(props)
+}
+
+// splitObject splits a valid JSON object into its members, as
+// json.Unmarshal into a map of raw messages does (the last of duplicate
+// names wins), but without reflection: the store and the search indexer
+// parse every object they read. The values share one copy of data. It
+// reports false for anything but a valid JSON object, which the caller
+// decodes with encoding/json for its error.
+func splitObject(data []byte) (map[string]json.RawMessage, bool) {
+	if !json.Valid(data) {
+		return nil, false
+	}
+	data = bytes.Clone(data)
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	props := make(map[string]json.RawMessage, bytes.Count(data, []byte(`":`)))
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return props, true
+	}
+	for {
+		// A valid object: a name, a colon, a value, then , or }.
+		end := skipValue(data, i)
+		name, ok := plainJSONString(data[i:end])
+		if !ok {
+			if json.Unmarshal(data[i:end], &name) != nil {
+				return nil, false
+			}
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		end = skipValue(data, i)
+		props[name] = data[i:end:end]
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return props, true
+		}
+		i = skipSpace(data, i+1) // the comma
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the valid JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i // the end of the enclosing object
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 // NewObject builds an Object from decoded properties, compacting each raw
@@ -118,11 +204,65 @@ func (o *Object) String(name string) (string, bool) {
 	if !ok || len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
+	if s, ok := plainJSONString(raw); ok {
+		return s, true
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// plainJSONStrings decodes a compact JSON list of strings that need no
+// unescaping, such as ["a","b"], as plainJSONString does each member. It
+// reports false for anything else.
+func plainJSONStrings(raw []byte) ([]string, bool) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if len(inner) == 0 {
+		return []string{}, true
+	}
+	if len(inner) < 2 || inner[0] != '"' || inner[len(inner)-1] != '"' || bytes.IndexByte(inner, '\\') >= 0 {
+		return nil, false
+	}
+	// Without backslashes no member holds a quote, so "," only ever
+	// separates members.
+	sep := []byte(`","`)
+	body := inner[1 : len(inner)-1]
+	ss := make([]string, 0, bytes.Count(body, sep)+1)
+	for part := range bytes.SplitSeq(body, sep) {
+		if !plainJSONText(part) {
+			return nil, false
+		}
+		ss = append(ss, string(part))
+	}
+	return ss, true
+}
+
+// plainJSONString decodes a JSON string that needs no unescaping: quoted,
+// without backslashes, inner quotes or control characters, and valid UTF-8
+// (json.Unmarshal would replace invalid bytes). Most property values are
+// such strings, and slicing them costs a fraction of json.Unmarshal. It
+// reports false for anything else, which the caller decodes in full.
+func plainJSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || !plainJSONText(raw[1:len(raw)-1]) {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
+}
+
+// plainJSONText reports whether the inside of a JSON string is its value:
+// no backslashes, quotes or control characters, and valid UTF-8.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // Strings returns a list-of-strings property; it is nil when the property is
@@ -131,6 +271,9 @@ func (o *Object) Strings(name string) []string {
 	raw, ok := o.Props[name]
 	if !ok || len(raw) == 0 || raw[0] != '[' {
 		return nil
+	}
+	if ss, ok := plainJSONStrings(raw); ok {
+		return ss
 	}
 	var ss []string
 	if err := json.Unmarshal(raw, &ss); err != nil {
