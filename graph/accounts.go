@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -541,6 +542,9 @@ func (s *Store) accountWrite(ctx context.Context, step string, fn func(txn *badg
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	// Whatever the outcome, tokens authenticated before are checked again:
+	// a revocation or a disabled account takes effect before this returns.
+	defer s.auth.forget()
 	if err := s.db.Update(fn); err != nil {
 		return fmt.Errorf("%s: %w", step, err)
 	}
@@ -844,18 +848,26 @@ func (s *Store) Authenticate(secret string) (Viewer, Principal, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 256 {
 		return Viewer{}, Principal{}, ErrUnauthenticated
 	}
+	hash := hashSecret(secret)
+	now := accountClock()
+	if p, ok := s.auth.get(hash, now); ok {
+		return p.Viewer(), p, nil
+	}
+	gen := s.auth.generation()
 	var p Principal
+	var expires time.Time
 	err := s.db.View(func(txn *badger.Txn) error {
-		t, err := getRecord(txn, tokenHashKey(hashSecret(secret)), decodeToken)
+		t, err := getRecord(txn, tokenHashKey(hash), decodeToken)
 		if errors.Is(err, ErrNotFound) {
 			return ErrUnauthenticated
 		}
 		if err != nil {
 			return fmt.Errorf("read token: %w", err)
 		}
-		if !t.Active(accountClock()) {
+		if !t.Active(now) {
 			return ErrUnauthenticated
 		}
+		expires = t.Expires
 		u, err := getUser(txn, "user", t.User)
 		if errors.Is(err, ErrNotFound) {
 			return ErrUnauthenticated
@@ -882,7 +894,69 @@ func (s *Store) Authenticate(secret string) (Viewer, Principal, error) {
 	if err != nil {
 		return Viewer{}, Principal{}, err
 	}
+	s.auth.put(hash, p, expires, gen)
 	return p.Viewer(), p, nil
+}
+
+// authCache remembers the principals of recently authenticated tokens, so
+// that a request does not read and decode its token, user and organization
+// records again. Every account write forgets them all (forget), so a
+// revoked token, or one of a disabled user or organization, stops working
+// when the write returns; an entry read before such a write and stored
+// after it carries the older generation and is never used. Only this
+// process writes the store (Badger locks the directory), so no change
+// escapes it.
+type authCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	entries map[[tokenHashLen]byte]authEntry
+}
+
+// authEntry is one cached principal, valid in generation gen until the
+// token expires (never, when expires is zero).
+type authEntry struct {
+	p       Principal
+	expires time.Time
+	gen     uint64
+}
+
+// maxAuthEntries bounds the cache; when it is full it starts again empty.
+const maxAuthEntries = 10_000
+
+func (c *authCache) get(hash [tokenHashLen]byte, now time.Time) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[hash]
+	if !ok || e.gen != c.gen || (!e.expires.IsZero() && !now.Before(e.expires)) {
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *authCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *authCache) put(hash [tokenHashLen]byte, p Principal, expires time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // an account write came in between: the answer may be stale
+	}
+	if c.entries == nil || len(c.entries) >= maxAuthEntries {
+		c.entries = map[[tokenHashLen]byte]authEntry{}
+	}
+	c.entries[hash] = authEntry{p: p, expires: expires, gen: gen}
+}
+
+// forget drops every entry, for an account write.
+func (c *authCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = nil
 }
 
 // getToken reads the token with the given id and the key of its record.

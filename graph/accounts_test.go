@@ -325,6 +325,9 @@ func TestTokens(t *testing.T) {
 		t.Errorf("Token(%s) = %+v, %v", tok.ID, got, err)
 	}
 
+	if _, _, err := s.Authenticate(secret); err != nil {
+		t.Fatalf("token before its revocation: %v", err)
+	}
 	revoked, err := s.RevokeToken(ctx, tok.ID)
 	if err != nil || revoked.Revoked.IsZero() {
 		t.Fatalf("RevokeToken = %+v, %v", revoked, err)
@@ -342,6 +345,10 @@ func TestTokens(t *testing.T) {
 
 	// Expiry.
 	_, expSecret := mustToken(t, s, TokenSpec{User: "root", Role: RoleReader, Expires: time.Now().Add(time.Minute)})
+	// Authenticated once, the token is remembered; its expiry still holds.
+	if _, _, err := s.Authenticate(expSecret); err != nil {
+		t.Fatalf("fresh token: %v", err)
+	}
 	old := accountClock
 	accountClock = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	_, _, err = s.Authenticate(expSecret)
@@ -365,6 +372,13 @@ func TestDisabledAccountsDoNotAuthenticate(t *testing.T) {
 	_, alice := mustToken(t, s, TokenSpec{User: "alice"})
 	_, adam := mustToken(t, s, TokenSpec{User: "adam"})
 	_, bea := mustToken(t, s, TokenSpec{User: "bea"})
+	// Every token has authenticated, so each is remembered: disabling must
+	// still stop it at once.
+	for _, secret := range []string{alice, adam, bea} {
+		if _, _, err := s.Authenticate(secret); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	for _, c := range []struct {
 		what                 string

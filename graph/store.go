@@ -36,6 +36,8 @@ type Store struct {
 	// wmu makes the store single-writer: Update and Bulk commits hold it, so
 	// read-modify-write of counters never conflicts.
 	wmu sync.Mutex
+	// auth caches authenticated tokens; account writes clear it.
+	auth authCache
 
 	syms    symTable
 	classes *classTable
