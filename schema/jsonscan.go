@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf8"
 )
 
 // This file holds a small allocation-free scanner over raw JSON values, so
@@ -186,16 +185,8 @@ func rawString(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
-	body := raw[1 : len(raw)-1]
-	simple := utf8.Valid(body)
-	for _, c := range body {
-		if c == '\\' || c == '"' || c < 0x20 {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		return string(body), true
+	if s, ok := plainJSONString(raw); ok {
+		return s, true
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

@@ -62,76 +62,16 @@ func splitObject(data []byte) (map[string]json.RawMessage, bool) {
 		return nil, false
 	}
 	data = bytes.Clone(data)
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return nil, false
-	}
 	props := make(map[string]json.RawMessage, bytes.Count(data, []byte(`":`)))
-	i = skipSpace(data, i+1)
-	if data[i] == '}' {
-		return props, true
-	}
-	for {
-		// A valid object: a name, a colon, a value, then , or }.
-		end := skipValue(data, i)
-		name, ok := plainJSONString(data[i:end])
+	err := eachMember(data, func(key, val []byte) error {
+		name, ok := rawString(key)
 		if !ok {
-			if json.Unmarshal(data[i:end], &name) != nil {
-				return nil, false
-			}
+			return errBadJSON
 		}
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // the colon
-		end = skipValue(data, i)
-		props[name] = data[i:end:end]
-		i = skipSpace(data, end)
-		if data[i] == '}' {
-			return props, true
-		}
-		i = skipSpace(data, i+1) // the comma
-	}
-}
-
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON white space.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the valid JSON value starting at i.
-func skipValue(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch c := b[i]; c {
-		case '"':
-			for i++; b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-			if depth < 0 {
-				return i // the end of the enclosing object
-			}
-		case ',', ' ', '\t', '\n', '\r', ':':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return i
+		props[name] = val[:len(val):len(val)]
+		return nil
+	})
+	return props, err == nil
 }
 
 // NewObject builds an Object from decoded properties, compacting each raw
@@ -204,14 +144,7 @@ func (o *Object) String(name string) (string, bool) {
 	if !ok || len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
-	if s, ok := plainJSONString(raw); ok {
-		return s, true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	return rawString(raw)
 }
 
 // plainJSONStrings decodes a compact JSON list of strings that need no
