@@ -425,7 +425,11 @@ type sharedVisibility struct {
 }
 
 func newSharedVisibility(v Viewer, t *classTable) *sharedVisibility {
-	return &sharedVisibility{v: v, t: t, known: make([]atomic.Int32, t.next())}
+	vis := &sharedVisibility{v: v, t: t}
+	if !v.seesAll() {
+		vis.known = make([]atomic.Int32, t.next())
+	}
+	return vis
 }
 
 func (vis *sharedVisibility) class(c Class) bool {

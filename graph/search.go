@@ -643,14 +643,14 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 		return nil, fmt.Errorf("search: the store was opened without a search index: %w", ErrInvalid)
 	}
 	tq := textindex.Query{Text: q.Text, Types: q.Types, From: q.From, Size: q.Size, Facets: q.Facets, After: q.After, Before: q.Before}
-	vis := visibility{v: v, t: s.classes}
+	vis := newSharedVisibility(v, s.classes)
+	visible := func(id ID) bool { return vis.class(s.cache.get(id)) }
 	if !v.seesAll() {
 		// Each document the query matches is checked against the node's
 		// current class in memory as the search reaches it: a few
 		// nanoseconds each, and no posting list of the documents v may
 		// see is ever read, however large.
-		shared := newSharedVisibility(v, s.classes)
-		tq.Keep = func(id uint64) bool { return shared.class(s.cache.get(ID(id))) }
+		tq.Keep = func(id uint64) bool { return visible(ID(id)) }
 	}
 	res, err := in.ix.Search(ctx, tq)
 	if err != nil {
@@ -666,7 +666,7 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	for _, h := range res.Hits {
 		// The index lags the store: drop a hit whose node has since become
 		// hidden or gone.
-		if id := ID(h.ID); vis.class(s.cache.get(id)) && !wrong[id] {
+		if id := ID(h.ID); visible(id) && !wrong[id] {
 			score := h.Score
 			if !v.seesAll() {
 				// Scores weigh terms by statistics over the whole index,
