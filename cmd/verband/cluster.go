@@ -53,8 +53,9 @@ func (c *clusterFlags) add(f *pflag.FlagSet, prefix string) {
 }
 
 // job returns the job the flags describe over the app's store, or a usage
-// error naming a flag out of range.
-func (c *clusterFlags) job(prefix string, corr correlate.Options, log *slog.Logger) (*clusterjob.Job, error) {
+// error naming a flag out of range; auditor is who the audit log records as
+// running it.
+func (c *clusterFlags) job(prefix string, corr correlate.Options, log *slog.Logger, auditor graph.AuditViewer) (*clusterjob.Job, error) {
 	if c.opts.MinScore <= 0 {
 		return nil, usagef("--%smin-score %v: want a score above 0", prefix, c.opts.MinScore)
 	}
@@ -87,10 +88,6 @@ func (c *clusterFlags) job(prefix string, corr correlate.Options, log *slog.Logg
 		}
 	}
 	post := func(ctx context.Context, url string, body []byte) error { return webhook.Post(ctx, url, body, wopts) }
-	auditor := operator()
-	if prefix != "" { // the schedule of verband serve
-		auditor = graph.AuditViewer{User: "verband serve", Role: "scheduler"}
-	}
 	return &clusterjob.Job{Out: c.out, Audiences: c.audiences, Instance: c.instance, Options: c.opts, Correlation: corr,
 		Keep: c.keep, WebhookURL: c.webhook, RenderHTML: report.HTML, Post: post, Logger: log, Auditor: auditor}, nil
 }
@@ -154,7 +151,7 @@ schedule inside the server.`,
 				}
 				corr.Warninglisted = wl.Listed
 			}
-			job, err := c.job("", corr, log)
+			job, err := c.job("", corr, log, operator())
 			if err != nil {
 				return err
 			}

@@ -89,7 +89,7 @@ and --tls-key to serve others.`,
 			}
 			var job *clusterjob.Job
 			if schedule != "" {
-				if job, err = clusters.job("cluster-", opts.Correlation, log); err != nil {
+				if job, err = clusters.job("cluster-", opts.Correlation, log, graph.AuditViewer{User: "verband serve", Role: "scheduler"}); err != nil {
 					return err
 				}
 				job.Store = store
