@@ -362,22 +362,33 @@ func (d *Decoder) count(v Value, id string) {
 	}
 }
 
-// plainStep reads lines up to the next entry or error.
-func (d *Decoder) plainStep() error {
+// nextLine reads up to the next line that is not blank and returns it
+// trimmed, with its number. A line over the length limit is pushed as an
+// error and returned as nil, and the caller's step ends there.
+func (d *Decoder) nextLine() (line []byte, n int, err error) {
 	for {
 		raw, long, err := d.lines.next()
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		d.stats.Lines++
 		n := d.lines.n
 		if long {
 			d.push(item{err: d.lineErr(n, "", fmt.Errorf("longer than %d bytes: %w", d.opts.MaxLineBytes, ErrLineTooLong))})
-			return nil
+			return nil, n, nil
 		}
-		line := bytes.TrimSpace(raw)
-		if len(line) == 0 {
-			continue
+		if line := bytes.TrimSpace(raw); len(line) > 0 {
+			return line, n, nil
+		}
+	}
+}
+
+// plainStep reads lines up to the next entry or error.
+func (d *Decoder) plainStep() error {
+	for {
+		line, n, err := d.nextLine()
+		if err != nil || line == nil {
+			return err
 		}
 		if isComment(line) {
 			d.stats.Comments++

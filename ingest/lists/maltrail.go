@@ -221,19 +221,9 @@ func referenceOf(text string) (extRef, bool) {
 func (d *Decoder) maltrailStep() error {
 	mt := d.mt
 	for {
-		raw, long, err := d.lines.next()
-		if err != nil {
+		line, n, err := d.nextLine()
+		if err != nil || line == nil {
 			return err
-		}
-		d.stats.Lines++
-		n := d.lines.n
-		if long {
-			d.push(item{err: d.lineErr(n, "", fmt.Errorf("longer than %d bytes: %w", d.opts.MaxLineBytes, ErrLineTooLong))})
-			return nil
-		}
-		line := bytes.TrimSpace(raw)
-		if len(line) == 0 {
-			continue
 		}
 		if line[0] == '#' {
 			d.stats.Comments++
