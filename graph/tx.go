@@ -443,6 +443,10 @@ func (tx *Tx) Neighbours(id ID, q NeighbourQuery, fn func(Edge) bool) error {
 func (tx *Tx) scanEdges(id ID, d Direction, syms []sym, fn func(Edge) bool) error {
 	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: edgePrefix(d, id, 0)})
 	defer it.Close()
+	// Edge keys are sorted by type, so the name of the last type looked up
+	// serves the next edges, without the symbol table's lock.
+	var lastSym sym
+	lastName := ""
 	for _, y := range syms {
 		prefix := edgePrefix(d, id, y)
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
@@ -459,7 +463,10 @@ func (tx *Tx) scanEdges(id ID, d Direction, syms []sym, fn func(Edge) bool) erro
 			} else if cls != 0 && !tx.vis.class(cls) {
 				continue // implied only by contributions the viewer cannot see
 			}
-			e := Edge{From: id, To: other, Via: via, Type: tx.s.syms.name(getSym(k[9:]))}
+			if ys := getSym(k[9:]); ys != lastSym || lastName == "" {
+				lastSym, lastName = ys, tx.s.syms.name(ys)
+			}
+			e := Edge{From: id, To: other, Via: via, Type: lastName}
 			if d == In {
 				e.From, e.To = other, id
 			}

@@ -184,6 +184,9 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 		if len(bwd.frontier) < len(fwd.frontier) {
 			this, other = bwd, fwd
 		}
+		// On the last level the nodes reached lead nowhere further: only a
+		// meeting counts, so they are neither remembered nor queued.
+		last := fwd.depth+bwd.depth+1 == maxLen
 		var next []graph.ID
 		for _, id := range this.frontier {
 			es, err := ps.edges(id, this.backward)
@@ -198,12 +201,15 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 				if _, ok := this.parent[o]; ok {
 					continue
 				}
-				this.parent[o] = via{prev: id, e: e}
 				if _, ok := other.parent[o]; ok {
+					this.parent[o] = via{prev: id, e: e}
 					meet = o
 					break
 				}
-				next = append(next, o)
+				if !last {
+					this.parent[o] = via{prev: id, e: e}
+					next = append(next, o)
+				}
 			}
 			if meet != 0 {
 				break
