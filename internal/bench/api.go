@@ -84,6 +84,14 @@ type APIOptions struct {
 	// Requests, when positive, is the number of timed requests to make
 	// instead of running for Duration.
 	Requests int
+	// Rate, when positive, adds an open-loop run after the closed-loop
+	// one: for Duration the clients together send Rate requests per second
+	// on a fixed schedule, whatever the answers take, and each latency
+	// counts from the moment its request was due, so that time spent
+	// queueing behind slow answers is measured rather than hidden. The
+	// latency targets are judged on this run. Zero means none, and the
+	// latency targets are judged on the closed loop.
+	Rate float64
 	// Warmup is how long requests run, untimed, before the measurement.
 	// Zero means none.
 	Warmup time.Duration
@@ -97,8 +105,8 @@ type APIOptions struct {
 	Store *graph.Options
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
-	// CPUProfile, when set, receives a CPU profile of the timed requests
-	// (client and server alike).
+	// CPUProfile, when set, receives a CPU profile of the closed-loop
+	// requests (client and server alike).
 	CPUProfile io.Writer
 	// Progress, when set, receives progress reports: the phases of Load,
 	// then "warmup" and "requests" with Done requests so far.
@@ -106,8 +114,9 @@ type APIOptions struct {
 }
 
 // APIResult is what RunAPI measured. Latencies are milliseconds, measured
-// by the client from sending the request until the whole response body was
-// read and decoded.
+// by the client until the whole response body was read and decoded: in the
+// closed loop from sending the request, in the open loop from the moment
+// it was due.
 type APIResult struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
@@ -133,12 +142,31 @@ type APIResult struct {
 	// Clients is the number of concurrent clients, each with keep-alive
 	// connections.
 	Clients int `json:"clients"`
-	// WarmupSeconds is the untimed warm-up; DurationSeconds the timed run.
-	WarmupSeconds   float64 `json:"warmup_seconds"`
+	// WarmupSeconds is the untimed warm-up.
+	WarmupSeconds float64 `json:"warmup_seconds"`
+	// Mix is the configured share of each operation.
+	Mix map[string]float64 `json:"mix"`
+	// APIRun holds the figures of the closed-loop run: each client sends
+	// its next request as soon as the previous one is answered, so its
+	// request rate is the most the server answers with these clients.
+	APIRun
+	// OpenLoop holds the figures of the open-loop run at a fixed offered
+	// rate (see APIOptions.Rate); nil when there was none.
+	OpenLoop *APIOpenLoop `json:"open_loop,omitempty"`
+	// Queries holds the GraphQL documents of the mix.
+	Queries map[string]string `json:"queries"`
+	// Targets compares the figures with the targets, each naming the
+	// figure it was judged on; Pass is true when every target is met and
+	// no request failed.
+	Targets []Target `json:"targets"`
+	Pass    bool     `json:"pass"`
+}
+
+// APIRun holds the figures of one timed run.
+type APIRun struct {
+	// DurationSeconds is the time the run took.
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Mix is the configured share of each operation; MixObserved the share
-	// of the timed requests each took.
-	Mix         map[string]float64 `json:"mix"`
+	// MixObserved is the share of the timed requests each operation took.
 	MixObserved map[string]float64 `json:"mix_observed"`
 	// Requests counts every timed request; OK those answered with HTTP 200
 	// and no GraphQL errors; Errors the others.
@@ -152,12 +180,20 @@ type APIResult struct {
 	// and errors by operation.
 	Overall Latency          `json:"overall"`
 	Ops     map[string]APIOp `json:"ops"`
-	// Queries holds the GraphQL documents of the mix.
-	Queries map[string]string `json:"queries"`
-	// Targets compares the figures with the targets; Pass is true when
-	// every target is met and no request failed.
-	Targets []Target `json:"targets"`
-	Pass    bool     `json:"pass"`
+}
+
+// APIOpenLoop holds the figures of the open-loop run.
+type APIOpenLoop struct {
+	// OfferedPerSec is the rate the clients offered together; each client
+	// sends every Clients/OfferedPerSec seconds, the clients' schedules
+	// evenly staggered.
+	OfferedPerSec float64 `json:"offered_per_s"`
+	// Unsent counts the requests that fell due before the end but were
+	// not sent, because their client still waited for an earlier answer
+	// when the run ended: more than a few mean the server did not keep up
+	// with the offered rate.
+	Unsent int `json:"unsent"`
+	APIRun
 }
 
 // APIOp holds the figures of one operation.
@@ -356,7 +392,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 
 	if opts.Warmup > 0 {
 		progress(Progress{Phase: "warmup"})
-		_, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), nil) // "warm"
+		_, _, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), 0, nil) // "warm"
 		if err != nil {
 			return nil, err
 		}
@@ -367,6 +403,8 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	}
 
 	runtime.GC()
+	// The closed loop: the most requests per second the clients get
+	// answered.
 	if opts.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
 			return nil, fmt.Errorf("api bench: %w", err)
@@ -377,7 +415,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	if opts.Requests <= 0 {
 		deadline = began.Add(opts.Duration)
 	}
-	stats, elapsed, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, func(done int) {
+	stats, elapsed, _, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, 0, func(done int) {
 		progress(Progress{Phase: "requests", Done: done, Total: opts.Requests, Elapsed: time.Since(began)})
 	})
 	if opts.CPUProfile != nil {
@@ -396,10 +434,24 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		return nil, fmt.Errorf("api bench: server stopped: %w", err)
 	default:
 	}
-	res.DurationSeconds = round(elapsed.Seconds(), 3)
-	summarizeAPI(res, stats, elapsed)
+	res.APIRun = summarizeAPI(stats, elapsed)
+
+	if opts.Rate > 0 {
+		// The open loop: latency at a fixed offered rate, queueing
+		// included.
+		runtime.GC()
+		interval := time.Duration(float64(opts.Clients) / opts.Rate * float64(time.Second))
+		began := time.Now()
+		stats, elapsed, unsent, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
+			progress(Progress{Phase: "open loop", Done: done, Elapsed: time.Since(began)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.OpenLoop = &APIOpenLoop{OfferedPerSec: opts.Rate, Unsent: unsent, APIRun: summarizeAPI(stats, elapsed)}
+	}
 	res.Targets = apiTargets(res)
-	res.Pass = res.Errors == 0
+	res.Pass = res.Errors == 0 && (res.OpenLoop == nil || res.OpenLoop.Errors == 0)
 	for _, t := range res.Targets {
 		res.Pass = res.Pass && t.Pass
 	}
@@ -534,9 +586,19 @@ type loadGen struct {
 // positive, limit requests were sent, or else until deadline. Requests in
 // flight at the deadline complete and count, so none is cut off half
 // answered; the time the run took includes them. Each client draws from its
-// own generator, seeded by seed and its number. It returns the outcomes by
-// client and operation, and the time the run took.
-func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, done func(int)) ([][]opStats, time.Duration, error) {
+// own generator, seeded by seed and its number.
+//
+// With interval zero the loop is closed: a client sends its next request
+// as soon as it has the answer to the last one. With a positive interval it
+// is open: client c's request i is due at c·interval/clients + i·interval
+// after the start, and is sent then, or at once when the client is still
+// waiting for an earlier answer; its latency counts from when it was due,
+// so a server that falls behind shows it in the latencies instead of
+// slowing the clients down. No request is sent after the deadline; those
+// due before it but not sent by then are counted as unsent.
+// It returns the outcomes by client and operation, the time the run took
+// and the unsent requests.
+func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, interval time.Duration, done func(int)) ([][]opStats, time.Duration, int, error) {
 	cum := make([]float64, len(apiOps))
 	acc := 0.0
 	for i, op := range apiOps {
@@ -544,7 +606,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 		cum[i] = acc
 	}
 	stats := make([][]opStats, clients)
-	var sent, finished atomic.Int64
+	var sent, finished, unsent atomic.Int64
 	var wg sync.WaitGroup
 	began := time.Now()
 	stopTicker := make(chan struct{})
@@ -569,8 +631,27 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(c)+1))
 			var buf bytes.Buffer
+			due := began.Add(interval * time.Duration(c) / time.Duration(clients))
 			for ctx.Err() == nil {
-				if limit > 0 && sent.Add(1) > int64(limit) || limit <= 0 && !time.Now().Before(deadline) {
+				var start time.Time // the closed loop times from sending
+				if interval > 0 {
+					if now := time.Now(); !due.Before(deadline) || !now.Before(deadline) {
+						if due.Before(deadline) {
+							unsent.Add(int64((deadline.Sub(due) + interval - 1) / interval))
+						}
+						return
+					}
+					if wait := time.Until(due); wait > 0 {
+						t := time.NewTimer(wait)
+						select {
+						case <-t.C:
+						case <-ctx.Done():
+							t.Stop()
+							return
+						}
+					}
+					start, due = due, due.Add(interval)
+				} else if limit > 0 && sent.Add(1) > int64(limit) || limit <= 0 && !time.Now().Before(deadline) {
 					return
 				}
 				op := len(apiOps) - 1
@@ -581,7 +662,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 						break
 					}
 				}
-				o := lg.do(ctx, op, rng, &buf)
+				o := lg.do(ctx, op, rng, &buf, start)
 				if ctx.Err() != nil {
 					// Interrupted: the request is neither a success nor a
 					// failure of the server.
@@ -596,13 +677,14 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 	elapsed := time.Since(began)
 	close(stopTicker)
 	if ctx.Err() != nil {
-		return nil, 0, fmt.Errorf("api bench: %w", ctx.Err())
+		return nil, 0, 0, fmt.Errorf("api bench: %w", ctx.Err())
 	}
-	return stats, elapsed, nil
+	return stats, elapsed, int(unsent.Load()), nil
 }
 
-// do sends one request of operation op with arguments drawn by rng.
-func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Buffer) outcome {
+// do sends one request of operation op with arguments drawn by rng. Its
+// latency counts from start, or from sending it when start is zero.
+func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Buffer, start time.Time) outcome {
 	sm := lg.samples
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	var doc string
@@ -635,7 +717,10 @@ func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Bu
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", lg.auth)
 
-	t0 := time.Now()
+	t0 := start
+	if t0.IsZero() {
+		t0 = time.Now()
+	}
 	resp, err := lg.client.Do(req)
 	if err != nil {
 		o.latency = time.Since(t0)
@@ -693,8 +778,9 @@ func responseItems(op string, r *gqlResponse) (int, string, string) {
 	return 0, "decode", "response without data for " + op
 }
 
-// summarizeAPI merges the clients' outcomes into res.
-func summarizeAPI(res *APIResult, stats [][]opStats, elapsed time.Duration) {
+// summarizeAPI merges the clients' outcomes of one run.
+func summarizeAPI(stats [][]opStats, elapsed time.Duration) APIRun {
+	res := APIRun{DurationSeconds: round(elapsed.Seconds(), 3)}
 	var all []time.Duration
 	res.Ops = make(map[string]APIOp, len(apiOps))
 	res.MixObserved = make(map[string]float64, len(apiOps))
@@ -743,6 +829,7 @@ func summarizeAPI(res *APIResult, stats [][]opStats, elapsed time.Duration) {
 	if elapsed > 0 {
 		res.RequestsPerSec = round(float64(res.OK)/elapsed.Seconds(), 1)
 	}
+	return res
 }
 
 func apiTargets(r *APIResult) []Target {
@@ -753,10 +840,16 @@ func apiTargets(r *APIResult) []Target {
 		}
 		return Target{Figure: fig, Op: op, Target: target, Value: round(value, 4), Unit: unit, Pass: pass}
 	}
-	nb := r.Ops[OpNeighbours]
+	// Latency is judged at the offered rate of the open loop when there
+	// was one: in the closed loop, by Little's law, the mean latency is the
+	// clients over the rate, whatever the server does.
+	nb, at := r.Ops[OpNeighbours], "ops.neighbours."
+	if r.OpenLoop != nil {
+		nb, at = r.OpenLoop.Ops[OpNeighbours], "open_loop.ops.neighbours."
+	}
 	ts := []Target{
-		t("ops.neighbours.p50_ms", "<=", TargetAPINeighboursP50Ms, nb.P50Ms, "ms"),
-		t("ops.neighbours.p99_ms", "<=", TargetAPINeighboursP99Ms, nb.P99Ms, "ms"),
+		t(at+"p50_ms", "<=", TargetAPINeighboursP50Ms, nb.P50Ms, "ms"),
+		t(at+"p99_ms", "<=", TargetAPINeighboursP99Ms, nb.P99Ms, "ms"),
 		t("requests_per_s", ">=", TargetAPIMixPerSec, r.RequestsPerSec, "requests/s"),
 	}
 	if nb.OK == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func TestRunAPISmoke(t *testing.T) {
 		Dir:      dir,
 		Clients:  4,
 		Duration: 2 * time.Second,
+		Rate:     100,
 		Samples:  200,
 		Store:    &opts,
 	})
@@ -78,6 +80,25 @@ func TestRunAPISmoke(t *testing.T) {
 	}
 	if len(res.Targets) != 3 {
 		t.Errorf("%d targets, want 3", len(res.Targets))
+	}
+
+	// The open loop sends the offered rate, far below what the server
+	// answers here, and the latency targets are judged on it.
+	ol := res.OpenLoop
+	if ol == nil {
+		t.Fatal("no open-loop figures")
+	}
+	if ol.OfferedPerSec != 100 || ol.Errors != 0 || ol.Unsent > 4 || ol.Requests < 190 || ol.Requests > 200 {
+		t.Errorf("open loop: offered %.0f/s, %d requests, %d errors, %d unsent", ol.OfferedPerSec, ol.Requests, ol.Errors, ol.Unsent)
+	}
+	checkLatency("open loop", ol.Overall)
+	if ol.RequestsPerSec < 80 || ol.RequestsPerSec > 105 {
+		t.Errorf("open loop answered %.1f requests/s of 100 offered", ol.RequestsPerSec)
+	}
+	for _, tg := range res.Targets[:2] {
+		if !strings.HasPrefix(tg.Figure, "open_loop.ops.neighbours.") {
+			t.Errorf("latency target judged on %s", tg.Figure)
+		}
 	}
 
 	// The same directory is reused without loading, with the same samples,
