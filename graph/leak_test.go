@@ -206,6 +206,17 @@ func (c *leakCheck) nodes(tx *graph.Tx) {
 		if n != nil && n.StixID != stix {
 			c.t.Fatalf("%s: Node(%d) is %s, want %s", c.v, id, n.StixID, stix)
 		}
+		// Ref names exactly the nodes Node reads, the same way, twice (the
+		// second time from what the store remembers).
+		for range 2 {
+			ref, rerr := tx.Ref(id)
+			if (rerr == nil) != want || rerr != nil && missingText(rerr, strconv.FormatUint(uint64(id), 10)) != missingText(err, strconv.FormatUint(uint64(id), 10)) {
+				c.t.Fatalf("%s: Ref(%d) (%s): err %v, Node err %v", c.v, id, c.name(id), rerr, err)
+			}
+			if n != nil && (ref.ID != id || ref.StixID != n.StixID || ref.Type != n.Type) {
+				c.t.Fatalf("%s: Ref(%d) is %+v, Node %s %s", c.v, id, ref, n.StixID, n.Type)
+			}
+		}
 	}
 }
 

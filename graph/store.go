@@ -50,6 +50,8 @@ type Store struct {
 	nextSeq uint64
 
 	wcache *writerCache
+	// refs remembers the ids and types of nodes readers named (see Tx.Ref).
+	refs refCache
 
 	search atomic.Pointer[indexer] // nil without Options.Search
 

@@ -103,32 +103,33 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 			ids = append(ids, e.Via)
 		}
 	}
-	r.nodes.prefetch(ctx, ids)
+	objs := r.objectLoader(ctx, "root", "nodes.edges.node", "links.edges.node.from", "links.edges.node.to", "links.edges.node.via")
+	objs.prefetch(ctx, ids)
 	g := newGroup(page)
-	root, err := r.nodes.load(ctx, order[0])
+	root, err := objs.load(ctx, order[0])
 	if err != nil {
 		return nil, err
 	}
 	out := &neighbourhood{Root: r.resolver(root, newGroup(order[:1]))}
-	var objs []*objectResolver
+	var members []*objectResolver
 	for _, id := range page {
-		n, err := r.nodes.load(ctx, id)
+		n, err := objs.load(ctx, id)
 		if errors.Is(err, graph.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, r.resolver(n, g))
+		members = append(members, r.resolver(n, g))
 	}
 	total := int64(len(order))
-	out.Nodes = newObjectConnection(objs, func(_ int, o *objectResolver) string { return offsetCursor(inSet[o.n.ID]) },
+	out.Nodes = newObjectConnection(members, func(_ int, o *objectResolver) string { return offsetCursor(inSet[o.n.ID]) },
 		offset > 0, truncated || len(order) > end, func(context.Context) (int64, error) { return total, nil })
 	vias := newGroup(nil)
 	lc := &linkConnection{Edges: []*linkEdge{}, TotalCount: clampInt32(int64(len(links)))}
 	var cursors []string
 	for i, e := range links {
-		l, err := r.link(ctx, e, g, vias)
+		l, err := r.link(ctx, objs, e, g, vias)
 		if err != nil {
 			return nil, err
 		}
@@ -144,20 +145,20 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	return out, nil
 }
 
-// link makes the resolver of an edge whose ends and relationship are
+// link makes the resolver of an edge whose ends and relationship objs has
 // loaded; it is nil when one of them is no longer visible.
-func (r *request) link(ctx context.Context, e graph.Edge, g, vias *group) (*link, error) {
-	from, err := r.nodes.load(ctx, e.From)
+func (r *request) link(ctx context.Context, objs *loader[graph.ID, *graph.Node], e graph.Edge, g, vias *group) (*link, error) {
+	from, err := objs.load(ctx, e.From)
 	if err != nil {
 		return nil, ignoreNotFound(err)
 	}
-	to, err := r.nodes.load(ctx, e.To)
+	to, err := objs.load(ctx, e.To)
 	if err != nil {
 		return nil, ignoreNotFound(err)
 	}
 	l := &link{Type: e.Type, From: r.resolver(from, g), To: r.resolver(to, g)}
 	if e.Via != 0 {
-		v, err := r.nodes.load(ctx, e.Via)
+		v, err := objs.load(ctx, e.Via)
 		if err != nil {
 			return nil, ignoreNotFound(err)
 		}
@@ -254,7 +255,8 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 			}
 		}
 	}
-	r.nodes.prefetch(ctx, ids)
+	objs := r.objectLoader(ctx, "edges.node.nodes", "edges.node.links.from", "edges.node.links.to", "edges.node.links.via")
+	objs.prefetch(ctx, ids)
 	g, vias := newGroup(ids), newGroup(nil)
 	c := &pathConnection{Edges: []*pathEdge{}}
 	var cursors []string
@@ -262,7 +264,7 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 		pr := &pathResolver{Length: int32(len(p.edges)), Nodes: []*objectResolver{}, Links: []*link{}}
 		ok := true
 		for _, id := range p.nodes {
-			n, err := r.nodes.load(ctx, id)
+			n, err := objs.load(ctx, id)
 			if err != nil {
 				if ignoreNotFound(err) != nil {
 					return nil, err
@@ -273,7 +275,7 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 			pr.Nodes = append(pr.Nodes, r.resolver(n, g))
 		}
 		for _, e := range p.edges {
-			l, err := r.link(ctx, e, g, vias)
+			l, err := r.link(ctx, objs, e, g, vias)
 			if err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
+	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/verband-cti/verband/graph"
 )
@@ -34,9 +35,12 @@ type request struct {
 	principal graph.Principal
 	readOnly  bool // the request came by GET: no mutations
 
-	// nodes loads node records by internal id; byStix resolves STIX ids
-	// to nodes; edges loads the edges at a node.
+	// nodes loads node records by internal id; refs loads only their ids
+	// and types, for objects of which nothing else is asked (see
+	// namesOnly); byStix resolves STIX ids to nodes; edges loads the edges
+	// at a node.
 	nodes  *loader[graph.ID, *graph.Node]
+	refs   *loader[graph.ID, *graph.Node]
 	byStix *loader[string, *graph.Node]
 	edges  *loader[edgeKey, *edgeList]
 
@@ -50,6 +54,7 @@ type requestKey struct{}
 func (a *API) newRequest(v graph.Viewer, p graph.Principal, readOnly bool) *request {
 	r := &request{api: a, viewer: v, principal: p, readOnly: readOnly}
 	r.nodes = newLoader(r.loadNodes)
+	r.refs = newLoader(r.loadRefs)
 	r.byStix = newLoader(r.loadByStix)
 	r.edges = newLoader(r.loadEdges)
 	return r
@@ -89,13 +94,32 @@ func (r *request) charge(n int) error {
 // loadNodes is the batch function of the node loader: one snapshot for the
 // whole batch.
 func (r *request) loadNodes(ctx context.Context, ids []graph.ID) []*dataloader.Result[*graph.Node] {
+	return r.loadEach(ctx, ids, (*graph.Tx).Node)
+}
+
+// loadRefs is the batch function of the ref loader. Its nodes hold only
+// ID, StixID and Type: the resolvers of objects of which nothing else is
+// asked need no more, and the store then reads no record.
+func (r *request) loadRefs(ctx context.Context, ids []graph.ID) []*dataloader.Result[*graph.Node] {
+	return r.loadEach(ctx, ids, func(tx *graph.Tx, id graph.ID) (*graph.Node, error) {
+		ref, err := tx.Ref(id)
+		if err != nil {
+			return nil, err
+		}
+		return &graph.Node{ID: ref.ID, StixID: ref.StixID, Type: ref.Type}, nil
+	})
+}
+
+// loadEach reads each of ids with read in one snapshot, charging them
+// against Limits.MaxNodes.
+func (r *request) loadEach(ctx context.Context, ids []graph.ID, read func(*graph.Tx, graph.ID) (*graph.Node, error)) []*dataloader.Result[*graph.Node] {
 	out := make([]*dataloader.Result[*graph.Node], len(ids))
 	if err := r.charge(len(ids)); err != nil {
 		return fill(out, err)
 	}
 	err := r.view(ctx, func(tx *graph.Tx) error {
 		for i, id := range ids {
-			n, err := tx.Node(id)
+			n, err := read(tx, id)
 			out[i] = &dataloader.Result[*graph.Node]{Data: n, Error: err}
 		}
 		return nil
@@ -104,6 +128,34 @@ func (r *request) loadNodes(ctx context.Context, ids []graph.ID) []*dataloader.R
 		return fill(out, err)
 	}
 	return out
+}
+
+// refFields are the fields of a StixObject that a ref loader's node
+// answers.
+var refFields = map[string]bool{"id": true, "stixId": true, "type": true}
+
+// namesOnly reports whether the objects at each of paths (selection paths
+// under the field being resolved, such as "nodes.edges.node") are asked
+// for nothing but id, stixId, type and __typename, so that the ref loader
+// may load them instead of the node loader.
+func namesOnly(ctx context.Context, paths ...string) bool {
+	for _, f := range graphql.SelectedFieldNames(ctx) {
+		for _, p := range paths {
+			if rest, ok := strings.CutPrefix(f, p+"."); ok && !refFields[rest] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// objectLoader returns the loader for the objects at paths: the ref loader
+// when namesOnly allows it, else the node loader.
+func (r *request) objectLoader(ctx context.Context, paths ...string) *loader[graph.ID, *graph.Node] {
+	if namesOnly(ctx, paths...) {
+		return r.refs
+	}
+	return r.nodes
 }
 
 // loadByStix resolves STIX ids to nodes in one snapshot.
