@@ -419,14 +419,20 @@ func (g *group) edgeKeys(k edgeKey) []edgeKey {
 	return keys
 }
 
-// nodes loads the records of ids as one group and returns them in order,
-// leaving out those not visible; it prefetches them in one batch.
+// groupNodes loads the records of ids as one group and returns them in
+// order, leaving out those not visible; it prefetches them in one batch.
 func (r *request) groupNodes(ctx context.Context, ids []graph.ID) (*group, []*graph.Node, error) {
+	return r.groupWith(ctx, r.nodes, ids)
+}
+
+// groupWith is groupNodes loading through objs: the node loader or the
+// ref loader.
+func (r *request) groupWith(ctx context.Context, objs *loader[graph.ID, *graph.Node], ids []graph.ID) (*group, []*graph.Node, error) {
 	g := newGroup(ids)
-	r.nodes.prefetch(ctx, g.ids)
+	objs.prefetch(ctx, g.ids)
 	out := make([]*graph.Node, 0, len(ids))
 	for _, id := range ids {
-		n, err := r.nodes.load(ctx, id)
+		n, err := objs.load(ctx, id)
 		if errors.Is(err, graph.ErrNotFound) {
 			continue
 		}

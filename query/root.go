@@ -180,7 +180,7 @@ func (q *queryResolver) Search(ctx context.Context, args struct {
 	for i, h := range hits {
 		ids[i] = h.ID
 	}
-	g, nodes, err := r.groupNodes(ctx, ids)
+	g, nodes, err := r.groupWith(ctx, r.objectLoader(ctx, "edges.node"), ids)
 	if err != nil {
 		return nil, err
 	}
