@@ -77,6 +77,9 @@ func (q *queryResolver) Node(ctx context.Context, args struct{ ID graphql.ID }) 
 	if err != nil {
 		return nil, err
 	}
+	// The object of a root field has no siblings to wait for: it is read
+	// at once, not after the loader's batch window.
+	r.nodes.prefetch(ctx, []graph.ID{id})
 	return r.object(ctx, id)
 }
 
