@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"sync"
 
 	"github.com/verband-cti/verband/graph"
 )
@@ -97,7 +98,15 @@ type pathSearch struct {
 	budget int
 	visits int
 	adj    map[adjKey][]graph.Edge
+	// arena holds the edges of adj one node after the other, so that the
+	// thousands of edges of a hub are not copied again and again as a
+	// slice of their own grows; it comes from arenas and goes back there
+	// when kShortest returns, since no edge it holds outlives the search.
+	arena *[]graph.Edge
 }
+
+// arenas recycles the edge arenas of path searches.
+var arenas = sync.Pool{New: func() any { return new([]graph.Edge) }}
 
 // adjKey names the edges at a node in one direction of travel: forward
 // follows q's direction, backward the reverse (the same edges when q
@@ -126,7 +135,10 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 			q.Dir = graph.Out
 		}
 	}
-	var es []graph.Edge
+	if ps.arena == nil {
+		ps.arena = arenas.Get().(*[]graph.Edge)
+	}
+	start := len(*ps.arena)
 	var ferr error
 	err := ps.tx.Neighbours(id, q, func(e graph.Edge) bool {
 		ps.visits++
@@ -139,7 +151,7 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 				return false
 			}
 		}
-		es = append(es, e)
+		*ps.arena = append(*ps.arena, e)
 		return true
 	})
 	if err == nil {
@@ -151,6 +163,8 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 	if ps.adj == nil {
 		ps.adj = map[adjKey][]graph.Edge{}
 	}
+	end := len(*ps.arena)
+	es := (*ps.arena)[start:end:end]
 	ps.adj[k] = es
 	return es, nil
 }
@@ -243,6 +257,7 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 // kShortest returns up to k shortest simple paths from src to dst with at
 // most maxLen edges, shortest first (ties in the order found).
 func (ps *pathSearch) kShortest(src, dst graph.ID, maxLen, k int) ([]path, error) {
+	defer ps.release()
 	first, ok, err := ps.shortest(src, dst, maxLen, nil, nil)
 	if err != nil || !ok {
 		return nil, err
@@ -290,6 +305,17 @@ func (ps *pathSearch) kShortest(src, dst graph.ID, maxLen, k int) ([]path, error
 		found = append(found, heap.Pop(cands).(candidate).p)
 	}
 	return found, nil
+}
+
+// release gives the edge arena back; the paths found hold copies of their
+// edges. The edges left in it are not cleared: they hold nothing but ids
+// and edge type names, which the store's symbol table holds for good.
+func (ps *pathSearch) release() {
+	if ps.arena != nil {
+		*ps.arena = (*ps.arena)[:0]
+		arenas.Put(ps.arena)
+		ps.arena, ps.adj = nil, nil
+	}
 }
 
 // pathKey identifies a path by its edges.
