@@ -16,7 +16,9 @@
 //     SROs, marking definitions and custom types alike); edges are STIX
 //     relationships (typed by relationship_type, with Via naming the
 //     relationship object) and embedded references (typed by the property
-//     name, such as created_by_ref or object_refs).
+//     name, such as created_by_ref or object_refs). A Ref names a node (its
+//     ids and type) without its properties; the store remembers Refs, which
+//     never change, and checks visibility on every read as for a Node.
 //
 // Storage layout. All keys are built and parsed in keys.go, with a persisted
 // FormatVersion. Nodes live under fixed-width big-endian ids from a leased
