@@ -395,6 +395,7 @@ const basedOnEdge = "based-on"
 // setXID writes a STIX id index entry and stages it for the writer cache.
 func (tx *Tx) setXID(stixID string, id ID) error {
 	tx.w.xids[stixID] = id
+	tx.s.wcache.stageXID(stixID)
 	if err := tx.set(xidKey(stixID), putID(nil, id)); err != nil {
 		return fmt.Errorf("index %s: %w", stixID, err)
 	}
