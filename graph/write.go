@@ -269,8 +269,13 @@ func (tx *Tx) publish() {
 	}
 	tx.s.wcache.publish(w)
 	if w.seq > 0 {
+		in := tx.s.search.Load()
+		if in != nil {
+			// Before the indexer can see the entry, so it finds them.
+			in.staged.offer(w.seq, w.recs)
+		}
 		tx.s.outSeq.Store(w.seq)
-		if in := tx.s.search.Load(); in != nil {
+		if in != nil {
 			in.notify()
 		}
 	}
