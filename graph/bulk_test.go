@@ -119,27 +119,30 @@ func TestBulkFindsIDsStoredBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = graphtest.OpenWith(t, dir, opts)
-	bulkAgain := func(items []graphtest.Item) graph.BulkStats {
-		t.Helper()
-		b := s.NewBulk(graph.System(), graph.BulkOptions{})
-		for _, it := range items {
-			if err := b.Put(it.Object, it.Meta); err != nil {
-				t.Fatal(err)
-			}
-		}
-		st, err := b.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
-	if st := bulkAgain(items[:len(items)-1]); st.Unchanged != len(items)-1 {
+	if st := bulkLoad(t, s, graph.BulkOptions{}, items[:len(items)-1]); st.Unchanged != len(items)-1 {
 		t.Errorf("bulk load after reopen: %+v, want all %d unchanged", st, len(items)-1)
 	}
 	last := items[len(items)-1:]
 	graphtest.Load(t, s, last)
-	if st := bulkAgain(last); st.Unchanged != 1 {
+	if st := bulkLoad(t, s, graph.BulkOptions{}, last); st.Unchanged != 1 {
 		t.Errorf("bulk load of an object stored by Update: %+v, want it unchanged", st)
 	}
 	graphtest.CheckStore(t, s)
+}
+
+// bulkLoad puts items through one bulk load as the system viewer and
+// returns its stats.
+func bulkLoad(t *testing.T, s *graph.Store, opts graph.BulkOptions, items []graphtest.Item) graph.BulkStats {
+	t.Helper()
+	b := s.NewBulk(graph.System(), opts)
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
