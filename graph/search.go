@@ -262,8 +262,11 @@ type outboxEntry struct {
 
 // stagedRecordsBudget bounds the bytes of records stagedRecords holds; a
 // commit that would exceed it is not offered, and the indexer reads its
-// records from Badger.
-const stagedRecordsBudget = 32 << 20
+// records from Badger. Records average about 500 bytes, so this covers two
+// full indexer batches; more would only add live heap when the indexer
+// lags far behind, as in a million-object load, where the collector then
+// runs more often under the process's memory limit.
+const stagedRecordsBudget = 16 << 20
 
 // stagedRecords hands the indexer the node records that commits wrote, by
 // outbox entry, so that it need not read back from Badger what a writer has
