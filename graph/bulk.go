@@ -263,6 +263,10 @@ func (b *Bulk) build(items []*prepared, under *writeState) (*Tx, int, BulkStats,
 	tx := s.newTx(s.db.NewTransaction(true), b.v)
 	tx.w = newWriteState()
 	tx.under = under
+	if err := s.wcache.ensureFilter(tx); err != nil {
+		tx.txn.Discard()
+		return nil, 0, BulkStats{}, fmt.Errorf("bulk load: %w", err)
+	}
 	maxOps, maxBytes := s.db.MaxBatchCount()/2, s.db.MaxBatchSize()/2
 	var stats BulkStats
 	n := 0

@@ -104,3 +104,45 @@ func TestBulkChunksReadTheChunkBefore(t *testing.T) {
 	}
 	checkRandomIDMerged(t, s)
 }
+
+// TestBulkFindsIDsStoredBefore checks that a bulk load finds the objects
+// other writers stored, before the store was reopened and after the bulk
+// load's filter of stored ids was built: each is unchanged, not created a
+// second time.
+func TestBulkFindsIDsStoredBefore(t *testing.T) {
+	dir := t.TempDir()
+	opts := graph.DefaultOptions()
+	s := graphtest.OpenWith(t, dir, opts)
+	items := graphtest.Fixture(t)
+	graphtest.Load(t, s, items[:len(items)-1])
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = graphtest.OpenWith(t, dir, opts)
+	if st := bulkLoad(t, s, graph.BulkOptions{}, items[:len(items)-1]); st.Unchanged != len(items)-1 {
+		t.Errorf("bulk load after reopen: %+v, want all %d unchanged", st, len(items)-1)
+	}
+	last := items[len(items)-1:]
+	graphtest.Load(t, s, last)
+	if st := bulkLoad(t, s, graph.BulkOptions{}, last); st.Unchanged != 1 {
+		t.Errorf("bulk load of an object stored by Update: %+v, want it unchanged", st)
+	}
+	graphtest.CheckStore(t, s)
+}
+
+// bulkLoad puts items through one bulk load as the system viewer and
+// returns its stats.
+func bulkLoad(t *testing.T, s *graph.Store, opts graph.BulkOptions, items []graphtest.Item) graph.BulkStats {
+	t.Helper()
+	b := s.NewBulk(graph.System(), opts)
+	for _, it := range items {
+		if err := b.Put(it.Object, it.Meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

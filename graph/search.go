@@ -49,6 +49,7 @@ type indexer struct {
 	done    chan struct{}
 
 	hwm     atomic.Uint64
+	staged  stagedRecords
 	mu      sync.Mutex
 	changed *sync.Cond // broadcast when hwm advances or the indexer fails
 	err     error      // sticky error that stopped the indexer
@@ -216,6 +217,7 @@ func (in *indexer) read(hwm uint64) indexBatch {
 		return b
 	}
 	var ids []ID
+	var entries []outboxEntry
 	err := in.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagOutbox}})
 		defer it.Close()
@@ -230,6 +232,7 @@ func (in *indexer) read(hwm uint64) indexBatch {
 			if err := it.Item().Value(func(v []byte) error {
 				more, err := decodeIDs(v)
 				ids = append(ids, more...)
+				entries = append(entries, outboxEntry{seq, more})
 				return err
 			}); err != nil {
 				return fmt.Errorf("read outbox entry %d: %w", seq, err)
@@ -247,8 +250,92 @@ func (in *indexer) read(hwm uint64) indexBatch {
 		return b
 	}
 	b.full = len(ids) >= indexBatchIDs
-	b.docs, b.deletes, b.err = in.s.documents(ids)
+	b.docs, b.deletes, b.err = in.s.documents(ids, in.staged.take(entries))
 	return b
+}
+
+// outboxEntry is one outbox entry: the ids one commit changed.
+type outboxEntry struct {
+	seq uint64
+	ids []ID
+}
+
+// stagedRecordsBudget bounds the bytes of records stagedRecords holds; a
+// commit that would exceed it is not offered, and the indexer reads its
+// records from Badger. Records average about 500 bytes, so this covers two
+// full indexer batches; more would only add live heap when the indexer
+// lags far behind, as in a million-object load, where the collector then
+// runs more often under the process's memory limit.
+const stagedRecordsBudget = 16 << 20
+
+// stagedRecords hands the indexer the node records that commits wrote, by
+// outbox entry, so that it need not read back from Badger what a writer has
+// just encoded. The outbox stays the truth: the indexer learns from it which
+// nodes changed, and any it has no staged record for it reads from Badger.
+// A staged record is a node's state as of its commit; when a later commit
+// changed the node again, that commit's outbox entry indexes it again.
+type stagedRecords struct {
+	mu    sync.Mutex
+	bySeq map[uint64]map[ID][]byte
+	bytes int
+}
+
+// offer stages the records a commit with outbox entry seq wrote (nil for a
+// deleted record). The records must not change afterwards.
+func (st *stagedRecords) offer(seq uint64, recs map[ID][]byte) {
+	n := 0
+	for _, b := range recs {
+		n += len(b)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.bytes+n > stagedRecordsBudget {
+		return
+	}
+	if st.bySeq == nil {
+		st.bySeq = map[uint64]map[ID][]byte{}
+	}
+	st.bySeq[seq] = recs
+	st.bytes += n
+}
+
+// take removes the staged records of entries, and of every entry before
+// the last of them, and returns the newest staged record of each node they
+// changed. A node that a later entry of entries changed without a staged
+// record is left out, so that its record is read from Badger.
+func (st *stagedRecords) take(entries []outboxEntry) map[ID][]byte {
+	if len(entries) == 0 {
+		return nil
+	}
+	last := entries[len(entries)-1].seq
+	st.mu.Lock()
+	taken := make(map[uint64]map[ID][]byte, len(entries))
+	for seq, recs := range st.bySeq {
+		if seq > last {
+			continue
+		}
+		taken[seq] = recs
+		delete(st.bySeq, seq)
+		for _, b := range recs {
+			st.bytes -= len(b)
+		}
+	}
+	st.mu.Unlock()
+	if len(taken) == 0 {
+		return nil
+	}
+	known := map[ID][]byte{}
+	for _, e := range entries {
+		recs := taken[e.seq]
+		for _, id := range e.ids {
+			if b, ok := recs[id]; ok {
+				known[id] = b
+			} else {
+				delete(known, id)
+			}
+		}
+	}
+	return known
 }
 
 // apply indexes a batch and advances the high-water mark to its last
@@ -343,12 +430,12 @@ func (s *Store) firstOutboxSeq() (uint64, error) {
 	return first, nil
 }
 
-// documents builds the search documents of ids as they are now; ids whose
-// node is gone or a stub become deletes. The records are read in id order
-// with one iterator: the ids of a batch are mostly a run of new nodes,
-// which it steps through instead of looking each up from the top of the
-// tree.
-func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
+// documents builds the search documents of ids as they are now, or as
+// their staged records say (see stagedRecords); ids whose node is gone or
+// a stub become deletes. The records not staged are read in id order with
+// one iterator: the ids of a batch are mostly a run of new nodes, which it
+// steps through instead of looking each up from the top of the tree.
+func (s *Store) documents(ids []ID, staged map[ID][]byte) ([]textindex.Doc, []uint64, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -359,8 +446,11 @@ func (s *Store) documents(ids []ID) ([]textindex.Doc, []uint64, error) {
 		defer it.Close()
 		it.Rewind()
 		for _, id := range ids {
-			v, ok, err := seekValue(it, nodeKey(id))
-			if err != nil {
+			v, ok := staged[id]
+			var err error
+			if ok {
+				ok = v != nil
+			} else if v, ok, err = seekValue(it, nodeKey(id)); err != nil {
 				return fmt.Errorf("read node %d: %w", id, err)
 			}
 			var r record

@@ -468,28 +468,13 @@ func TestSearchIsFilteredByViewer(t *testing.T) {
 func TestBulkCommitsInChunks(t *testing.T) {
 	s := graphtest.Open(t)
 	var acks []graph.BulkStats
-	b := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: 4, OnCommit: func(st graph.BulkStats) { acks = append(acks, st) }})
 	items := graphtest.Fixture(t)
-	for _, it := range items {
-		if err := b.Put(it.Object, it.Meta); err != nil {
-			t.Fatal(err)
-		}
-	}
-	total, err := b.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	total := bulkLoad(t, s, graph.BulkOptions{ChunkObjects: 4, OnCommit: func(st graph.BulkStats) { acks = append(acks, st) }}, items)
 	if total.Created != len(items) || total.Chunks != (len(items)+3)/4 || len(acks) != total.Chunks {
 		t.Errorf("bulk stats %+v, %d acks", total, len(acks))
 	}
-	b = s.NewBulk(graph.System(), graph.BulkOptions{})
-	for _, it := range items {
-		if err := b.Put(it.Object, it.Meta); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if total, err = b.Close(); err != nil || total.Unchanged != len(items) {
-		t.Errorf("second bulk load: %+v %v", total, err)
+	if total := bulkLoad(t, s, graph.BulkOptions{}, items); total.Unchanged != len(items) {
+		t.Errorf("second bulk load: %+v", total)
 	}
 }
 

@@ -151,6 +151,9 @@ func (tx *Tx) lookupID(stixID string) (ID, bool, error) {
 		if id, ok := tx.s.wcache.xid(stixID); ok {
 			return id, true, nil
 		}
+		if tx.s.wcache.absent(stixID) {
+			return 0, false, nil
+		}
 		id, ok, err := tx.readXID(stixID)
 		if ok {
 			tx.s.wcache.putXID(stixID, id)

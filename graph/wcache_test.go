@@ -1,6 +1,9 @@
 package graph
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestGenerationsKeepWhatIsUsed checks that an entry looked up since the
 // last turn survives the next one, and that the others go.
@@ -29,5 +32,33 @@ func TestGenerationsKeepWhatIsUsed(t *testing.T) {
 	g.reset()
 	if _, ok := g.get(1); ok {
 		t.Errorf("entry survived reset")
+	}
+}
+
+// TestIDFilterHasNoFalseNegatives checks that the id filter finds every id
+// added, across its growth, and rejects most others.
+func TestIDFilterHasNoFalseNegatives(t *testing.T) {
+	f := newIDFilter(1000)
+	const n = 50_000
+	for i := range n {
+		f.add(fmt.Sprintf("indicator--%d", i))
+	}
+	if len(f.parts) < 2 {
+		t.Fatalf("filter did not grow: %d parts", len(f.parts))
+	}
+	for i := range n {
+		if !f.mayContain(fmt.Sprintf("indicator--%d", i)) {
+			t.Fatalf("added id %d reported absent", i)
+		}
+	}
+	fp := 0
+	for i := range n {
+		if f.mayContain(fmt.Sprintf("domain-name--%d", i)) {
+			fp++
+		}
+	}
+	// Each part answers about 1% false positives; a lookup asks every part.
+	if max := n * len(f.parts) * 2 / 100; fp > max {
+		t.Errorf("%d false positives in %d lookups, want at most %d", fp, n, max)
 	}
 }

@@ -269,8 +269,13 @@ func (tx *Tx) publish() {
 	}
 	tx.s.wcache.publish(w)
 	if w.seq > 0 {
+		in := tx.s.search.Load()
+		if in != nil {
+			// Before the indexer can see the entry, so it finds them.
+			in.staged.offer(w.seq, w.recs)
+		}
 		tx.s.outSeq.Store(w.seq)
-		if in := tx.s.search.Load(); in != nil {
+		if in != nil {
 			in.notify()
 		}
 	}
@@ -395,6 +400,7 @@ const basedOnEdge = "based-on"
 // setXID writes a STIX id index entry and stages it for the writer cache.
 func (tx *Tx) setXID(stixID string, id ID) error {
 	tx.w.xids[stixID] = id
+	tx.s.wcache.stageXID(stixID)
 	if err := tx.set(xidKey(stixID), putID(nil, id)); err != nil {
 		return fmt.Errorf("index %s: %w", stixID, err)
 	}

@@ -327,8 +327,12 @@ func (r *run) committed(c graph.BulkStats) {
 	r.stats.Older += c.Older
 	r.stats.Chunks += c.Chunks
 	n := min(c.Objects, len(r.pending))
-	clear(r.pending[:n])
-	r.pending = r.pending[n:]
+	// Move the rest to the front: a queue that only reslices forward
+	// reallocates its array every few chunks (480 MB of garbage in the
+	// whole-data ingest).
+	rest := copy(r.pending, r.pending[n:])
+	clear(r.pending[rest:])
+	r.pending = r.pending[:rest]
 }
 
 func (r *run) loadFile(path string) error {
