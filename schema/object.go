@@ -283,15 +283,34 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("encode property name %q: %w", k, err)
+		if plainASCIIName(k) {
+			buf = append(append(append(buf, '"'), k...), '"')
+		} else {
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return nil, fmt.Errorf("encode property name %q: %w", k, err)
+			}
+			buf = append(buf, kb...)
 		}
-		buf = append(buf, kb...)
 		buf = append(buf, ':')
 		buf = append(buf, o.Props[k]...)
 	}
 	return append(buf, '}'), nil
+}
+
+// plainASCIIName reports whether json.Marshal encodes name as itself in
+// quotes: printable ASCII without the quote, the backslash and the three
+// characters it escapes for HTML. Property names almost always are, and
+// copying them saves MarshalJSON an allocation and a reflective call per
+// property.
+func plainASCIIName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // Clone returns a copy whose property map can be changed without touching o.

@@ -70,3 +70,33 @@ func FuzzSplitObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMarshalPropertyNames checks that MarshalJSON writes every property
+// name exactly as encoding/json does (sorted, HTML characters escaped), so
+// that the fast path for plain names changes no stored byte.
+func FuzzMarshalPropertyNames(f *testing.F) {
+	for _, name := range []string{
+		"name", "x_mitre_version", "a<b", "a>b", "a&b", `quo"te`, `back\slash`,
+		"tab\there", "nul\x00", "ümlaut", "line\u2028sep", "\x7f", "~", "",
+		"bad\xffutf8",
+	} {
+		f.Add(name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		o := &Object{Props: map[string]json.RawMessage{
+			name:   json.RawMessage(`1`),
+			"type": json.RawMessage(`"indicator"`),
+		}}
+		got, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatalf("MarshalJSON: %v", err)
+		}
+		want, err := json.Marshal(o.Props)
+		if err != nil {
+			t.Fatalf("json.Marshal: %v", err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("name %q: got %s, want %s", name, got, want)
+		}
+	})
+}
