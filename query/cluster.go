@@ -469,10 +469,7 @@ func (q *queryResolver) CorrelationPaths(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	byID := map[graph.ID]*graph.Node{}
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
+	byID := nodesByID(nodes)
 	c := &correlationPathConnection{Edges: []*correlationPathEdge{}}
 	var cursors []string
 	links := p.Links()

@@ -152,10 +152,7 @@ func (q *queryResolver) Correlations(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	byID := map[graph.ID]*graph.Node{}
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
+	byID := nodesByID(nodes)
 	c := &correlationConnection{Edges: []*correlationEdge{}, TotalCount: clampInt32(int64(len(res.Related))), suppressed: res.Suppressed}
 	var cursors []string
 	for i, cor := range page {

@@ -444,6 +444,16 @@ func (r *request) groupWith(ctx context.Context, objs *loader[graph.ID, *graph.N
 	return g, out, nil
 }
 
+// nodesByID files nodes under their ids, for answers that pair loaded
+// nodes with what they were loaded for (search hits, correlations).
+func nodesByID(nodes []*graph.Node) map[graph.ID]*graph.Node {
+	m := make(map[graph.ID]*graph.Node, len(nodes))
+	for _, n := range nodes {
+		m[n.ID] = n
+	}
+	return m
+}
+
 // resolver makes the resolver of a node that the answer returns, a member
 // of group g, and records its STIX id for the audit log. Every object
 // resolver is made here, so the audit entry lists every object returned.

@@ -187,10 +187,7 @@ func (q *queryResolver) Search(ctx context.Context, args struct {
 	if err != nil {
 		return nil, err
 	}
-	byID := map[graph.ID]*graph.Node{}
-	for _, n := range nodes {
-		byID[n.ID] = n
-	}
+	byID := nodesByID(nodes)
 	c := &searchConnection{Edges: []*searchEdge{}, TotalCount: clampInt32(int64(res.Total)), facets: res.Facets}
 	var cursors []string
 	for i, h := range hits {

@@ -38,22 +38,6 @@ func report(tb testing.TB, n int, t time.Time, members ...*schema.Object) *schem
 
 func reportID(n int) string { return fmt.Sprintf("report--00000000-0000-4000-8000-%012d", n) }
 
-// put stores objects with meta.
-func put(tb testing.TB, s *graph.Store, meta graph.Meta, objs ...*schema.Object) {
-	tb.Helper()
-	err := s.Update(graph.System(), func(tx *graph.Tx) error {
-		for _, o := range objs {
-			if _, _, err := tx.Put(o, meta); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("store: %v", err)
-	}
-}
-
 // run computes and stores a snapshot of viewer v's projection, as audience,
 // started at t, compared with the audience's latest snapshot.
 func run(tb testing.TB, s *graph.Store, v graph.Viewer, audience string, t time.Time, opts cluster.Options) *cluster.Snapshot {
@@ -106,7 +90,7 @@ func TestRunsKeepIDsOfGrownClusters(t *testing.T) {
 	s := graphtest.Open(t)
 	old := now.AddDate(0, 0, -100)
 	a, b, c, d, e := ip(t, 1), ip(t, 2), ip(t, 3), ip(t, 4), ip(t, 5)
-	put(t, s, green, a, b, c, d, e, report(t, 1, old, a, c), report(t, 2, old, a, b), report(t, 3, old, b, c),
+	graphtest.Put(t, s, green, a, b, c, d, e, report(t, 1, old, a, c), report(t, 2, old, a, b), report(t, 3, old, b, c),
 		report(t, 4, old, d), report(t, 5, old, d), report(t, 6, old, e))
 	one := run(t, s, graph.System(), "instance", now, cluster.Options{})
 	if len(one.Clusters) != 2 || one.Totals.Singletons != 1 || one.Totals.Containers != 6 {
@@ -123,7 +107,7 @@ func TestRunsKeepIDsOfGrownClusters(t *testing.T) {
 		t.Errorf("run 1 has new links between containers that are all past: %+v", one.Changes.NewLinks)
 	}
 
-	put(t, s, green, report(t, 7, now.Add(-48*time.Hour), a, b))
+	graphtest.Put(t, s, green, report(t, 7, now.Add(-48*time.Hour), a, b))
 	two := run(t, s, graph.System(), "instance", now.Add(time.Hour), cluster.Options{})
 	x2, y2 := byMember(t, two, reportID(7)), byMember(t, two, reportID(4))
 	if x2.ID != x.ID || x2.Status != cluster.StatusGrown || !slices.Equal(x2.NewMembers, []string{reportID(7)}) {
@@ -185,7 +169,7 @@ func cliques(tb testing.TB, s *graph.Store) {
 		}
 		objs = append(objs, report(tb, 10+i, old, ma...), report(tb, 20+i, old, mb...))
 	}
-	put(tb, s, green, objs...)
+	graphtest.Put(tb, s, green, objs...)
 }
 
 // TestLouvainSplitsAndBridges checks that a component above LouvainAbove

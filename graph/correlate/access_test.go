@@ -43,11 +43,11 @@ func needToKnow(t *testing.T) (visible, hidden []*schema.Object) {
 func TestNeedToKnow(t *testing.T) {
 	visible, hidden := needToKnow(t)
 	s := graphtest.Open(t)
-	put(t, s, green, visible...)
-	put(t, s, amber, hidden...)
+	graphtest.Put(t, s, green, visible...)
+	graphtest.Put(t, s, amber, hidden...)
 	// The same store without what org-b may not see.
 	only := graphtest.Open(t)
-	put(t, only, green, visible...)
+	graphtest.Put(t, only, green, visible...)
 
 	h := "grouping--" + uuid(7)
 	pa, pb := build(t, s, viewerA, correlate.DefaultOptions()), build(t, s, viewerB, correlate.DefaultOptions())

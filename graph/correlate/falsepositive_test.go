@@ -21,7 +21,7 @@ func TestFalsePositive(t *testing.T) {
 		"pattern_type": "stix", "valid_from": ts, "labels": []string{correlate.FalsePositiveLabel}})
 	c1, c2 := container(t, 1, x), container(t, 2, x)
 	c3, c4 := container(t, 3, ind), container(t, 4, ind)
-	put(t, s, green, x, ind, c1, c2, c3, c4)
+	graphtest.Put(t, s, green, x, ind, c1, c2, c3, c4)
 	e := correlate.NewEngine(s, correlate.DefaultOptions())
 	defer e.Close()
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func TestFalsePositive(t *testing.T) {
 
 	opinion := map[string]any{"type": "opinion", "id": "opinion--" + uuid(601), "opinion": "strongly-disagree",
 		"explanation": "Our sinkhole.", "labels": []string{correlate.FalsePositiveLabel}, "object_refs": []string{x.ID}}
-	put(t, s, amber, obj(t, opinion))
+	graphtest.Put(t, s, amber, obj(t, opinion))
 	ok, res := links(viewerA, c1.ID, c2.ID)
 	if ok {
 		t.Error("org-a: the address still links after its opinion")
@@ -64,7 +64,7 @@ func TestFalsePositive(t *testing.T) {
 	if err := revoked.Set("modified", "2024-06-01T00:00:00.000Z"); err != nil {
 		t.Fatal(err)
 	}
-	put(t, s, amber, revoked)
+	graphtest.Put(t, s, amber, revoked)
 	if ok, _ := links(viewerA, c1.ID, c2.ID); !ok {
 		t.Error("org-a: the address does not link again after the opinion was revoked")
 	}

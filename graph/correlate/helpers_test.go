@@ -59,22 +59,6 @@ func container(tb testing.TB, n int, members ...*schema.Object) *schema.Object {
 		"context": "suspicious-activity", "object_refs": refs})
 }
 
-// put stores objects with meta.
-func put(tb testing.TB, s *graph.Store, meta graph.Meta, objs ...*schema.Object) {
-	tb.Helper()
-	err := s.Update(graph.System(), func(tx *graph.Tx) error {
-		for _, o := range objs {
-			if _, _, err := tx.Put(o, meta); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("store: %v", err)
-	}
-}
-
 // idOf returns the internal id of a STIX id.
 func idOf(tb testing.TB, s *graph.Store, stixID string) graph.ID {
 	tb.Helper()

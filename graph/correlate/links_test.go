@@ -126,7 +126,7 @@ func TestRules(t *testing.T) {
 				all = append(all, c.extra(t)...)
 			}
 			ca, cb := container(t, 1, a...), container(t, 2, b...)
-			put(t, s, green, append(all, ca, cb)...)
+			graphtest.Put(t, s, green, append(all, ca, cb)...)
 			p := build(t, s, viewerA, correlate.DefaultOptions())
 			got, ok := related(t, s, p, ca.ID)[cb.ID]
 			if !ok {
@@ -175,7 +175,7 @@ func TestNoRule(t *testing.T) {
 	b := []*schema.Object{value(t, "domain-name", "two.other-corp.org"), value(t, "ipv4-addr", "192.0.2.61"),
 		file(t, map[string]string{"MD5": "22222222222222222222222222222222"}), value(t, "ipv4-addr", "192.0.3.0/24")}
 	ca, cb := container(t, 1, a...), container(t, 2, b...)
-	put(t, s, green, append(append(a, b...), ca, cb)...)
+	graphtest.Put(t, s, green, append(append(a, b...), ca, cb)...)
 	p := build(t, s, viewerA, correlate.DefaultOptions())
 	if r := related(t, s, p, ca.ID); len(r) != 0 {
 		t.Errorf("unrelated containers link: %+v", r)

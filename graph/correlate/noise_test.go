@@ -33,7 +33,7 @@ func noiseStore(t *testing.T) (*graph.Store, []string) {
 		objs = append(objs, own, search, c)
 		ids = append(ids, c.ID)
 	}
-	put(t, s, green, objs...)
+	graphtest.Put(t, s, green, objs...)
 	return s, ids
 }
 

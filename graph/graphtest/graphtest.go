@@ -182,6 +182,22 @@ func Load(tb testing.TB, s *graph.Store, items []Item) {
 	}
 }
 
+// Put stores objs with meta in one transaction as the system viewer.
+func Put(tb testing.TB, s *graph.Store, meta graph.Meta, objs ...*schema.Object) {
+	tb.Helper()
+	err := s.Update(graph.System(), func(tx *graph.Tx) error {
+		for _, o := range objs {
+			if _, _, err := tx.Put(o, meta); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("store: %v", err)
+	}
+}
+
 // Object makes a STIX object from properties, failing the test when they
 // do not make one.
 func Object(tb testing.TB, props map[string]any) *schema.Object {
