@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,8 @@ type app struct {
 	logLevel string
 	keyFile  string
 	keyEnv   string
+	cpuProf  string
+	profFile *os.File
 }
 
 func (a *app) addGlobalFlags(root *cobra.Command) {
@@ -37,6 +40,7 @@ func (a *app) addGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn or error (default info for serve and demo, warn otherwise)")
 	f.StringVar(&a.keyFile, "encryption-key-file", "", "file holding the AES key for encryption at rest (16, 24 or 32 bytes, raw, hex or base64)")
 	f.StringVar(&a.keyEnv, "encryption-key-env", "", "name of an environment variable holding the AES key (hex or base64)")
+	f.StringVar(&a.cpuProf, "cpuprofile", "", "write a CPU profile of the whole command to this file (read it with `go tool pprof`)")
 }
 
 // logger returns a text logger on stderr at the chosen level, or at def
@@ -135,4 +139,34 @@ type policyJSON struct {
 
 func toPolicyJSON(p graph.Policy) policyJSON {
 	return policyJSON{Owner: p.Owner, TLP: p.TLP.String(), Sharing: p.Sharing, Users: p.Users}
+}
+
+// startProfile starts the CPU profile that --cpuprofile asks for.
+func (a *app) startProfile() error {
+	if a.cpuProf == "" || a.profFile != nil {
+		return nil
+	}
+	f, err := os.Create(a.cpuProf)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return errors.Join(fmt.Errorf("--cpuprofile: start: %w", err), f.Close())
+	}
+	a.profFile = f
+	return nil
+}
+
+// stopProfile ends the CPU profile, if one runs, and closes its file.
+func (a *app) stopProfile() error {
+	if a.profFile == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := a.profFile.Close()
+	a.profFile = nil
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: close %s: %w", a.cpuProf, err)
+	}
+	return nil
 }

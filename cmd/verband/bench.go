@@ -165,7 +165,7 @@ process and its processors. Progress goes to stderr.`,
 	f.DurationVar(&opts.Warmup, "warmup", 5*time.Second, "untimed requests before the measurement")
 	f.StringToIntVar(&mix, "mix", nil, "weight of each operation (search_keyword, search_text, node, neighbours, paths), such as neighbours=1; absent ones get none (default 15,15,25,30,15)")
 	f.StringVar(&out, "out", "", "write the JSON result to this file (default stdout)")
-	f.StringVar(&prof, "cpuprofile", "", "write a CPU profile of the closed-loop requests to this file")
+	f.StringVar(&prof, "requests-cpuprofile", "", "write a CPU profile of the closed-loop requests alone (not the load) to this file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -230,7 +232,7 @@ func TestExitCodes(t *testing.T) {
 var noExampleYet = map[string]bool{"verband bench": true}
 
 func TestHelp(t *testing.T) {
-	root := newRootCmd(io.Discard, io.Discard)
+	root, _ := newRootCmd(io.Discard, io.Discard)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
@@ -328,4 +330,35 @@ func serve(t *testing.T, dir string, flags ...string) *server {
 		t.Fatalf("serve printed no URL: %s %s", out.String(), srv.log.String())
 	}
 	return srv
+}
+
+// TestCPUProfile checks that --cpuprofile writes a profile pprof can read,
+// for any command, and that an unwritable path fails before the command
+// runs.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := dir + "/cpu.pprof"
+	ok(t, dir+"/data", "--cpuprofile", prof, "ingest", infraFile)
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A profile is a gzipped protocol buffer; a truncated or unflushed one
+	// fails to decompress.
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile written by --cpuprofile is not gzip: %v", err)
+	}
+	if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
+		t.Fatalf("profile written by --cpuprofile: %d bytes, %v", n, err)
+	}
+
+	r := verband(t, dir+"/other", "--cpuprofile", dir+"/missing/cpu.pprof", "ingest", infraFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "--cpuprofile") {
+		t.Errorf("unwritable profile: exit %d, stderr %q; want exit 1 naming --cpuprofile", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dir + "/other"); err == nil {
+		t.Error("the command ran although its profile could not be written")
+	}
 }
