@@ -32,6 +32,8 @@ type Store struct {
 	db     *badger.DB
 	seq    *badger.Sequence
 	closed atomic.Bool
+	// gcStop ends the value log collector; gcDone closes when it has.
+	gcStop, gcDone chan struct{}
 
 	// wmu makes the store single-writer: Update and Bulk commits hold it, so
 	// read-modify-write of counters never conflicts.
@@ -91,6 +93,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false).
 		WithNumGoroutines(4)
+	if opts.ValueThreshold > 0 {
+		bopts = bopts.WithValueThreshold(opts.ValueThreshold)
+	}
+	if opts.ValueLogFileSize > 0 {
+		bopts = bopts.WithValueLogFileSize(opts.ValueLogFileSize)
+	}
 	if opts.BlockCacheSize > 0 {
 		bopts = bopts.WithBlockCacheSize(opts.BlockCacheSize)
 	}
@@ -135,6 +143,10 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, errors.Join(err, s.closeBadger())
 		}
 		s.search.Store(in)
+	}
+	if !opts.ReadOnly && opts.ValueLogGCInterval > 0 {
+		s.gcStop, s.gcDone = make(chan struct{}), make(chan struct{})
+		go s.valueLogGC(opts.ValueLogGCInterval)
 	}
 	return s, nil
 }
@@ -305,6 +317,10 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
+	}
+	if s.gcStop != nil {
+		close(s.gcStop)
+		<-s.gcDone
 	}
 	var errs []error
 	if in := s.search.Load(); in != nil {
