@@ -50,6 +50,8 @@
 // no longer covers the gap. Store.Search keeps, inside the index, only the
 // matches whose node's current class the viewer may see (checked in memory
 // as the index reaches each match), so totals and facets are exact.
+// Documents hold no STIX ids; a search for one finds its node through the
+// id index, and the same visibility check applies to that hit.
 //
 // Audit. Store.AppendAudit appends an entry (who asked, what, which STIX
 // ids came back, how it ended, which organizations it concerns) to an

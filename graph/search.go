@@ -114,6 +114,10 @@ func openIndex(s *Store, dir string) (*textindex.Index, error) {
 // indexOptions are the text index's options for this store.
 func (s *Store) indexOptions() textindex.Options {
 	o := textindex.DefaultOptions()
+	o.ResolveID = s.resolveSTIXID
+	// A node with no text (a sighting, say) is still listed by type and
+	// time; it once stayed in the index through its STIX id keyword.
+	o.IndexBare = true
 	if s.opts.SearchPersistInterval > 0 {
 		o.PersisterNap = s.opts.SearchPersistInterval
 	}
@@ -578,7 +582,9 @@ func buildDocument(id ID, class Class, raw []byte) (textindex.Doc, error) {
 			d.Text = append(d.Text, vs...)
 		}
 	}
-	d.Keywords = append(d.Keywords, o.ID)
+	// The STIX id is no keyword: a search for one finds the node through
+	// the store's id index (resolveSTIXID), which spares the index a unique
+	// term per document.
 	for _, v := range schema.IndexValues(o) {
 		if (o.Type == "ipv4-addr" || o.Type == "ipv6-addr") && isAddr(v) {
 			// As an address for CIDR queries, and as a keyword so that
@@ -589,12 +595,33 @@ func buildDocument(id ID, class Class, raw []byte) (textindex.Doc, error) {
 	}
 	d.Keywords = append(d.Keywords, o.Strings("labels")...)
 	d.Keywords = append(d.Keywords, externalIDs(o)...)
-	if d.Name == "" && len(d.IPs) == 0 {
+	if d.Name == "" && len(d.IPs) == 0 && !oneWordValue[o.Type] {
 		if v := schema.IndexValues(o); len(v) > 0 {
 			d.Name = v[0]
 		}
 	}
 	return d, nil
+}
+
+// oneWordValue lists the types whose value is a single word to the text
+// analyser (a domain name, a hash), so that as a name it would only repeat
+// the keyword, at the cost of another unique term per document.
+var oneWordValue = map[string]bool{"domain-name": true, "file": true}
+
+// resolveSTIXID finds the node a STIX id or alias names, whoever may see
+// it: search hits are checked against the viewer afterwards like any other.
+func (s *Store) resolveSTIXID(stixID string) (uint64, bool) {
+	var id ID
+	var ok bool
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		// Reading the id index needs the transaction only, no viewer.
+		id, ok, err = (&Tx{txn: txn}).readXID(stixID)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("search: look up a STIX id", "id", stixID, "err", err)
+	}
+	return uint64(id), ok && err == nil
 }
 
 func isAddr(s string) bool {

@@ -31,7 +31,9 @@
 // whole-second precision (see dateShifts) rather than bleve date fields,
 // which cost 16 terms per value. A Doc with no Name, Text, Keywords or IPs
 // (a relationship, a sighting without description) is applied as a delete
-// unless Options.IndexBare is set.
+// unless Options.IndexBare is set. Documents need not carry their STIX ids:
+// with Options.ResolveID a query that is a STIX id matches the document of
+// that id through its bleve id, which saves a unique term per document.
 //
 // # Consistency
 //

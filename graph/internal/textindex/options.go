@@ -68,6 +68,15 @@ type Options struct {
 	// MaxQueryLength caps len(Query.Text) in bytes. Default 1024.
 	MaxQueryLength int
 
+	// ResolveID maps a STIX id (or an alias of one) to the ID of the
+	// document that stands for it. With it, a query that is a STIX id (the
+	// whole plain text, a field-less term or a kw: term) matches that
+	// document through its bleve id, so documents need not carry their
+	// STIX ids as keywords: one unique term fewer per document, which is a
+	// large share of the indexing work for observables. Without it such a
+	// query only matches documents that list the id in Keywords. Default nil.
+	ResolveID func(stixID string) (uint64, bool)
+
 	// scorchConfig is merged into the scorch runtime configuration; the
 	// benchmarks use it to try other knobs.
 	scorchConfig map[string]interface{}

@@ -300,9 +300,10 @@ func (ix *Index) userQuery(text string) (q query.Query, unscored bool, err error
 	return q, false, err
 }
 
-// plainQuery matches text as an exact keyword or address, or as words.
+// plainQuery matches text as an exact keyword, STIX id or address, or as
+// words.
 func (ix *Index) plainQuery(text string) (query.Query, error) {
-	should := []query.Query{termQuery(fieldKeyword, strings.ToLower(text), boostExact)}
+	should := ix.exact(nil, text)
 	if a, err := netip.ParseAddr(text); err == nil {
 		should = append(should, ipTermQuery(a, boostExact))
 	}
@@ -348,6 +349,33 @@ func wordsQuery(words []string) query.Query {
 		return conj[0]
 	}
 	return query.NewConjunctionQuery(conj)
+}
+
+// exact appends to qs the queries that match text whole: as a keyword and,
+// when text is a STIX id that Options.ResolveID knows, as the document
+// that stands for it.
+func (ix *Index) exact(qs []query.Query, text string) []query.Query {
+	qs = append(qs, termQuery(fieldKeyword, strings.ToLower(text), boostExact))
+	if id, ok := ix.resolveID(text); ok {
+		d := query.NewDocIDQuery([]string{DocID(id)})
+		d.SetBoost(boostExact)
+		qs = append(qs, d)
+	}
+	return qs
+}
+
+// resolveID looks text up with Options.ResolveID when it has the shape of
+// a STIX id, "type--uuid"; STIX ids are lower case, so other case is
+// accepted as keywords were.
+func (ix *Index) resolveID(text string) (uint64, bool) {
+	if ix.opts.ResolveID == nil {
+		return 0, false
+	}
+	typ, uuid, ok := strings.Cut(text, "--")
+	if !ok || typ == "" || len(uuid) != 36 || strings.ContainsAny(text, " \t\n") {
+		return 0, false
+	}
+	return ix.opts.ResolveID(strings.ToLower(text))
 }
 
 func termQuery(field, term string, boost float64) *query.TermQuery {
@@ -414,6 +442,8 @@ func (ix *Index) rewrite(q query.Query, leaves *int) (query.Query, error) {
 			return ix.anyField(t.Match, t.Operator, t.Fuzziness), nil
 		case fieldIP:
 			return ipFieldQuery(t.Match), nil
+		case fieldKeyword:
+			return ix.keywordField(t, t.Match), nil
 		}
 		return t, nil
 	case *query.MatchPhraseQuery:
@@ -429,6 +459,9 @@ func (ix *Index) rewrite(q query.Query, leaves *int) (query.Query, error) {
 		m := query.NewMatchQuery(t.MatchPhrase)
 		m.SetField(t.FieldVal)
 		m.SetOperator(query.MatchQueryOperatorAnd)
+		if t.FieldVal == fieldKeyword {
+			return ix.keywordField(m, t.MatchPhrase), nil
+		}
 		return m, nil
 	case *query.WildcardQuery:
 		if err := leaf(); err != nil {
@@ -484,10 +517,27 @@ func (ix *Index) rewriteOptional(q query.Query, leaves *int) (query.Query, error
 	return ix.rewrite(q, leaves)
 }
 
-// anyField matches text against Name and Text, and whole against Keywords.
+// keywordField is q, a "kw:" leaf for value, or the document value names
+// when value is a STIX id.
+func (ix *Index) keywordField(q query.Query, value string) query.Query {
+	if id, ok := ix.resolveID(value); ok {
+		return query.NewDisjunctionQuery([]query.Query{q, query.NewDocIDQuery([]string{DocID(id)})})
+	}
+	return q
+}
+
+// anyField matches text against Name and Text, and whole against Keywords
+// (and as a STIX id, see exact).
 func (ix *Index) anyField(text string, op query.MatchQueryOperator, fuzziness int) query.Query {
-	ds := make([]query.Query, 0, 4)
-	ds = append(ds, termQuery(fieldKeyword, strings.ToLower(text), boostExact))
+	ds := ix.exact(make([]query.Query, 0, 6), text)
+	if fuzziness > 0 {
+		// Values without words of their own (domains, hashes) are only
+		// keywords, so a typo in one is forgiven here.
+		f := query.NewFuzzyQuery(strings.ToLower(text))
+		f.SetField(fieldKeyword)
+		f.SetFuzziness(fuzziness)
+		ds = append(ds, f)
+	}
 	if a, err := netip.ParseAddr(text); err == nil {
 		ds = append(ds, ipTermQuery(a, boostExact))
 	}

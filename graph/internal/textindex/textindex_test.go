@@ -573,3 +573,56 @@ func TestConcurrentApplySearch(t *testing.T) {
 		mustDo(t, <-errs)
 	}
 }
+
+// TestSearchByResolvedID shows that a STIX id finds its document through
+// Options.ResolveID although no document carries ids as keywords: typed
+// alone, in any case, as a field-less or kw: term of a query string, and
+// combined with a type restriction. An id the resolver does not know, or
+// text that only resembles one, finds nothing.
+func TestSearchByResolvedID(t *testing.T) {
+	known := map[string]uint64{
+		"malware--11111111-1111-4111-8111-111111111111":     2,
+		"domain-name--66666666-6666-4666-8666-666666666666": 6,
+	}
+	opts := testOptions()
+	opts.ResolveID = func(s string) (uint64, bool) { id, ok := known[s]; return id, ok }
+	ix, _ := openTest(t, opts)
+	if err := ix.Apply(fixture, nil, 8); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	tests := []struct {
+		text string
+		want []uint64
+	}{
+		{"malware--11111111-1111-4111-8111-111111111111", []uint64{2}},
+		{"  MALWARE--11111111-1111-4111-8111-111111111111 ", []uint64{2}},
+		{`kw:"domain-name--66666666-6666-4666-8666-666666666666"`, []uint64{6}},
+		{"+type:malware +malware--11111111-1111-4111-8111-111111111111", []uint64{2}},
+		{"+type:ipv4-addr +domain-name--66666666-6666-4666-8666-666666666666", []uint64{}},
+		{"+type:malware malware--11111111-1111-4111-8111-111111111111 -trickbot", []uint64{1}},
+		{"malware--99999999-9999-4999-8999-999999999999", []uint64{}},
+		{"malware--11111111", []uint64{}},
+	}
+	for _, tc := range tests {
+		r, err := ix.Search(context.Background(), Query{Text: tc.text})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", tc.text, err)
+		}
+		if got := sorted(ids(r)); !slices.Equal(got, tc.want) {
+			t.Errorf("Search(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestFuzzyKeyword shows that a fuzzy term forgives a typo in a value that
+// is only a keyword, such as a domain name.
+func TestFuzzyKeyword(t *testing.T) {
+	ix := loadFixture(t)
+	r, err := ix.Search(context.Background(), Query{Text: "evil.exampel.com~1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(r); !slices.Equal(got, []uint64{6}) {
+		t.Errorf("fuzzy domain: %v, want [6]", got)
+	}
+}
