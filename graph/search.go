@@ -377,10 +377,11 @@ func (in *indexer) trim() {
 	in.trimmed = durable
 }
 
-func (in *indexer) close() error {
+// stopIndexing stops the indexer once it has indexed every commit; after
+// it the index no longer reads the store.
+func (in *indexer) stopIndexing() {
 	close(in.stop)
 	<-in.done
-	return in.ix.Close()
 }
 
 // wait blocks until the index has caught up with outbox entry seq, the

@@ -322,12 +322,18 @@ func (s *Store) Close() error {
 		close(s.gcStop)
 		<-s.gcDone
 	}
-	var errs []error
-	if in := s.search.Load(); in != nil {
-		errs = append(errs, in.close())
+	in := s.search.Load()
+	if in == nil {
+		return s.closeBadger()
 	}
-	errs = append(errs, s.closeBadger())
-	return errors.Join(errs...)
+	// Once the indexer has drained the outbox, the index only waits for
+	// its persister (up to SearchPersistInterval) and Badger only flushes
+	// its memtable; neither needs the other, so they close side by side.
+	in.stopIndexing()
+	ixErr := make(chan error, 1)
+	go func() { ixErr <- in.ix.Close() }()
+	err := s.closeBadger()
+	return errors.Join(<-ixErr, err)
 }
 
 func (s *Store) closeBadger() error {
