@@ -28,7 +28,11 @@
 // index, degree counters and per-type counters are maintained in the same
 // transaction, together with an outbox entry listing the changed ids.
 // References to objects that have not arrived are stored against stub
-// records and resolve when the object arrives.
+// records and resolve when the object arrives. Records longer than
+// Options.ValueThreshold live in Badger's value log, so that compactions
+// move the small index keys and pointers rather than whole objects; a
+// collector rewrites value log files that are mostly garbage every
+// Options.ValueLogGCInterval (CollectValueLog runs it at once).
 //
 // Access. Each node has a Policy (owner, TLP, sharing list, named users),
 // interned as a Class. An in-memory id → class array lets reads decide
