@@ -40,20 +40,24 @@ func newIDCodec(s *graph.Store) (*idCodec, error) {
 }
 
 // round is the round function: the first 32 bits of AES over the round
-// number and the half.
-func (c *idCodec) round(i int, half uint32) uint32 {
-	var in, out [aes.BlockSize]byte
+// number and the half. buf holds the block in and out; the caller passes
+// one for all rounds, since blocks handed to the cipher's interface go to
+// the heap, and two for each round cost more than the AES itself.
+func (c *idCodec) round(buf *[2 * aes.BlockSize]byte, i int, half uint32) uint32 {
+	in, out := buf[:aes.BlockSize], buf[aes.BlockSize:]
+	clear(in)
 	in[0] = byte(i)
 	binary.BigEndian.PutUint32(in[1:], half)
-	c.block.Encrypt(out[:], in[:])
-	return binary.BigEndian.Uint32(out[:])
+	c.block.Encrypt(out, in)
+	return binary.BigEndian.Uint32(out)
 }
 
 // encode returns the API id of an internal id.
 func (c *idCodec) encode(id graph.ID) string {
+	buf := new([2 * aes.BlockSize]byte)
 	l, r := uint32(uint64(id)>>32), uint32(id)
 	for i := range idRounds {
-		l, r = r, l^c.round(i, r)
+		l, r = r, l^c.round(buf, i, r)
 	}
 	var b [8]byte
 	binary.BigEndian.PutUint32(b[:4], l)
@@ -70,9 +74,10 @@ func (c *idCodec) decode(s string) (graph.ID, bool) {
 	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
 		return 0, false
 	}
+	buf := new([2 * aes.BlockSize]byte)
 	l, r := binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:])
 	for i := idRounds - 1; i >= 0; i-- {
-		l, r = r^c.round(i, l), l
+		l, r = r^c.round(buf, i, l), l
 	}
 	id := graph.ID(uint64(l)<<32 | uint64(r))
 	return id, id != 0
