@@ -474,6 +474,17 @@ func (c *leakCheck) edges(tx *graph.Tx) {
 					c.t.Fatalf("%s: Degree(%s, %v, %q) = %d, %v; model %d visible edges", c.v, stix, dir, typ, n, err, len(want))
 				}
 			}
+			// Leaving types out keeps exactly the model's edges of the
+			// other types.
+			for _, except := range [][]string{{"no-such-type"}, own[:min(1, len(own))], own[min(1, len(own)):], own} {
+				var got []graph.Edge
+				err := tx.Neighbours(id, graph.NeighbourQuery{Dir: dir, Except: except}, func(e graph.Edge) bool { got = append(got, e); return true })
+				if err != nil {
+					c.t.Fatalf("%s: Neighbours(%s, %v, except %v): %v", c.v, stix, dir, except, err)
+				}
+				want := slices.DeleteFunc(c.w.EdgesAt(c.v, stix, dir, nil), func(e graphtest.WorldEdge) bool { return slices.Contains(except, e.Type) })
+				c.sameEdges(fmt.Sprintf("Neighbours(%s, %v, except %v)", stix, dir, except), got, want)
+			}
 		}
 	}
 }

@@ -96,6 +96,13 @@ func TestFixtureReads(t *testing.T) {
 		if len(got) != 2 {
 			t.Errorf("filtered neighbours: %q", got)
 		}
+		got = neighbours(t, tx, ids.Malware, graph.NeighbourQuery{Except: []string{"object_refs", "created_by_ref", "nope"}})
+		if want := []string{"in indicates " + ids.Indicator, "in uses " + ids.Campaign}; !slices.Equal(got, want) {
+			t.Errorf("neighbours of malware except object_refs and created_by_ref:\n got %q\nwant %q", got, want)
+		}
+		if got = neighbours(t, tx, ids.Identity, graph.NeighbourQuery{Dir: graph.In, Except: []string{"created_by_ref"}}); len(got) != 0 {
+			t.Errorf("identity's in-edges except created_by_ref: %q", got)
+		}
 		mal := mustLookup(t, tx, ids.Malware)
 		for _, c := range []struct {
 			dir  graph.Direction

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -165,10 +166,35 @@ func operationName(req Request) string {
 	if req.OperationName != "" {
 		return req.OperationName
 	}
+	if !mayNameOperation(req.Query) {
+		return ""
+	}
 	if m := operationNameRE.FindStringSubmatch(req.Query); m != nil {
 		return m[2]
 	}
 	return ""
+}
+
+// mayNameOperation reports whether operationNameRE may match q: whether an
+// operation keyword in q is followed by white space. Documents without an
+// operation name, such as "query($id: ID!) {…}", mostly hold none, and on
+// them the expression tries a match from every position: 2.6% of the CPU
+// of the API benchmark's neighbourhood requests, since each request looks
+// its name up twice (log and audit).
+func mayNameOperation(q string) bool {
+	for _, kw := range []string{"query", "mutation", "subscription"} {
+		for rest := q; ; {
+			i := strings.Index(rest, kw)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(kw):]
+			if rest != "" && strings.IndexByte(" \t\n\f\r", rest[0]) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errorCodes returns the distinct error codes of a response.
@@ -304,9 +330,28 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	if err := json.NewEncoder(w).Encode(resp); err != nil {
+	if err := writeResponse(w, resp); err != nil {
 		a.log.Warn("write GraphQL response", "err", err)
 	}
+}
+
+// writeResponse writes resp as a json.Encoder does. An answer of data
+// alone is written as is when the encoder would copy it unchanged: graphql-go
+// builds it compact and valid, and it holds none of the characters the
+// encoder escapes. That spares a second scan of every answer, 4% of the
+// CPU of a neighbourhood request.
+func writeResponse(w io.Writer, resp *Response) error {
+	d := resp.Data
+	if len(resp.Errors) > 0 || len(resp.Extensions) > 0 || len(d) == 0 ||
+		bytes.ContainsAny(d, "<>&") || bytes.Contains(d, []byte("\u2028")) || bytes.Contains(d, []byte("\u2029")) {
+		return json.NewEncoder(w).Encode(resp)
+	}
+	for _, b := range [][]byte{[]byte(`{"data":`), d, []byte("}\n")} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bodyError answers a request whose body cannot be read.

@@ -212,12 +212,13 @@ func checkPathArgs(lim Limits, maxDepth, k int) error {
 
 // Paths resolves Query.paths.
 func (q *queryResolver) Paths(ctx context.Context, args struct {
-	From      graphql.ID
-	To        graphql.ID
-	MaxDepth  int32
-	K         int32
-	EdgeTypes *[]string
-	Direction string
+	From            graphql.ID
+	To              graphql.ID
+	MaxDepth        int32
+	K               int32
+	EdgeTypes       *[]string
+	Direction       string
+	ThroughCreators bool
 }) (*pathConnection, error) {
 	r := reqFrom(ctx)
 	lim := q.api.limits
@@ -240,6 +241,9 @@ func (q *queryResolver) Paths(ctx context.Context, args struct {
 			return err
 		}
 		ps := &pathSearch{ctx: ctx, tx: tx, q: edgeKey{dir: directionArg(args.Direction), types: types}.query(), budget: lim.MaxPathVisits}
+		if !args.ThroughCreators && types == "" {
+			ps.ends = &[2]graph.ID{from, to}
+		}
 		paths, err = ps.kShortest(from, to, maxDepth, k)
 		return err
 	})

@@ -542,6 +542,12 @@ func (a *apiCheck) paths() {
 	from := vis[rapid.IntRange(0, len(vis)-1).Draw(a.t, "path from")].Object.ID
 	to := vis[rapid.IntRange(0, len(vis)-1).Draw(a.t, "path to")].Object.ID
 	maxDepth := rapid.IntRange(1, 4).Draw(a.t, "path max depth")
+	through := rapid.Bool().Draw(a.t, "path through creators")
+	// Unless through, a path takes a created_by_ref edge only into one of
+	// its ends.
+	allowed := func(e graphtest.WorldEdge) bool {
+		return through || e.Type != "created_by_ref" || e.To == from || e.To == to
+	}
 	var out struct {
 		Paths struct {
 			TotalCount int
@@ -554,19 +560,18 @@ func (a *apiCheck) paths() {
 			}
 		}
 	}
-	const q = `query($from: ID!, $to: ID!, $max: Int) { paths(from: $from, to: $to, maxDepth: $max, k: 3) { totalCount
+	const q = `query($from: ID!, $to: ID!, $max: Int, $through: Boolean) { paths(from: $from, to: $to, maxDepth: $max, k: 3, throughCreators: $through) { totalCount
 		edges { node { length nodes { stixId } links { type from { stixId } to { stixId } via { stixId } } } } } }`
-	a.exec(q, map[string]any{"from": from, "to": to, "max": maxDepth}, &out)
-	what := fmt.Sprintf("paths(%s, %s, maxDepth %d)", from, to, maxDepth)
-	dist, _ := a.w.Reach(a.v, from, maxDepth, graph.Both, nil)
-	d, reachable := dist[to]
+	a.exec(q, map[string]any{"from": from, "to": to, "max": maxDepth, "through": through}, &out)
+	what := fmt.Sprintf("paths(%s, %s, maxDepth %d, throughCreators %v)", from, to, maxDepth, through)
+	d, reachable := a.distance(from, to, maxDepth, allowed)
 	if reachable != (out.Paths.TotalCount > 0) || out.Paths.TotalCount != len(out.Paths.Edges) {
 		a.t.Fatalf("%s: %s: totalCount %d, %d paths; model reachable %v", a.v, what, out.Paths.TotalCount, len(out.Paths.Edges), reachable)
 	}
 	visibleLinks := map[string]bool{}
 	for _, o := range vis {
 		for _, e := range a.w.EdgesAt(a.v, o.Object.ID, graph.Out, nil) {
-			visibleLinks[worldLink(e)] = true
+			visibleLinks[worldLink(e)] = allowed(e)
 		}
 	}
 	for i, p := range out.Paths.Edges {
@@ -584,7 +589,7 @@ func (a *apiCheck) paths() {
 				l := p.Node.Links[j]
 				next := p.Node.Nodes[j+1].StixID
 				if !visibleLinks[l.String()] || !(l.From.StixID == n.StixID && l.To.StixID == next || l.From.StixID == next && l.To.StixID == n.StixID) {
-					a.t.Fatalf("%s: %s: path %d link %s is not a visible edge between %s and %s", a.v, what, i, l, n.StixID, next)
+					a.t.Fatalf("%s: %s: path %d link %s is not a visible edge a path may take between %s and %s", a.v, what, i, l, n.StixID, next)
 				}
 			}
 		}
@@ -607,6 +612,32 @@ func (a *apiCheck) paths() {
 	if strings.ReplaceAll(string(h), hidden, "<id>") != strings.ReplaceAll(string(m), missing, "<id>") {
 		a.t.Fatalf("%s: a path to hidden %s reads unlike one to a missing object:\n %s\n %s", a.v, hidden, h, m)
 	}
+}
+
+// distance is the model's length of a shortest path from one object to
+// another over the visible edges that allowed keeps, at most maxDepth;
+// ok is false when there is none.
+func (a *apiCheck) distance(from, to string, maxDepth int, allowed func(graphtest.WorldEdge) bool) (int, bool) {
+	dist := map[string]int{from: 0}
+	frontier := []string{from}
+	for d := 0; d < maxDepth && len(frontier) > 0; d++ {
+		var next []string
+		for _, n := range frontier {
+			for _, e := range a.w.EdgesAt(a.v, n, graph.Both, nil) {
+				o := e.To
+				if o == n {
+					o = e.From
+				}
+				if _, ok := dist[o]; !ok && allowed(e) {
+					dist[o] = d + 1
+					next = append(next, o)
+				}
+			}
+		}
+		frontier = next
+	}
+	d, ok := dist[to]
+	return d, ok
 }
 
 // Named regression tests. Each builds the smallest graph its leak class

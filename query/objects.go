@@ -110,7 +110,7 @@ func (o *objectResolver) ToGenericObject() (*objectResolver, bool) {
 // Common fields.
 
 // ID is the API id: the internal id, encrypted (see idCodec).
-func (o *objectResolver) ID() graphql.ID { return graphql.ID(o.req.api.ids.encode(o.n.ID)) }
+func (o *objectResolver) ID() objectID { return objectID(o.req.api.ids.encode(o.n.ID)) }
 
 // StixID is the STIX id.
 func (o *objectResolver) StixID() string { return o.n.StixID }

@@ -145,6 +145,12 @@ func TestScripts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// The HTTP handler writes data as graphql-go built it when it
+				// holds nothing to escape, which is right only if it is compact.
+				var compact bytes.Buffer
+				if err := json.Compact(&compact, resp.Data); len(resp.Data) > 0 && (err != nil || !bytes.Equal(compact.Bytes(), resp.Data)) {
+					t.Errorf("%s:%d %s: the data is not compact JSON (%v): %s", file, c.line, c.name, err, resp.Data)
+				}
 				noteCursor(got, names)
 				if *update {
 					pretty := prettyJSON(t, got)

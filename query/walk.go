@@ -97,7 +97,10 @@ type pathSearch struct {
 	q      graph.NeighbourQuery
 	budget int
 	visits int
-	adj    map[adjKey][]graph.Edge
+	// ends, when set, are the query's two ends, and the search follows a
+	// created_by_ref edge only into one of them (see creatorEdges).
+	ends *[2]graph.ID
+	adj  map[adjKey][]graph.Edge
 	// arena holds the edges of adj one node after the other, so that the
 	// thousands of edges of a hub are not copied again and again as a
 	// slice of their own grows; it comes from arenas and goes back there
@@ -115,6 +118,16 @@ type adjKey struct {
 	id       graph.ID
 	backward bool
 }
+
+// creatorEdges are the edge types that name who created an object. Unless
+// a paths query asks otherwise, a path takes such an edge only into the
+// creator it asks about, as `from` or `to`, never through a creator to
+// something else it created: an organization's identity is the creator
+// of everything that organization wrote, so a path through it says only
+// that two objects came from the same organization, which a shortest
+// path would then say about nearly any two objects. Markings are no such
+// hub, as object_marking_refs are never edges.
+var creatorEdges = []string{"created_by_ref"}
 
 // errPathBudget ends a search that visited too many nodes.
 var errPathBudget = limitErr("maxDepth", "the path search examined too many edges; lower maxDepth or k, or name edge types")
@@ -140,7 +153,7 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 	}
 	start := len(*ps.arena)
 	var ferr error
-	err := ps.tx.Neighbours(id, q, func(e graph.Edge) bool {
+	add := func(e graph.Edge) bool {
 		ps.visits++
 		if ps.visits > ps.budget {
 			ferr = errPathBudget
@@ -151,14 +164,33 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 				return false
 			}
 		}
-		*ps.arena = append(*ps.arena, e)
+		if ps.ends == nil || e.To == ps.ends[0] || e.To == ps.ends[1] || !slices.Contains(creatorEdges, e.Type) {
+			*ps.arena = append(*ps.arena, e)
+		}
 		return true
-	})
-	if err == nil {
-		err = ferr
 	}
-	if err != nil {
-		return nil, err
+	qs := []graph.NeighbourQuery{q}
+	if ps.ends != nil && id != ps.ends[0] && id != ps.ends[1] && q.Dir != graph.Out {
+		// The creator edges arriving at a node other than the ends lead
+		// nowhere a path may go; the scan seeks past them, so that a
+		// creator's thousands are not read.
+		in := q
+		in.Dir, in.Except = graph.In, creatorEdges
+		qs = []graph.NeighbourQuery{in}
+		if q.Dir != graph.In {
+			out := q
+			out.Dir = graph.Out
+			qs = []graph.NeighbourQuery{out, in}
+		}
+	}
+	for _, q := range qs {
+		err := ps.tx.Neighbours(id, q, add)
+		if err == nil {
+			err = ferr
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if ps.adj == nil {
 		ps.adj = map[adjKey][]graph.Edge{}
