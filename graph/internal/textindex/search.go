@@ -34,8 +34,12 @@ const (
 // Boosts of the ways a plain query can match.
 const (
 	boostExact = 10 // whole query equals a keyword or an address
-	boostName  = 2  // a word in the name
-	boostText  = 1  // a word in other text
+	// boostID ranks the node a STIX id names above everything that merely
+	// mentions the id: its match scores a constant with no term statistics
+	// behind it, so it needs a far larger boost than a keyword match.
+	boostID   = 1000
+	boostName = 2 // a word in the name
+	boostText = 1 // a word in other text
 )
 
 // maxRangeTerms caps how many distinct indexed terms one address or date
@@ -358,7 +362,7 @@ func (ix *Index) exact(qs []query.Query, text string) []query.Query {
 	qs = append(qs, termQuery(fieldKeyword, strings.ToLower(text), boostExact))
 	if id, ok := ix.resolveID(text); ok {
 		d := query.NewDocIDQuery([]string{DocID(id)})
-		d.SetBoost(boostExact)
+		d.SetBoost(boostID)
 		qs = append(qs, d)
 	}
 	return qs

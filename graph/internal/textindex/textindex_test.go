@@ -587,21 +587,32 @@ func TestSearchByResolvedID(t *testing.T) {
 	opts := testOptions()
 	opts.ResolveID = func(s string) (uint64, bool) { id, ok := known[s]; return id, ok }
 	ix, _ := openTest(t, opts)
-	if err := ix.Apply(fixture, nil, 8); err != nil {
+	// Document 9 names every word of the malware's id and mentions the id.
+	mention := Doc{ID: 9, Type: "report", Class: 1, Name: "malware 11111111 1111 4111 8111 111111111111",
+		Text: []string{"malware--11111111-1111-4111-8111-111111111111"}}
+	if err := ix.Apply(append(slices.Clone(fixture), mention), nil, 9); err != nil {
 		t.Fatalf("Apply: %v", err)
+	}
+	r, err := ix.Search(context.Background(), Query{Text: "malware--11111111-1111-4111-8111-111111111111"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Hits) == 0 || r.Hits[0].ID != 2 {
+		t.Errorf("the node an id names must rank first, above a report that mentions it: %+v", r.Hits)
 	}
 	tests := []struct {
 		text string
 		want []uint64
 	}{
-		{"malware--11111111-1111-4111-8111-111111111111", []uint64{2}},
-		{"  MALWARE--11111111-1111-4111-8111-111111111111 ", []uint64{2}},
+		{"malware--11111111-1111-4111-8111-111111111111", []uint64{2, 9}},
+		{"  MALWARE--11111111-1111-4111-8111-111111111111 ", []uint64{2, 9}},
 		{`kw:"domain-name--66666666-6666-4666-8666-666666666666"`, []uint64{6}},
 		{"+type:malware +malware--11111111-1111-4111-8111-111111111111", []uint64{2}},
+		{"+type:report +malware--11111111-1111-4111-8111-111111111111", []uint64{9}},
 		{"+type:ipv4-addr +domain-name--66666666-6666-4666-8666-666666666666", []uint64{}},
 		{"+type:malware malware--11111111-1111-4111-8111-111111111111 -trickbot", []uint64{1}},
 		{"malware--99999999-9999-4999-8999-999999999999", []uint64{}},
-		{"malware--11111111", []uint64{}},
+		{"malware--11111111", []uint64{9}}, // not an id: its words
 	}
 	for _, tc := range tests {
 		r, err := ix.Search(context.Background(), Query{Text: tc.text})
