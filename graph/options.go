@@ -66,7 +66,8 @@ type Options struct {
 	// accumulate in memory before writing them to disk. Longer means less
 	// merge work during bulk loads; documents are searchable at once either
 	// way, and after a crash the outbox replays what was not yet written.
-	// Close waits up to this long. Default 1s (the text index's default).
+	// Close does not wait for it: it has the documents written at once.
+	// Default 1s (the text index's default).
 	SearchPersistInterval time.Duration
 	// Logger receives store and Badger messages. Default slog.Default().
 	Logger *slog.Logger

@@ -42,7 +42,7 @@ func Open(tb testing.TB) *graph.Store {
 	tb.Helper()
 	opts := graph.DefaultOptions()
 	opts.SyncWrites = false
-	opts.SearchPersistInterval = 10 * time.Millisecond // Close waits for it
+	opts.SearchPersistInterval = 10 * time.Millisecond // documents reach disk soon, as in a crash test
 	return OpenWith(tb, tb.TempDir(), opts)
 }
 

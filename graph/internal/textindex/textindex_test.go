@@ -637,3 +637,39 @@ func TestFuzzyKeyword(t *testing.T) {
 		t.Errorf("fuzzy domain: %v, want [6]", got)
 	}
 }
+
+// TestCloseSkipsPersisterNap shows that Close persists what Apply returned
+// without waiting out the persister's nap: with a nap of a minute, Close
+// returns within the CloseTimeout of 20 s, and the reopened index holds
+// the last batch.
+func TestCloseSkipsPersisterNap(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		opts := testOptions()
+		opts.Shards = shards
+		opts.PersisterNap = time.Minute
+		opts.CloseTimeout = 20 * time.Second
+		dir := filepath.Join(t.TempDir(), "ix")
+		ix, err := Open(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first batch starts the nap; the second waits behind it.
+		for b := range 2 {
+			if err := ix.Apply([]Doc{{ID: uint64(b + 1), Type: "url", Class: 1, Keywords: []string{"k"}}}, nil, uint64(10+b)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := ix.Close(); err != nil {
+			t.Fatalf("shards %d: Close: %v", shards, err)
+		}
+		ix, err = Open(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := ix.HWM(); err != nil || h != 11 {
+			t.Errorf("shards %d: reopened HWM %d, %v; want 11", shards, h, err)
+		}
+		mustDo(t, ix.Close())
+	}
+}
