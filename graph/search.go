@@ -615,8 +615,7 @@ func (s *Store) resolveSTIXID(stixID string) (uint64, bool) {
 	var id ID
 	var ok bool
 	err := s.db.View(func(txn *badger.Txn) (err error) {
-		// Reading the id index needs the transaction only, no viewer.
-		id, ok, err = (&Tx{txn: txn}).readXID(stixID)
+		id, ok, err = readXID(txn, stixID)
 		return err
 	})
 	if err != nil {

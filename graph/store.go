@@ -327,8 +327,8 @@ func (s *Store) Close() error {
 		return s.closeBadger()
 	}
 	// Once the indexer has drained the outbox, the index only waits for
-	// its persister (up to SearchPersistInterval) and Badger only flushes
-	// its memtable; neither needs the other, so they close side by side.
+	// its persister to write what it holds and Badger only flushes its
+	// memtable; neither needs the other, so they close side by side.
 	in.stopIndexing()
 	ixErr := make(chan error, 1)
 	go func() { ixErr <- in.ix.Close() }()

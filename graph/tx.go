@@ -154,18 +154,18 @@ func (tx *Tx) lookupID(stixID string) (ID, bool, error) {
 		if tx.s.wcache.absent(stixID) {
 			return 0, false, nil
 		}
-		id, ok, err := tx.readXID(stixID)
+		id, ok, err := readXID(tx.txn, stixID)
 		if ok {
 			tx.s.wcache.putXID(stixID, id)
 		}
 		return id, ok, err
 	}
-	return tx.readXID(stixID)
+	return readXID(tx.txn, stixID)
 }
 
-// readXID reads the STIX id index.
-func (tx *Tx) readXID(stixID string) (ID, bool, error) {
-	item, err := tx.txn.Get(xidKey(stixID))
+// readXID reads the STIX id index in txn; it needs no viewer.
+func readXID(txn *badger.Txn, stixID string) (ID, bool, error) {
+	item, err := txn.Get(xidKey(stixID))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, false, nil
 	}

@@ -459,8 +459,8 @@ func (ix *Index) flush(timeout time.Duration) bool {
 
 // Close waits for running calls to return and for applied batches to be
 // persisted (at once, without the persister's nap, and at most
-// Options.CloseTimeout), then closes the index. Later calls return ErrClosed; closing twice
-// returns nil.
+// Options.CloseTimeout), then closes the index. Later calls return
+// ErrClosed; closing twice returns nil.
 func (ix *Index) Close() error {
 	ix.closeMu.Lock()
 	defer ix.closeMu.Unlock()
@@ -479,9 +479,9 @@ func (ix *Index) Close() error {
 	return errors.Join(errs...)
 }
 
-// noMerge is a merge plan that selects no segment (none is smaller than
-// half of MaxSegmentSize 0).
-var noMerge = mergeplan.MergePlanOptions{MaxSegmentSize: 0, MaxSegmentsPerTier: 1, SegmentsPerMergeTask: 2, TierGrowth: 2}
+// noMerge is a merge plan that selects no segment: only segments smaller
+// than half of MaxSegmentSize, here 0, are eligible.
+var noMerge mergeplan.MergePlanOptions
 
 // wakePersisters ends the persisters' naps, so that Close waits only for
 // the writing of what Apply returned, not for up to PersisterNap more.

@@ -360,12 +360,21 @@ func wordsQuery(words []string) query.Query {
 // that stands for it.
 func (ix *Index) exact(qs []query.Query, text string) []query.Query {
 	qs = append(qs, termQuery(fieldKeyword, strings.ToLower(text), boostExact))
-	if id, ok := ix.resolveID(text); ok {
-		d := query.NewDocIDQuery([]string{DocID(id)})
+	if d := ix.idQuery(text); d != nil {
 		d.SetBoost(boostID)
 		qs = append(qs, d)
 	}
 	return qs
+}
+
+// idQuery matches the document of the STIX id text, or is nil when text is
+// no STIX id that Options.ResolveID knows.
+func (ix *Index) idQuery(text string) *query.DocIDQuery {
+	id, ok := ix.resolveID(text)
+	if !ok {
+		return nil
+	}
+	return query.NewDocIDQuery([]string{DocID(id)})
 }
 
 // resolveID looks text up with Options.ResolveID when it has the shape of
@@ -524,8 +533,8 @@ func (ix *Index) rewriteOptional(q query.Query, leaves *int) (query.Query, error
 // keywordField is q, a "kw:" leaf for value, or the document value names
 // when value is a STIX id.
 func (ix *Index) keywordField(q query.Query, value string) query.Query {
-	if id, ok := ix.resolveID(value); ok {
-		return query.NewDisjunctionQuery([]query.Query{q, query.NewDocIDQuery([]string{DocID(id)})})
+	if d := ix.idQuery(value); d != nil {
+		return query.NewDisjunctionQuery([]query.Query{q, d})
 	}
 	return q
 }
