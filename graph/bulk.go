@@ -14,8 +14,8 @@ type BulkOptions struct {
 	// Default 2,000. A chunk is also committed early when it nears the
 	// largest transaction Badger accepts.
 	ChunkObjects int
-	// OnCommit, when set, is called after each chunk is durably committed,
-	// with the stats of that chunk. It runs on the loading goroutine, in
+	// OnCommit, when set, is called after each chunk is committed (durably
+	// when Options.SyncWrites is on), with the stats of that chunk. It runs on the loading goroutine, in
 	// commit order, from a later Put, Flush or Close.
 	OnCommit func(BulkStats)
 }

@@ -64,19 +64,34 @@ func (a *app) storeOptions(log *slog.Logger) graph.Options {
 	return opts
 }
 
+// openOptions returns the store options of the global flags, with the
+// command-line logger.
+func (a *app) openOptions() (graph.Options, error) {
+	log, err := a.logger(slog.LevelWarn)
+	if err != nil {
+		return graph.Options{}, err
+	}
+	return a.storeOptions(log), nil
+}
+
 // openStore opens the store in the data directory. With mustExist, a
 // missing directory is an error rather than a new empty store.
 func (a *app) openStore(mustExist bool) (*graph.Store, error) {
-	log, err := a.logger(slog.LevelWarn)
+	opts, err := a.openOptions()
 	if err != nil {
 		return nil, err
 	}
+	return a.openStoreWith(mustExist, opts)
+}
+
+// openStoreWith is openStore with the options a command adjusted.
+func (a *app) openStoreWith(mustExist bool, opts graph.Options) (*graph.Store, error) {
 	if mustExist {
 		if _, err := os.Stat(a.dataDir); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open store: data directory %s does not exist (ingest some data first, or name another with --data-dir)", a.dataDir)
 		}
 	}
-	s, err := graph.Open(a.dataDir, a.storeOptions(log))
+	s, err := graph.Open(a.dataDir, opts)
 	if errors.Is(err, graph.ErrLocked) {
 		return nil, fmt.Errorf("open store: %w (is `verband serve` or `verband demo` running on it? stop it first)", err)
 	}

@@ -21,6 +21,7 @@ func newIngestCmd(a *app) *cobra.Command {
 		labels                                      []string
 		chunk                                       int
 		indicators, trustOrg, ignoreDistribution    bool
+		syncChunks                                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest FILE|DIR...",
@@ -52,7 +53,15 @@ end. Either way the error names the file, the object's position and id, and
 the property at fault.
 
 When the objects are committed, ingest waits until the search index has
-caught up, so that everything it loaded is searchable when it exits.`,
+caught up, so that everything it loaded is searchable when it exits.
+
+A bulk load does not wait for the disk after every chunk: the store is made
+durable when ingest closes it at the end. A crash of the process loses no
+committed chunk either way, but a power failure or kernel crash during the
+load may lose the chunks committed since the last memtable flush; loading
+the same files again then completes it. --sync-every-chunk makes every
+chunk durable before the next one commits, as interactive writes are, at
+the cost of two disk flushes per chunk.`,
 		Example: `  verband ingest enterprise-attack.json.gz --source mitre-attack
   verband ingest ./feeds --owner org-a --tlp amber --on-error=skip
   verband ingest maltrail/ --source maltrail
@@ -91,7 +100,12 @@ caught up, so that everything it loaded is searchable when it exits.`,
 			if err != nil {
 				return fmt.Errorf("ingest: %w", err)
 			}
-			store, err := a.openStore(false)
+			opts, err := a.openOptions()
+			if err != nil {
+				return err
+			}
+			opts.SyncWrites = syncChunks
+			store, err := a.openStoreWith(false, opts)
 			if err != nil {
 				return err
 			}
@@ -168,6 +182,7 @@ caught up, so that everything it loaded is searchable when it exits.`,
 	f.StringVar(&tlp, "tlp", "", "TLP for objects without a TLP marking: clear, green, amber, amber+strict, red or unmarked (default: the source's configured marking, else unmarked)")
 	f.StringVar(&onError, "on-error", "stop", "what to do with a bad object: stop or skip")
 	f.IntVar(&chunk, "chunk", 0, "objects per atomic commit (default 2000)")
+	f.BoolVar(&syncChunks, "sync-every-chunk", false, "make every chunk durable on disk before the next one commits (by default the load is made durable when it ends)")
 	f.StringVar(&listFormat, "list-format", "auto", "format of list files: auto, plain, csv or maltrail")
 	f.StringVar(&columns, "columns", "", "CSV column mapping, such as 'value=ioc,type=kind,comment=3' (header names or 1-based numbers)")
 	f.BoolVar(&indicators, "indicators", false, "make an indicator for every list value, not only its observable")

@@ -65,8 +65,8 @@ func TestCLI(t *testing.T) {
 	contains(t, "ingest output", r.stdout, "Ingested 2 files", "17 objects read, 17 created, 0 updated, 0 unchanged", "searchable")
 	contains(t, "ingest stderr", r.stderr, "Waiting for the search index")
 
-	// ingest again: nothing changes.
-	r = ok(t, dir, "--json", "ingest", "--source", "oasis", infraFile, actorFile)
+	// ingest again, syncing every chunk: nothing changes.
+	r = ok(t, dir, "--json", "ingest", "--sync-every-chunk", "--source", "oasis", infraFile, actorFile)
 	var st struct {
 		Files, Objects, Created, Unchanged, Rejected int
 		RejectedErrors                               []string `json:"rejected_errors"`
