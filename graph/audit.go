@@ -581,7 +581,7 @@ func (s *Store) commitAudit(batch []*auditAppend) error {
 		}
 	}
 	seq, prev := l.seq, l.hash
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.auditDB.Update(func(txn *badger.Txn) error {
 		for _, a := range batch {
 			seq++
 			a.e.Seq, a.e.Prev, a.e.Time = seq, prev, auditClock()
@@ -608,6 +608,9 @@ func (s *Store) commitAudit(batch []*auditAppend) error {
 		return fmt.Errorf("append audit entry: %w", err)
 	}
 	l.seq, l.hash = seq, prev
+	if f := s.auditFlush; f != nil {
+		f.dirty.Store(true)
+	}
 	return nil
 }
 
@@ -617,7 +620,7 @@ func (s *Store) loadAuditHead() error {
 	l := &s.audit
 	var seq uint64
 	hash := zeroAuditHash
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.auditDB.View(func(txn *badger.Txn) error {
 		head, ok, err := readAuditHead(txn)
 		if err != nil {
 			return err
@@ -704,7 +707,7 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 	if f.After == ^uint64(0) {
 		return nil // nothing comes after the last possible entry
 	}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.auditDB.View(func(txn *badger.Txn) error {
 		prefix, lo := auditEntryPrefix(), auditEntryKey(f.After+1)
 		hi := auditEntryKey(^uint64(0))
 		if f.Org != "" {
@@ -855,7 +858,7 @@ func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
 		return AuditReport{}, ErrClosed
 	}
 	var rep AuditReport
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.auditDB.View(func(txn *badger.Txn) error {
 		head, hasHead, err := readAuditHead(txn)
 		if errors.Is(err, ErrCorrupt) {
 			rep.add(0, AuditCorrupt, "the head record does not decode: %v", err)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -158,11 +160,11 @@ func TestAuditChainSurvivesReopen(t *testing.T) {
 	}
 }
 
-// tamper changes the store's Badger keys directly, as someone with access
-// to the data directory could.
+// tamper changes the audit database's keys directly, as someone with
+// access to the data directory could.
 func tamper(t *testing.T, s *Store, fn func(txn *badger.Txn) error) {
 	t.Helper()
-	if err := s.db.Update(fn); err != nil {
+	if err := s.auditDB.Update(fn); err != nil {
 		t.Fatalf("tamper: %v", err)
 	}
 }
@@ -491,5 +493,119 @@ func BenchmarkAuditAppend(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// TestAuditMovesToItsOwnDatabase opens a store whose audit log an older
+// build kept in the graph database: read-only it reads the log there, and
+// opened for writing it moves the log into the audit database, whole, so
+// that the chain verifies and new entries continue it.
+func TestAuditMovesToItsOwnDatabase(t *testing.T) {
+	dir := t.TempDir()
+	opts := DefaultOptions()
+	opts.Search = false
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write as the older build did: into the graph database.
+	if err := s.closeAuditDB(); err != nil {
+		t.Fatal(err)
+	}
+	s.auditDB, s.auditFlush = s.db, nil
+	old := appendN(t, s, 5)
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyFormatVersion, []byte{0, 0, 0, byte(formatAuditInGraph)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, auditDirName)); err != nil {
+		t.Fatal(err)
+	}
+
+	ro := opts
+	ro.ReadOnly = true
+	r, err := Open(dir, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyReport(t, r); !rep.OK() || rep.Entries != 5 {
+		t.Errorf("read-only report of the old layout: %+v", rep)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAuditStore(t, dir, true)
+	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 5 {
+		t.Errorf("report after the move: %+v", rep)
+	}
+	var got []AuditEntry
+	if err := s.AuditEntries(context.Background(), AuditFilter{Org: "org-b"}, func(e AuditEntry) bool {
+		got = append(got, e)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Hash != old[1].Hash || got[1].Hash != old[3].Hash {
+		t.Errorf("org-b's entries after the move: %+v", got)
+	}
+	if err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagAudit}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			t.Errorf("audit key %q left in the graph database", it.Item().Key())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s.format != FormatVersion {
+		t.Errorf("format %d after the move, want %d", s.format, FormatVersion)
+	}
+	next := appendN(t, s, 1)[0]
+	if next.Seq != 6 || next.Prev != old[4].Hash {
+		t.Errorf("entry appended after the move: seq %d prev %s, want 6 after %s", next.Seq, next.Prev, old[4].Hash)
+	}
+	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 6 {
+		t.Errorf("report after appending: %+v", rep)
+	}
+}
+
+// TestAuditFlush checks the two durability modes of the audit log: with
+// an interval, appends are committed without a flush and the flusher
+// writes them to disk; without one, every append is flushed in its commit.
+func TestAuditFlush(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Search = false
+	opts.AuditFlushInterval = 5 * time.Millisecond
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.auditDB.Opts().SyncWrites || s.auditFlush == nil {
+		t.Fatal("with a flush interval, audit commits wait for the disk, or nothing flushes them")
+	}
+	appendN(t, s, 3)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.auditFlush.dirty.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the flusher did not write the appended entries to disk within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	opts.AuditFlushInterval = 0
+	strict, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Close()
+	if !strict.auditDB.Opts().SyncWrites || strict.auditFlush != nil {
+		t.Error("without a flush interval, audit commits do not wait for the disk")
 	}
 }

@@ -106,6 +106,15 @@ func TestCrashChild(t *testing.T) {
 		acked++
 		fmt.Fprintf(out, "ack %d\n", acked)
 		out.Flush()
+		// An audit entry per chunk: one whose append returned must survive
+		// the kill, whether it was flushed to disk yet or not.
+		if _, err := s.AppendAudit(context.Background(), graph.AuditEntry{Viewer: graph.AuditViewer{User: "crash", Org: "org-a"},
+			Operation: fmt.Sprintf("crash chunk %d", acked)}); err != nil {
+			fmt.Printf("audit failed: %v\n", err)
+			os.Exit(3)
+		}
+		fmt.Fprintf(out, "audit %d\n", acked)
+		out.Flush()
 	}})
 	for k := start; k < start+10_000; k++ {
 		for _, o := range crashObjects(t, k) {
@@ -128,7 +137,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(7, 11))
-	acked := -1
+	acked, audited := -1, map[int]bool{}
 	kills := 0
 	for round := 0; round < 24; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
@@ -164,11 +173,7 @@ func TestCrashSafety(t *testing.T) {
 				if !ok {
 					break wait
 				}
-				if n, found := strings.CutPrefix(l, "ack "); found {
-					if k, err := strconv.Atoi(n); err == nil {
-						acked = max(acked, k)
-					}
-				} else {
+				if !crashLine(l, &acked, audited) {
 					t.Errorf("child: %s", l)
 				}
 			case <-deadline:
@@ -180,13 +185,9 @@ func TestCrashSafety(t *testing.T) {
 		}
 		_ = cmd.Wait()
 		for l := range lines { // acks printed just before the kill count too
-			if n, found := strings.CutPrefix(l, "ack "); found {
-				if k, err := strconv.Atoi(n); err == nil {
-					acked = max(acked, k)
-				}
-			}
+			crashLine(l, &acked, audited)
 		}
-		verifyAfterCrash(t, dir, acked)
+		verifyAfterCrash(t, dir, acked, audited)
 		if t.Failed() {
 			t.Fatalf("after kill %d (acked through chunk %d); child's stderr:\n%s", kills, acked, stderr.String())
 		}
@@ -197,7 +198,26 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("%d kills, %d chunks acknowledged", kills, acked+1)
 }
 
-func verifyAfterCrash(t *testing.T, dir string, acked int) {
+// crashLine reads an acknowledgement the child printed, of a chunk's
+// commit into acked or of its audit entry into audited, and reports
+// whether the line was one.
+func crashLine(l string, acked *int, audited map[int]bool) bool {
+	if n, found := strings.CutPrefix(l, "ack "); found {
+		if k, err := strconv.Atoi(n); err == nil {
+			*acked = max(*acked, k)
+			return true
+		}
+	}
+	if n, found := strings.CutPrefix(l, "audit "); found {
+		if k, err := strconv.Atoi(n); err == nil {
+			audited[k] = true
+			return true
+		}
+	}
+	return false
+}
+
+func verifyAfterCrash(t *testing.T, dir string, acked int, audited map[int]bool) {
 	t.Helper()
 	opts := graph.DefaultOptions()
 	opts.SyncWrites = false
@@ -246,5 +266,25 @@ func verifyAfterCrash(t *testing.T, dir string, acked int) {
 	st := s.IndexStatus()
 	if st.Lag != 0 || st.Err != nil {
 		t.Errorf("search index lag %d after catch-up, err %v", st.Lag, st.Err)
+	}
+	// Every audit append that returned is there, and the chain is whole.
+	rep, err := s.AuditVerify(ctx)
+	if err != nil || !rep.OK() {
+		t.Errorf("audit log after the kill: %+v, %v", rep, err)
+	}
+	logged := map[string]bool{}
+	if err := s.AuditEntries(ctx, graph.AuditFilter{}, func(e graph.AuditEntry) bool {
+		logged[e.Operation] = true
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range audited {
+		if !logged[fmt.Sprintf("crash chunk %d", k)] {
+			t.Errorf("the audit entry of chunk %d, appended before the kill, is missing", k)
+		}
+	}
+	if len(logged) < len(audited) {
+		t.Errorf("%d audit entries for %d appends that returned", len(logged), len(audited))
 	}
 }

@@ -64,7 +64,11 @@
 // a head key written with them records the last one. Store.AuditVerify
 // finds entries altered, removed, moved or cut from the tail, and
 // Store.AuditEntries reads them, by organization and time. audit.go
-// documents the format and the hash recipe an oversight body follows.
+// documents the format and the hash recipe an oversight body follows. The
+// log is a Badger database of its own under <dir>/audit: an append returns
+// once its entry is committed, and the log is written to disk every
+// Options.AuditFlushInterval, so that a request does not wait for a disk
+// flush (auditdb.go says why; an interval of 0 restores that wait).
 //
 // Concurrency. A Store is safe for concurrent use. Reads run in parallel on
 // snapshots. Writes are serialized by the store (one writer at a time), which

@@ -8,8 +8,13 @@ import (
 
 // FormatVersion is the version of the key layout and record encodings in
 // this file and in record.go. Open refuses a store written with another
-// version rather than misread it.
-const FormatVersion uint32 = 1
+// version rather than misread it, except the one before, which it
+// upgrades; and so an older build refuses a store this one upgraded.
+const FormatVersion uint32 = 2
+
+// formatAuditInGraph is the format that kept the audit log in the graph
+// database; version 2 moved it into a database of its own (auditdb.go).
+const formatAuditInGraph uint32 = 1
 
 // Every key starts with a one-byte keyspace tag. IDs are fixed-width
 // big-endian uint64, so keys sort by id; symbols (interned type and edge-type

@@ -67,6 +67,12 @@ type Store struct {
 	// node whose contributions differ, which searches must check again.
 	multiDocs atomic.Bool
 	audit     auditLog // the append side of the audit log (audit.go)
+	// auditDB holds the audit log (auditdb.go); auditFlush, when set,
+	// writes it to disk periodically.
+	auditDB    *badger.DB
+	auditFlush *auditFlusher
+	// format is the format version the store was opened with.
+	format uint32
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -129,6 +135,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if err := s.openAuditDB(key); err != nil {
+		return nil, errors.Join(err, s.closeBadger())
+	}
 	if !opts.ReadOnly {
 		if s.seq, err = db.GetSequence(keyIDSequence, opts.IDLease); err != nil {
 			return nil, errors.Join(fmt.Errorf("lease id sequence: %w", err), db.Close())
@@ -185,12 +194,13 @@ func (s *Store) load() error {
 				if err := txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
 					return err
 				}
+				s.format = FormatVersion
 				return ensureSecret(txn)
 			}
 			if err != nil {
 				return err
 			}
-			if err := item.Value(func(v []byte) error { return checkVersion(v) }); err != nil {
+			if err := item.Value(s.checkVersion); err != nil {
 				return err
 			}
 			return ensureSecret(txn)
@@ -205,7 +215,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return fmt.Errorf("check format version: %w", err)
 			}
-			if err := item.Value(checkVersion); err != nil {
+			if err := item.Value(s.checkVersion); err != nil {
 				return fmt.Errorf("check format version: %w", err)
 			}
 		}
@@ -231,13 +241,17 @@ func (s *Store) load() error {
 	})
 }
 
-func checkVersion(v []byte) error {
+// checkVersion accepts the current format and the one before it, which
+// kept the audit log in the graph database (openAuditDB upgrades it).
+func (s *Store) checkVersion(v []byte) error {
 	if len(v) != 4 {
 		return fmt.Errorf("format version record of %d bytes: %w", len(v), ErrCorrupt)
 	}
-	if got := binary.BigEndian.Uint32(v); got != FormatVersion {
+	got := binary.BigEndian.Uint32(v)
+	if got != FormatVersion && got != formatAuditInGraph {
 		return fmt.Errorf("store has format %d, this build reads %d: %w", got, FormatVersion, ErrFormatVersion)
 	}
+	s.format = got
 	return nil
 }
 
@@ -338,6 +352,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeBadger() error {
 	var errs []error
+	if err := s.closeAuditDB(); err != nil {
+		errs = append(errs, err)
+	}
 	if s.seq != nil {
 		if err := s.seq.Release(); err != nil {
 			errs = append(errs, fmt.Errorf("release id lease: %w", err))

@@ -105,8 +105,9 @@ func TestAuditCommands(t *testing.T) {
 
 	// Remove entry 2 behind the store's back: verify names it and fails.
 	// The test writes Badger directly, as someone with access to the data
-	// directory could; the key is graph's audit entry key, l | e | seq.
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "badger")).WithLogger(nil))
+	// directory could; the key is graph's audit entry key, l | e | seq, in
+	// the audit database.
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "audit")).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

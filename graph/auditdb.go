@@ -1,0 +1,189 @@
+package graph
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The audit log lives in a Badger database of its own, under <dir>/audit,
+// with the key layout of keys.go. It has its own database because its
+// durability differs from the graph's: every request appends an entry, and
+// with the graph's SyncWrites each append would wait for two disk flushes
+// (the entry's value and the write-ahead log) before the answer could go
+// out. That wait was most of a light request's latency and a third of the
+// API's throughput. Here entries stay in the write-ahead log (the value
+// threshold is above any entry), and with Options.AuditFlushInterval an
+// append returns once committed, which survives a crash of the process,
+// while a flusher writes the log to disk every interval.
+
+// auditDirName is the audit database's folder inside the data directory.
+const auditDirName = "audit"
+
+// auditFlusher is the state of the periodic audit flush.
+type auditFlusher struct {
+	dirty      atomic.Bool // entries committed since the last flush
+	stop, done chan struct{}
+}
+
+// openAuditDB opens the audit database of a store whose graph database is
+// open. A store of format 1 kept its audit log in the graph database:
+// opened for writing, its log moves into the audit database and the store
+// becomes format 2; read-only, it reads the log where it is.
+func (s *Store) openAuditDB(key []byte) error {
+	dir := filepath.Join(s.dir, auditDirName)
+	if s.opts.ReadOnly && s.format == formatAuditInGraph {
+		// A move that stopped after dropping the old keys left the whole
+		// log in the audit database.
+		_, err := os.Stat(dir)
+		if hasPrefix(s.db, []byte{tagAudit}) || errors.Is(err, fs.ErrNotExist) {
+			s.auditDB = s.db
+			return nil
+		}
+	}
+	strict := s.opts.AuditFlushInterval <= 0
+	bopts := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{s.log}).
+		WithSyncWrites(s.opts.SyncWrites && strict).
+		WithReadOnly(s.opts.ReadOnly).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false).
+		WithNumGoroutines(1).
+		WithValueThreshold(1 << 20). // Badger's largest: every entry stays in the write-ahead log
+		WithValueLogFileSize(16 << 20).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(8 << 20).
+		WithNumCompactors(2)
+	if key != nil {
+		bopts = bopts.WithEncryptionKey(key).WithIndexCacheSize(8 << 20)
+	}
+	db, err := openBadger(bopts, s.log)
+	if err != nil {
+		return fmt.Errorf("open audit database in %s: %w", dir, err)
+	}
+	s.auditDB = db
+	if s.opts.ReadOnly {
+		return nil
+	}
+	if s.format == formatAuditInGraph {
+		if err := s.moveLegacyAudit(); err != nil {
+			return err
+		}
+		if err := s.db.Update(func(txn *badger.Txn) error {
+			return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion))
+		}); err != nil {
+			return fmt.Errorf("upgrade the store to format %d: %w", FormatVersion, err)
+		}
+		s.format = FormatVersion
+	}
+	if s.opts.SyncWrites && !strict {
+		f := &auditFlusher{stop: make(chan struct{}), done: make(chan struct{})}
+		s.auditFlush = f
+		go s.flushAudit(f, s.opts.AuditFlushInterval)
+	}
+	return nil
+}
+
+// moveLegacyAudit moves audit keys an older build wrote into the graph
+// database over to the audit database: it copies them, flushes the copy to
+// disk, and only then drops them from the graph database, so a crash at
+// any point keeps every entry in one place or both (and the next open
+// copies again).
+func (s *Store) moveLegacyAudit() error {
+	prefix := []byte{tagAudit}
+	wb := s.auditDB.NewWriteBatch()
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if err := wb.Set(it.Item().KeyCopy(nil), v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("move the audit log to its own database: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.auditDB.Sync(); err != nil {
+		return fmt.Errorf("move the audit log to its own database: flush: %w", err)
+	}
+	if err := s.db.DropPrefix(prefix); err != nil {
+		return fmt.Errorf("move the audit log to its own database: drop the old keys: %w", err)
+	}
+	s.log.Info("moved the audit log into its own database", "keys", n, "dir", filepath.Join(s.dir, auditDirName))
+	return nil
+}
+
+// hasPrefix reports whether db holds a key with the prefix.
+func hasPrefix(db *badger.DB, prefix []byte) bool {
+	found := false
+	_ = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		it.Rewind()
+		found = it.Valid()
+		return nil
+	})
+	return found
+}
+
+// flushAudit writes committed audit entries to disk every interval, when
+// there are any, until f.stop closes.
+func (s *Store) flushAudit(f *auditFlusher, every time.Duration) {
+	defer close(f.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+			if !f.dirty.Swap(false) {
+				continue
+			}
+			if err := s.auditDB.Sync(); err != nil {
+				f.dirty.Store(true)
+				s.log.Error("flush the audit log to disk", "error", err)
+			}
+		}
+	}
+}
+
+// closeAuditDB stops the flusher and closes the audit database, which
+// writes what it holds to disk.
+func (s *Store) closeAuditDB() error {
+	if f := s.auditFlush; f != nil {
+		close(f.stop)
+		<-f.done
+	}
+	if s.auditDB == nil || s.auditDB == s.db {
+		return nil
+	}
+	if err := s.auditDB.Close(); err != nil {
+		return fmt.Errorf("close audit database: %w", err)
+	}
+	return nil
+}
