@@ -730,11 +730,13 @@ func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Bu
 	buf.Reset()
 	_, err = buf.ReadFrom(resp.Body)
 	resp.Body.Close()
+	// The latency ends with the last byte of the answer; decoding it is
+	// the client's work.
+	o.latency = time.Since(t0)
 	var r gqlResponse
 	if err == nil && resp.StatusCode == http.StatusOK {
 		err = json.Unmarshal(buf.Bytes(), &r)
 	}
-	o.latency = time.Since(t0)
 	o.bytes = buf.Len()
 	switch {
 	case resp.StatusCode != http.StatusOK:
