@@ -518,6 +518,9 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 	if s.opts.ReadOnly {
 		return AuditEntry{}, fmt.Errorf("append audit entry: %w", ErrReadOnly)
 	}
+	if err := s.AuditErr(); err != nil {
+		return AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
+	}
 	a := &auditAppend{e: prepareAudit(e), wake: make(chan struct{})}
 	l := &s.audit
 	l.mu.Lock()

@@ -609,3 +609,39 @@ func TestAuditFlush(t *testing.T) {
 		t.Error("without a flush interval, audit commits do not wait for the disk")
 	}
 }
+
+// TestAuditRefusesAppendsWhileFlushesFail: when the audit log cannot be
+// written to disk, appends fail (so requests go unanswered) until a flush
+// succeeds again, and AuditErr says why.
+func TestAuditRefusesAppendsWhileFlushesFail(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Search = false
+	opts.AuditFlushInterval = time.Hour // the test flushes by hand
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := s.auditFlush
+	appendN(t, s, 2)
+	diskFull := errors.New("no space left on device")
+	s.flushAuditOnce(f, func() error { return diskFull })
+	if err := s.AuditErr(); !errors.Is(err, diskFull) {
+		t.Fatalf("AuditErr after a failed flush = %v", err)
+	}
+	_, err = s.AppendAudit(context.Background(), AuditEntry{Viewer: AuditViewer{Org: "org-a"}, Operation: "graphql:Q", Outcome: AuditOK})
+	if !errors.Is(err, diskFull) || !strings.Contains(err.Error(), "could not be written to disk") {
+		t.Fatalf("append while flushes fail: %v", err)
+	}
+	// The entries committed before stay waiting for a flush.
+	s.flushAuditOnce(f, s.auditDB.Sync)
+	if err := s.AuditErr(); err != nil {
+		t.Fatalf("AuditErr after a good flush = %v", err)
+	}
+	if f.dirty.Load() {
+		t.Error("the good flush left entries waiting")
+	}
+	if e := appendN(t, s, 1)[0]; e.Seq != 3 {
+		t.Errorf("append after recovery got entry %d, want 3", e.Seq)
+	}
+}

@@ -30,7 +30,16 @@ const auditDirName = "audit"
 // auditFlusher is the state of the periodic audit flush.
 type auditFlusher struct {
 	dirty      atomic.Bool // entries committed since the last flush
+	failed     atomic.Pointer[error]
 	stop, done chan struct{}
+}
+
+// err returns why the last flush failed, or nil.
+func (f *auditFlusher) err() error {
+	if p := f.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // openAuditDB opens the audit database of a store whose graph database is
@@ -161,15 +170,41 @@ func (s *Store) flushAudit(f *auditFlusher, every time.Duration) {
 		case <-f.stop:
 			return
 		case <-t.C:
-			if !f.dirty.Swap(false) {
-				continue
-			}
-			if err := s.auditDB.Sync(); err != nil {
-				f.dirty.Store(true)
-				s.log.Error("flush the audit log to disk", "error", err)
-			}
+			s.flushAuditOnce(f, s.auditDB.Sync)
 		}
 	}
+}
+
+// flushAuditOnce flushes with sync when entries are waiting. While flushes
+// fail, the audit log refuses appends (AuditErr), so that no request is
+// answered whose entry may never reach the disk; the next flush that
+// succeeds lifts that.
+func (s *Store) flushAuditOnce(f *auditFlusher, sync func() error) {
+	if !f.dirty.Swap(false) {
+		return
+	}
+	if err := sync(); err != nil {
+		f.dirty.Store(true)
+		if f.err() == nil {
+			s.log.Error("flush the audit log to disk; appends are refused until a flush succeeds", "error", err)
+		}
+		err = fmt.Errorf("the audit log could not be written to disk: %w", err)
+		f.failed.Store(&err)
+		return
+	}
+	if f.err() != nil {
+		s.log.Info("the audit log is written to disk again")
+		f.failed.Store(nil)
+	}
+}
+
+// AuditErr reports why the audit log refuses appends: its last flush to
+// disk failed. It is nil when appends are accepted.
+func (s *Store) AuditErr() error {
+	if f := s.auditFlush; f != nil {
+		return f.err()
+	}
+	return nil
 }
 
 // closeAuditDB stops the flusher and closes the audit database, which

@@ -265,11 +265,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
+	aerr := s.store.AuditErr()
 	switch {
 	case st.Err != nil:
 		h.Status, h.Error, code = "failing", "search indexer: "+st.Err.Error(), http.StatusServiceUnavailable
 	case err != nil:
 		h.Status, h.Error, code = "failing", "read store: "+err.Error(), http.StatusServiceUnavailable
+	case aerr != nil:
+		h.Status, h.Error, code = "failing", aerr.Error(), http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, h)
 }
@@ -283,6 +286,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 	case st.Err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": st.Err.Error()})
+	case s.store.AuditErr() != nil:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": s.store.AuditErr().Error()})
 	case st.Indexed < s.readyAt:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "indexing", "index_lag": st.Lag})
 	default:
