@@ -18,9 +18,10 @@ import (
 // durability differs from the graph's: every request appends an entry, and
 // with the graph's SyncWrites each append would wait for two disk flushes
 // (the entry's value and the write-ahead log) before the answer could go
-// out. That wait was most of a light request's latency and a third of the
-// API's throughput. Here entries stay in the write-ahead log (the value
-// threshold is above any entry), and with Options.AuditFlushInterval an
+// out. That wait was a quarter of a light request's latency and cost about
+// a sixth of the API's throughput. Here entries stay in the write-ahead log
+// (the value threshold is above any entry), and with
+// Options.AuditFlushInterval an
 // append returns once committed, which survives a crash of the process,
 // while a flusher writes the log to disk every interval.
 

@@ -79,7 +79,7 @@ type Options struct {
 	// when the log's memtable was just rotated, those not yet flushed from
 	// it, a few hundred milliseconds' worth). Zero or negative makes every
 	// append wait for its own flush, which costs a light request about
-	// 0.6 ms and the API about a quarter of its throughput. Without
+	// 0.6 ms and the API about a sixth of its throughput. Without
 	// SyncWrites the audit log, like the graph, is durable at Close.
 	// Default 10 ms.
 	AuditFlushInterval time.Duration
