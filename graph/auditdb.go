@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -34,9 +33,9 @@ const auditDirName = "audit"
 
 // auditFlusher is the state of the periodic audit flush.
 type auditFlusher struct {
-	dirty      atomic.Bool // entries committed since the last flush
-	failed     atomic.Pointer[error]
-	stop, done chan struct{}
+	dirty  atomic.Bool // entries committed since the last flush
+	failed atomic.Pointer[error]
+	run    *periodic
 }
 
 // err returns why the last flush failed, or nil.
@@ -56,8 +55,14 @@ func (s *Store) openAuditDB(key []byte) error {
 	if s.opts.ReadOnly && s.format == formatAuditInGraph {
 		// A move that stopped after dropping the old keys left the whole
 		// log in the audit database.
-		_, err := os.Stat(dir)
-		if hasPrefix(s.db, []byte{tagAudit}) || errors.Is(err, fs.ErrNotExist) {
+		inGraph := false
+		if err := s.db.View(func(txn *badger.Txn) error {
+			inGraph = hasKeys(txn, []byte{tagAudit})
+			return nil
+		}); err != nil {
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		if _, err := os.Stat(dir); inGraph || errors.Is(err, fs.ErrNotExist) {
 			s.auditDB = s.db
 			return nil
 		}
@@ -99,9 +104,9 @@ func (s *Store) openAuditDB(key []byte) error {
 		s.format = FormatVersion
 	}
 	if s.opts.SyncWrites && !strict {
-		f := &auditFlusher{stop: make(chan struct{}), done: make(chan struct{})}
+		f := &auditFlusher{}
 		s.auditFlush = f
-		go s.flushAudit(f, s.opts.AuditFlushInterval)
+		f.run = startPeriodic(s.opts.AuditFlushInterval, func(<-chan struct{}) { s.flushAuditOnce(f, s.auditDB.Sync) })
 	}
 	return nil
 }
@@ -151,36 +156,8 @@ func (s *Store) moveLegacyAudit() error {
 	return nil
 }
 
-// hasPrefix reports whether db holds a key with the prefix.
-func hasPrefix(db *badger.DB, prefix []byte) bool {
-	found := false
-	_ = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		it.Rewind()
-		found = it.Valid()
-		return nil
-	})
-	return found
-}
-
-// flushAudit writes committed audit entries to disk every interval, when
-// there are any, until f.stop closes.
-func (s *Store) flushAudit(f *auditFlusher, every time.Duration) {
-	defer close(f.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-			s.flushAuditOnce(f, s.auditDB.Sync)
-		}
-	}
-}
-
-// flushAuditOnce flushes with sync when entries are waiting. While flushes
+// flushAuditOnce flushes with sync when entries are waiting; the flusher
+// calls it every Options.AuditFlushInterval. While flushes
 // fail, the audit log refuses appends (AuditErr), so that no request is
 // answered whose entry may never reach the disk; the next flush that
 // succeeds lifts that.
@@ -216,8 +193,7 @@ func (s *Store) AuditErr() error {
 // writes what it holds to disk.
 func (s *Store) closeAuditDB() error {
 	if f := s.auditFlush; f != nil {
-		close(f.stop)
-		<-f.done
+		f.run.halt()
 	}
 	if s.auditDB == nil || s.auditDB == s.db {
 		return nil

@@ -15,8 +15,9 @@ type BulkOptions struct {
 	// largest transaction Badger accepts.
 	ChunkObjects int
 	// OnCommit, when set, is called after each chunk is committed (durably
-	// when Options.SyncWrites is on), with the stats of that chunk. It runs on the loading goroutine, in
-	// commit order, from a later Put, Flush or Close.
+	// when Options.SyncWrites is on), with the stats of that chunk. It runs
+	// on the loading goroutine, in commit order, from a later Put, Flush or
+	// Close.
 	OnCommit func(BulkStats)
 }
 

@@ -32,8 +32,8 @@ type Store struct {
 	db     *badger.DB
 	seq    *badger.Sequence
 	closed atomic.Bool
-	// gcStop ends the value log collector; gcDone closes when it has.
-	gcStop, gcDone chan struct{}
+	// gc is the value log collector, nil when it does not run.
+	gc *periodic
 
 	// wmu makes the store single-writer: Update and Bulk commits hold it, so
 	// read-modify-write of counters never conflicts.
@@ -154,8 +154,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.search.Store(in)
 	}
 	if !opts.ReadOnly && opts.ValueLogGCInterval > 0 {
-		s.gcStop, s.gcDone = make(chan struct{}), make(chan struct{})
-		go s.valueLogGC(opts.ValueLogGCInterval)
+		s.gc = startPeriodic(opts.ValueLogGCInterval, s.collectValueLogNow)
 	}
 	return s, nil
 }
@@ -255,11 +254,14 @@ func (s *Store) checkVersion(v []byte) error {
 	return nil
 }
 
-func isEmpty(txn *badger.Txn) bool {
-	it := txn.NewIterator(badger.IteratorOptions{})
+func isEmpty(txn *badger.Txn) bool { return !hasKeys(txn, nil) }
+
+// hasKeys reports whether txn sees a key with the prefix (nil for any).
+func hasKeys(txn *badger.Txn, prefix []byte) bool {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	it.Rewind()
-	return !it.Valid()
+	return it.Valid()
 }
 
 func (s *Store) loadClasses(txn *badger.Txn) error {
@@ -332,10 +334,7 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	if s.gcStop != nil {
-		close(s.gcStop)
-		<-s.gcDone
-	}
+	s.gc.halt()
 	in := s.search.Load()
 	if in == nil {
 		return s.closeBadger()

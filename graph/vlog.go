@@ -3,7 +3,6 @@ package graph
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -13,24 +12,15 @@ import (
 // mostly live copies much and frees little.
 const vlogGCRatio = 0.5
 
-// valueLogGC runs CollectValueLog every interval until Close.
-func (s *Store) valueLogGC(interval time.Duration) {
-	defer close(s.gcDone)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.gcStop:
-			return
-		case <-t.C:
-			n, err := s.collectValueLog(s.gcStop)
-			switch {
-			case err != nil:
-				s.log.Warn("value log garbage collection failed", "err", err)
-			case n > 0:
-				s.log.Info("value log garbage collected", "files_rewritten", n)
-			}
-		}
+// collectValueLogNow is the periodic work of the value log collector: a
+// collection that stop can end early, with its outcome logged.
+func (s *Store) collectValueLogNow(stop <-chan struct{}) {
+	n, err := s.collectValueLog(stop)
+	switch {
+	case err != nil:
+		s.log.Warn("value log garbage collection failed", "err", err)
+	case n > 0:
+		s.log.Info("value log garbage collected", "files_rewritten", n)
 	}
 }
 

@@ -279,6 +279,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st := s.store.IndexStatus()
+	aerr := s.store.AuditErr()
 	switch {
 	case s.stopping.Load():
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
@@ -286,8 +287,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 	case st.Err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": st.Err.Error()})
-	case s.store.AuditErr() != nil:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": s.store.AuditErr().Error()})
+	case aerr != nil:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "error": aerr.Error()})
 	case st.Indexed < s.readyAt:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "indexing", "index_lag": st.Lag})
 	default:
