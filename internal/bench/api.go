@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,6 +194,13 @@ type APIOpenLoop struct {
 	// when the run ended: more than a few mean the server did not keep up
 	// with the offered rate.
 	Unsent int `json:"unsent"`
+	// WakeLag is how late the clients' timers woke to send the requests
+	// they waited for (those sent at once, behind an earlier answer, do
+	// not count): a lag of the load generator, which the latencies
+	// include. While the process idles, Go's runtime sleeps in whole
+	// milliseconds, so at low rates it is about half a millisecond at the
+	// median; under load it also holds the clients' wait for a processor.
+	WakeLag Latency `json:"wake_lag"`
 	APIRun
 }
 
@@ -392,7 +400,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 
 	if opts.Warmup > 0 {
 		progress(Progress{Phase: "warmup"})
-		_, _, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), 0, nil) // "warm"
+		_, _, _, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), 0, nil) // "warm"
 		if err != nil {
 			return nil, err
 		}
@@ -415,7 +423,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	if opts.Requests <= 0 {
 		deadline = began.Add(opts.Duration)
 	}
-	stats, elapsed, _, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, 0, func(done int) {
+	stats, elapsed, _, _, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, 0, func(done int) {
 		progress(Progress{Phase: "requests", Done: done, Total: opts.Requests, Elapsed: time.Since(began)})
 	})
 	if opts.CPUProfile != nil {
@@ -442,13 +450,13 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		runtime.GC()
 		interval := time.Duration(float64(opts.Clients) / opts.Rate * float64(time.Second))
 		began := time.Now()
-		stats, elapsed, unsent, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
+		stats, elapsed, unsent, lags, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
 			progress(Progress{Phase: "open loop", Done: done, Elapsed: time.Since(began)})
 		})
 		if err != nil {
 			return nil, err
 		}
-		res.OpenLoop = &APIOpenLoop{OfferedPerSec: opts.Rate, Unsent: unsent, APIRun: summarizeAPI(stats, elapsed)}
+		res.OpenLoop = &APIOpenLoop{OfferedPerSec: opts.Rate, Unsent: unsent, WakeLag: summarize(lags), APIRun: summarizeAPI(stats, elapsed)}
 	}
 	res.Targets = apiTargets(res)
 	res.Pass = res.Errors == 0 && (res.OpenLoop == nil || res.OpenLoop.Errors == 0)
@@ -596,9 +604,11 @@ type loadGen struct {
 // so a server that falls behind shows it in the latencies instead of
 // slowing the clients down. No request is sent after the deadline; those
 // due before it but not sent by then are counted as unsent.
-// It returns the outcomes by client and operation, the time the run took
-// and the unsent requests.
-func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, interval time.Duration, done func(int)) ([][]opStats, time.Duration, int, error) {
+// It returns the outcomes by client and operation, the time the run took,
+// the unsent requests and, in the open loop, the wake lag of each request
+// a client sent on its timer: how long after the request fell due the
+// client woke to send it.
+func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, interval time.Duration, done func(int)) ([][]opStats, time.Duration, int, []time.Duration, error) {
 	cum := make([]float64, len(apiOps))
 	acc := 0.0
 	for i, op := range apiOps {
@@ -606,6 +616,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 		cum[i] = acc
 	}
 	stats := make([][]opStats, clients)
+	lags := make([][]time.Duration, clients)
 	var sent, finished, unsent atomic.Int64
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -645,6 +656,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 						t := time.NewTimer(wait)
 						select {
 						case <-t.C:
+							lags[c] = append(lags[c], time.Since(due))
 						case <-ctx.Done():
 							t.Stop()
 							return
@@ -677,9 +689,9 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 	elapsed := time.Since(began)
 	close(stopTicker)
 	if ctx.Err() != nil {
-		return nil, 0, 0, fmt.Errorf("api bench: %w", ctx.Err())
+		return nil, 0, 0, nil, fmt.Errorf("api bench: %w", ctx.Err())
 	}
-	return stats, elapsed, int(unsent.Load()), nil
+	return stats, elapsed, int(unsent.Load()), slices.Concat(lags...), nil
 }
 
 // do sends one request of operation op with arguments drawn by rng. Its

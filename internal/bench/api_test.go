@@ -92,6 +92,11 @@ func TestRunAPISmoke(t *testing.T) {
 		t.Errorf("open loop: offered %.0f/s, %d requests, %d errors, %d unsent", ol.OfferedPerSec, ol.Requests, ol.Errors, ol.Unsent)
 	}
 	checkLatency("open loop", ol.Overall)
+	// Far below capacity, nearly every request waits for its timer, and
+	// each such wait's lag is recorded (never negative: no early sends).
+	if ol.WakeLag.Queries < ol.Requests/2 || ol.WakeLag.Queries > ol.Requests || ol.WakeLag.P50Ms < 0 || ol.WakeLag.MaxMs < ol.WakeLag.P50Ms {
+		t.Errorf("open loop wake lag: %+v for %d requests", ol.WakeLag, ol.Requests)
+	}
 	if ol.RequestsPerSec < 80 || ol.RequestsPerSec > 105 {
 		t.Errorf("open loop answered %.1f requests/s of 100 offered", ol.RequestsPerSec)
 	}
