@@ -833,6 +833,9 @@ type AuditReport struct {
 	// HeadSeq and HeadHash are what the head records: the last entry.
 	HeadSeq  uint64 `json:"head_seq"`
 	HeadHash string `json:"head_hash"`
+	// Base, when the log was pruned, is where it begins: the entries were
+	// checked from the one after it (see PruneAudit).
+	Base *AuditBase `json:"base,omitempty"`
 	// Problems lists the first problems found, in sequence order, so the
 	// first names the first bad entry; ProblemCount counts them all.
 	Problems     []AuditProblem `json:"problems"`
@@ -850,7 +853,8 @@ func (r *AuditReport) add(seq uint64, kind AuditProblemKind, format string, args
 }
 
 // AuditVerify checks the whole audit log in one snapshot: that sequence
-// numbers run from 1 without gaps, that every entry matches its hash, is
+// numbers run from 1 (or, in a pruned log, from the one after its base)
+// without gaps, that every entry matches its hash, is
 // in canonical form, is stored under its own sequence number and names the
 // hash of the entry before it as prev, that the last entry is the one the
 // head names, and that the organization index matches the entries. It
@@ -870,6 +874,16 @@ func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
 		}
 		rep.HeadSeq, rep.HeadHash = head.seq, head.hash
 		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}}
+		base, err := readAuditBase(txn)
+		if errors.Is(err, ErrCorrupt) {
+			rep.add(0, AuditCorrupt, "the base record does not decode: %v", err)
+		} else if err != nil {
+			return err
+		}
+		if base.Seq > 0 {
+			rep.Base = &base
+			v.base, v.next, v.prev, v.last = base.Seq, base.Seq+1, base.Hash, base.Seq
+		}
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: auditEntryPrefix()})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -906,11 +920,16 @@ type auditVerifier struct {
 	next uint64 // the sequence number expected next
 	prev string // the hash of the entry before; "" when it could not be read
 	last uint64 // the last sequence number seen
+	base uint64 // the last entry pruned, or 0
 	orgs map[string][]uint64
 }
 
 // entry checks the entry stored under seq.
 func (v *auditVerifier) entry(seq uint64, val []byte) {
+	if seq <= v.base {
+		v.rep.add(seq, AuditCorrupt, "the entry is stored, but the log was pruned up to entry %d", v.base)
+		return
+	}
 	if seq > v.next {
 		if seq == v.next+1 {
 			v.rep.add(v.next, AuditMissing, "entry %d is missing", v.next)

@@ -108,6 +108,9 @@ func (s *Store) openAuditDB(key []byte) error {
 		s.auditFlush = f
 		f.run = startPeriodic(s.opts.AuditFlushInterval, func(<-chan struct{}) { s.flushAuditOnce(f, s.auditDB.Sync) })
 	}
+	if s.opts.AuditRetention > 0 && !s.opts.ReadOnly {
+		s.auditPrune = startPeriodic(auditPruneEvery(s.opts.AuditRetention), s.pruneAuditNow)
+	}
 	return nil
 }
 
@@ -192,6 +195,7 @@ func (s *Store) AuditErr() error {
 // closeAuditDB stops the flusher and closes the audit database, which
 // writes what it holds to disk.
 func (s *Store) closeAuditDB() error {
+	s.auditPrune.halt()
 	if f := s.auditFlush; f != nil {
 		f.run.halt()
 	}

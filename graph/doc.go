@@ -69,6 +69,9 @@
 // once its entry is committed, and the log is written to disk every
 // Options.AuditFlushInterval, so that a request does not wait for a disk
 // flush (auditdb.go says why; an interval of 0 restores that wait).
+// Store.PruneAudit removes the oldest entries, and Options.AuditRetention
+// does so hourly; the entries kept chain to the last one removed, the
+// log's base, from which AuditVerify checks them (auditprune.go).
 //
 // Concurrency. A Store is safe for concurrent use. Reads run in parallel on
 // snapshots. Writes are serialized by the store (one writer at a time), which

@@ -396,15 +396,23 @@ func parseAccountNameKey(sub byte, k []byte) (string, error) {
 //	'l'  l | 'e' | seq(8)                            canonical entry: version(1) hash(32) body
 //	'l'  l | 'h'                                     head: seq(8) hash(32) of the last entry
 //	'l'  l | 'o' | len(2) | org | seq(8)             empty: the entries that concern org
+//	'l'  l | 'b'                                     base: seq(8) hash(32) time(8, unix ns)
+//	                                                 of the last entry pruned
 //
 // Sequence numbers start at 1 and have no gaps; the head is written in the
-// transaction that writes the entries it names.
+// transaction that writes the entries it names. A pruned log (auditprune.go)
+// starts after its base, which is written in the transaction that deletes
+// the entries up to it.
 const (
 	tagAudit      byte = 'l'
 	subAuditEntry byte = 'e'
 	subAuditHead  byte = 'h'
 	subAuditOrg   byte = 'o'
+	subAuditBase  byte = 'b'
 )
+
+// auditBaseKey is l | b.
+func auditBaseKey() []byte { return []byte{tagAudit, subAuditBase} }
 
 // auditEntryKey is l | e | seq.
 func auditEntryKey(seq uint64) []byte {

@@ -83,6 +83,12 @@ type Options struct {
 	// SyncWrites the audit log, like the graph, is durable at Close.
 	// Default 10 ms.
 	AuditFlushInterval time.Duration
+	// AuditRetention, when positive, is how long audit log entries are
+	// kept: the store prunes older entries every hour (or every tenth of
+	// the retention, when that is shorter), as PruneAudit does. Each
+	// request adds about a kilobyte to the log. Default 0: entries are
+	// kept until pruned by hand.
+	AuditRetention time.Duration
 	// Logger receives store and Badger messages. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -71,6 +71,10 @@ type Store struct {
 	// writes it to disk periodically.
 	auditDB    *badger.DB
 	auditFlush *auditFlusher
+	// auditPruneMu serializes PruneAudit; auditPrune, when set, applies
+	// Options.AuditRetention periodically (auditprune.go).
+	auditPruneMu sync.Mutex
+	auditPrune   *periodic
 	// format is the format version the store was opened with.
 	format uint32
 }

@@ -36,15 +36,22 @@ func (s *Store) CollectValueLog() (int, error) {
 	return s.collectValueLog(nil)
 }
 
-// collectValueLog rewrites files until none qualifies or stop closes.
+// collectValueLog rewrites files of the graph database until none
+// qualifies or stop closes.
 func (s *Store) collectValueLog(stop <-chan struct{}) (int, error) {
+	return collectValueLogOf(s.db, stop)
+}
+
+// collectValueLogOf rewrites files of db until none qualifies or stop
+// closes.
+func collectValueLogOf(db *badger.DB, stop <-chan struct{}) (int, error) {
 	for n := 0; ; n++ {
 		select {
 		case <-stop:
 			return n, nil
 		default:
 		}
-		err := s.db.RunValueLogGC(vlogGCRatio)
+		err := db.RunValueLogGC(vlogGCRatio)
 		switch {
 		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
 			// Nothing (more) to rewrite, or another collection runs.

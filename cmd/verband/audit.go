@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,13 +29,154 @@ ingest run from the command line, saying who asked, what they asked, which
 objects came back and how it ended. Entries are chained by SHA-256 hashes, so
 an entry that was changed, removed or moved, or a cut tail, shows.
 
+Every request adds about a kilobyte to the log. "audit prune" removes the
+oldest entries, and "verband serve --audit-retention 90d" does so hourly.
+
 Audit commands open the store directly, so stop "verband serve" first.`,
 		Example: `  verband audit verify
-  verband audit export --since 2025-01-01 --org cert-a -o cert-a-2025.jsonl`,
+  verband audit export --since 2025-01-01 --org cert-a -o cert-a-2025.jsonl
+  verband audit prune --older-than 365d`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(newAuditVerifyCmd(a), newAuditExportCmd(a))
+	cmd.AddCommand(newAuditVerifyCmd(a), newAuditExportCmd(a), newAuditPruneCmd(a))
 	return cmd
+}
+
+func newAuditPruneCmd(a *app) *cobra.Command {
+	var before string
+	var olderThan age
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove the oldest audit log entries",
+		Long: `Prune removes the audit log entries appended before a cutoff: --before a
+time, or --older-than an age (such as 90d or 36h). It removes them oldest
+first and stops at the first entry appended at or after the cutoff.
+
+The entries that remain still form a chain: the log's base records the last
+entry removed (its sequence number, hash and time), and the first entry kept
+names that hash as its prev, so "audit verify" checks the log from the base
+on. Export the entries before pruning them if they must be kept elsewhere;
+an oversight body that holds the last hash of an earlier export can check
+that the pruned log continues from it.
+
+Prune checks every entry it removes and refuses to remove one that does not
+verify: it stops there, exits 1 and names the entry, so that the evidence
+stays for "audit verify". The prune is itself recorded in the log.
+
+The disk space of the entries comes back as the audit database rewrites its
+files; some of it only after later compactions.`,
+		Example: `  verband audit export --until 2025-01-01 -o audit-2024.jsonl && verband audit prune --before 2025-01-01
+  verband audit prune --older-than 365d --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			var cutoff time.Time
+			switch {
+			case before != "" && olderThan != 0:
+				return usagef("give --before or --older-than, not both")
+			case before != "":
+				if cutoff, err = parseWhen(before); err != nil {
+					return usagef("--before: %w", err)
+				}
+			case olderThan != 0:
+				cutoff = time.Now().Add(-time.Duration(olderThan))
+			default:
+				return usagef("say which entries to remove: --before TIME or --older-than AGE")
+			}
+			store, err := a.openStore(true)
+			if err != nil {
+				return err
+			}
+			defer closeStore(store, &err)
+			rep, err := store.AuditBase()
+			if err != nil {
+				return fmt.Errorf("audit prune: %w", err)
+			}
+			var head uint64
+			err = store.AuditEntries(cmd.Context(), graph.AuditFilter{Newest: true, Limit: 1}, func(e graph.AuditEntry) bool { head = e.Seq; return false })
+			if err != nil {
+				return fmt.Errorf("audit prune: %w", err)
+			}
+			prog := newCountProgress(a.stderr, "audit prune", "entries", int(head-min(head, rep.Seq)))
+			res, err := store.PruneAudit(cmd.Context(), cutoff, prog.update)
+			prog.finish()
+			args := map[string]string{"before": before, "older_than": olderThan.String(), "cutoff": cutoff.UTC().Format(time.RFC3339)}
+			if aerr := appendCLIAudit(cmd.Context(), store, "cli audit prune", nil, args, res, nil, err); aerr != nil {
+				return aerr
+			}
+			if err != nil {
+				if res.Pruned > 0 {
+					fmt.Fprintf(a.stderr, "Removed %d entries; the log now begins after entry %d.\n", res.Pruned, res.Base.Seq)
+				}
+				return fmt.Errorf("audit prune: %w", err)
+			}
+			if a.json {
+				return a.printJSON(res)
+			}
+			switch {
+			case res.Pruned == 0 && res.Base.Seq == 0:
+				fmt.Fprintf(a.stdout, "No entry was appended before %s; nothing was removed.\n", cutoff.UTC().Format(time.RFC3339))
+			case res.Pruned == 0:
+				fmt.Fprintf(a.stdout, "No entry was appended before %s; nothing was removed. The log begins after entry %d (hash %s).\n",
+					cutoff.UTC().Format(time.RFC3339), res.Base.Seq, res.Base.Hash)
+			default:
+				fmt.Fprintf(a.stdout, "Removed %d entries appended before %s. The log now begins after entry %d, appended %s, with hash\n  %s\n",
+					res.Pruned, cutoff.UTC().Format(time.RFC3339), res.Base.Seq, res.Base.Time.Format(time.RFC3339), res.Base.Hash)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&before, "before", "", "remove the entries appended before this time (RFC 3339 or YYYY-MM-DD)")
+	fl.Var(&olderThan, "older-than", "remove the entries older than this age: days (90d) or a Go duration (36h)")
+	return cmd
+}
+
+// age is a flag value for a length of time: whole days ("90d") or a Go
+// duration ("36h", "90m").
+type age time.Duration
+
+func (g *age) String() string {
+	d := time.Duration(*g)
+	if d == 0 {
+		return ""
+	}
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func (g *age) Set(s string) error {
+	d, err := parseAge(s)
+	if err != nil {
+		return err
+	}
+	*g = age(d)
+	return nil
+}
+
+func (g *age) Type() string { return "age" }
+
+// parseAge parses whole days ("90d") or a Go duration; the age must be
+// positive.
+func parseAge(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("%q: want whole days such as 90d, or a duration such as 36h", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q: want whole days such as 90d, or a duration such as 36h", s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: the age must be positive", s)
+	}
+	return d, nil
 }
 
 func newAuditVerifyCmd(a *app) *cobra.Command {
@@ -40,7 +184,8 @@ func newAuditVerifyCmd(a *app) *cobra.Command {
 		Use:   "verify",
 		Short: "Check that no audit log entry was changed, removed or cut",
 		Long: `Verify reads the whole audit log and checks that sequence numbers run from 1
-without gaps, that every entry matches its hash and names the hash of the
+(or from the entry after the base of a pruned log, see "audit prune") without
+gaps, that every entry matches its hash and names the hash of the
 entry before it, that the last entry is the one the log's head records, and
 that the per-organization index matches the entries.
 
@@ -68,6 +213,9 @@ bad entry first, and exits 1.`,
 				}
 			} else if rep.OK() {
 				fmt.Fprintf(a.stdout, "The audit log is intact: %d entries; the last is entry %d with hash %s.\n", rep.Entries, rep.HeadSeq, rep.HeadHash)
+				if b := rep.Base; b != nil {
+					fmt.Fprintf(a.stdout, "It was pruned up to entry %d (appended %s, hash %s) and verified from there.\n", b.Seq, b.Time.Format(time.RFC3339), b.Hash)
+				}
 			} else {
 				fmt.Fprintf(a.stdout, "The audit log is NOT intact (%d entries read, head entry %d):\n", rep.Entries, rep.HeadSeq)
 				for _, p := range rep.Problems {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -123,4 +124,55 @@ func TestAuditCommands(t *testing.T) {
 	}
 	contains(t, "verify after tampering", r.stdout, "NOT intact", "entry 2: missing: entry 2 is missing")
 	contains(t, "verify after tampering", r.stderr, "the first bad entry is 2")
+}
+
+// TestAuditPrune prunes the log from the command line: the usage errors,
+// a prune that removes nothing, one that removes every entry before a
+// cutoff and records itself, and verify afterwards.
+func TestAuditPrune(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	ok(t, dir, "ingest", "--source", "oasis", "--owner", "org-a", infraFile)
+	ok(t, dir, "audit", "verify")
+
+	for _, args := range [][]string{
+		{"audit", "prune"},
+		{"audit", "prune", "--before", "2025-01-01", "--older-than", "1d"},
+		{"audit", "prune", "--older-than", "-3d"},
+		{"audit", "prune", "--older-than", "soon"},
+		{"audit", "prune", "--before", "yesterday"},
+	} {
+		if r := verband(t, dir, args...); r.code != 2 {
+			t.Errorf("%q: exit %d, want 2 (usage)\n%s", args, r.code, r.stderr)
+		}
+	}
+
+	r := ok(t, dir, "audit", "prune", "--older-than", "30d")
+	contains(t, "prune nothing", r.stdout, "nothing was removed")
+
+	// Everything appended so far (the ingest and the first prune, entries
+	// 1 and 2; verify appends nothing) is older than a cutoff in a moment.
+	time.Sleep(20 * time.Millisecond)
+	r = ok(t, dir, "--json", "audit", "prune", "--before", time.Now().UTC().Format(time.RFC3339Nano))
+	var res struct {
+		Pruned int `json:"pruned"`
+		Base   struct {
+			Seq  uint64 `json:"seq"`
+			Hash string `json:"hash"`
+		} `json:"base"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Pruned != 2 || res.Base.Seq != 2 || len(res.Base.Hash) != 64 {
+		t.Fatalf("prune --json: %s %v", r.stdout, err)
+	}
+	r = ok(t, dir, "audit", "verify")
+	contains(t, "verify after the prune", r.stdout, "intact: 1 entries", "pruned up to entry 2", res.Base.Hash)
+
+	// The prune's own entry is the first kept: it chains to the base.
+	r = ok(t, dir, "audit", "export")
+	var first exportedLine
+	if err := json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Seq != 3 || first.Operation != "cli audit prune" || first.Prev != res.Base.Hash || first.Result["pruned"] != float64(2) {
+		t.Errorf("first entry after the prune: %+v", first)
+	}
 }

@@ -90,21 +90,22 @@ func (p *loadProgress) updateBar(pr pipeline.Progress) {
 type countProgress struct {
 	w     io.Writer
 	label string
+	unit  string // what is counted, such as "objects"
 	total int
 	bar   *progressbar.ProgressBar
 	start time.Time
 	last  time.Time
 }
 
-func newCountProgress(w io.Writer, label string, total int) *countProgress {
-	p := &countProgress{w: w, label: label, total: total, start: time.Now(), last: time.Now()}
+func newCountProgress(w io.Writer, label, unit string, total int) *countProgress {
+	p := &countProgress{w: w, label: label, unit: unit, total: total, start: time.Now(), last: time.Now()}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("objects"),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetWidth(25),
 			progressbar.OptionThrottle(100*time.Millisecond),
@@ -124,7 +125,7 @@ func (p *countProgress) update(done int) {
 	}
 	p.last = time.Now()
 	rate := float64(done) / time.Since(p.start).Seconds()
-	fmt.Fprintf(p.w, "%s: %d of %d objects, %.0f objects/s\n", p.label, done, p.total, rate)
+	fmt.Fprintf(p.w, "%s: %d of %d %s, %.0f %s/s\n", p.label, done, p.total, p.unit, rate, p.unit)
 }
 
 func (p *countProgress) finish() {

@@ -36,7 +36,7 @@ is not changed.`,
 			if err != nil {
 				return fmt.Errorf("reindex: count objects: %w", err)
 			}
-			prog := newCountProgress(a.stderr, "reindex", int(total))
+			prog := newCountProgress(a.stderr, "reindex", "objects", int(total))
 			start := time.Now()
 			done := 0
 			if err := store.Reindex(cmd.Context(), func(n int) { done = n; prog.update(n) }); err != nil {

@@ -25,6 +25,7 @@ func newServeCmd(a *app) *cobra.Command {
 	var clusters clusterFlags
 	var schedule string
 	var auditFlush time.Duration
+	var auditRetention age
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP server (GraphQL API) on the store",
@@ -80,6 +81,7 @@ and --tls-key to serve others.`,
 				return err
 			}
 			sopts.AuditFlushInterval = auditFlush
+			sopts.AuditRetention = time.Duration(auditRetention)
 			store, err := a.openStoreWith(false, sopts)
 			if err != nil {
 				return err
@@ -140,6 +142,7 @@ and --tls-key to serve others.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Addr, "addr", query.DefaultAddr, "address to listen on")
+	f.Var(&auditRetention, "audit-retention", "remove audit log entries older than this age every hour, such as 365d (default: keep them; see verband audit prune)")
 	f.DurationVar(&auditFlush, "audit-flush-interval", graph.DefaultOptions().AuditFlushInterval, "how often the audit log is written to disk; 0 makes every request wait for its entry's own flush (a power failure then loses no entry, at about 0.6 ms a request)")
 	f.StringVar(&opts.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	f.StringVar(&opts.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
