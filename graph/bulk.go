@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -65,9 +66,13 @@ func (b *BulkStats) count(o Outcome) {
 // snapshot does not hold the chunk still committing, so it reads what that
 // chunk wrote (ids, records, counters) from the chunk's staged state; the
 // one read that state cannot answer, the edge scan that merges a stub into
-// its node, waits for the commit and builds the chunk again. A chunk is
-// committed only after the one before it committed successfully; when that
-// commit fails, the chunk built on it is discarded with it.
+// its node, waits for the commit and builds the chunk again. The snapshot
+// is taken just before the chunk beneath starts committing: Badger's
+// NewTransaction waits for every commit that has a timestamp, so a
+// transaction begun later would wait for that commit, and the loader and
+// Badger's writer would take turns. A chunk is committed only after the
+// one before it committed successfully; when that commit fails, the chunk
+// built on it is discarded with it.
 //
 // The store's writer lock is held from the moment a chunk is built until
 // its commit completes, and passes straight to the next chunk when that is
@@ -91,6 +96,11 @@ type inflight struct {
 	err   error
 	stats BulkStats
 	w     *writeState // what the chunk wrote, for a chunk built on it
+	// next is a transaction begun just before the chunk started
+	// committing, whose snapshot holds everything before the chunk and
+	// nothing of it, for the next chunk to be built in without waiting
+	// for the commit; nil once taken.
+	next *badger.Txn
 
 	// mu guards finished and handoff: the commit callback releases the
 	// writer lock unless the next chunk took it over (handoff) first.
@@ -149,6 +159,10 @@ func (b *Bulk) reap(wait bool) error {
 	}
 	<-f.done
 	b.inflight = nil
+	if f.next != nil {
+		f.next.Discard()
+		f.next = nil
+	}
 	if f.err != nil {
 		return b.fail(fmt.Errorf("bulk load: %w", f.err))
 	}
@@ -162,18 +176,25 @@ func (b *Bulk) reap(wait bool) error {
 // takeWriter makes the bulk hold the store's writer lock for the next
 // chunk. When the chunk in flight is still committing, the lock passes
 // from it to the next chunk, which must then read through the staged state
-// takeWriter returns; otherwise takeWriter locks and returns nil.
-func (b *Bulk) takeWriter() *writeState {
+// takeWriter returns, in the transaction it returns, begun before that
+// chunk's commit; otherwise takeWriter locks and returns nil for both.
+func (b *Bulk) takeWriter() (*writeState, *badger.Txn) {
 	if f := b.inflight; f != nil {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		next := f.next
+		f.next = nil
 		if !f.finished {
 			f.handoff = true
-			return f.w
+			return f.w, next
+		}
+		if next != nil {
+			// Its snapshot misses the chunk, which has committed since.
+			next.Discard()
 		}
 	}
 	b.s.wmu.Lock()
-	return nil
+	return nil, nil
 }
 
 // apply writes the open chunk into a transaction and starts its commit.
@@ -192,9 +213,10 @@ func (b *Bulk) apply() error {
 	}
 	items := b.chunk
 	b.chunk = nil
-	under := b.takeWriter()
+	under, txn := b.takeWriter()
 	for len(items) > 0 {
-		tx, n, stats, err := b.build(items, under)
+		tx, n, stats, err := b.build(items, under, txn)
+		txn = nil
 		if errors.Is(err, errUnderCommit) {
 			// Build it again on a snapshot that holds the chunk before.
 			if err := b.reap(true); err != nil {
@@ -235,7 +257,9 @@ func (b *Bulk) apply() error {
 			}
 			continue
 		}
-		f := &inflight{done: make(chan struct{}), stats: stats, w: tx.w}
+		// Begun now, the next chunk's transaction need not wait for this
+		// commit; see Bulk.
+		f := &inflight{done: make(chan struct{}), stats: stats, w: tx.w, next: b.s.db.NewTransaction(true)}
 		b.inflight = f
 		tx.txn.CommitWith(func(err error) {
 			if err != nil {
@@ -256,12 +280,17 @@ func (b *Bulk) apply() error {
 	return nil
 }
 
-// build applies items to one new transaction until it is full, and
-// finishes it (counters, outbox). under is the staged state of the chunk
-// still committing, or nil. The caller holds s.wmu.
-func (b *Bulk) build(items []*prepared, under *writeState) (*Tx, int, BulkStats, error) {
+// build applies items to one transaction until it is full, and finishes
+// it (counters, outbox). under is the staged state of the chunk still
+// committing, or nil; txn, when not nil, is the transaction to use, begun
+// before that chunk's commit (otherwise build begins one). The caller
+// holds s.wmu.
+func (b *Bulk) build(items []*prepared, under *writeState, txn *badger.Txn) (*Tx, int, BulkStats, error) {
 	s := b.s
-	tx := s.newTx(s.db.NewTransaction(true), b.v)
+	if txn == nil {
+		txn = s.db.NewTransaction(true)
+	}
+	tx := s.newTx(txn, b.v)
 	tx.w = newWriteState()
 	tx.under = under
 	if err := s.wcache.ensureFilter(tx); err != nil {
@@ -280,7 +309,7 @@ func (b *Bulk) build(items []*prepared, under *writeState) (*Tx, int, BulkStats,
 			// Too much for this transaction: build it again without this
 			// object, which then starts the next one.
 			tx.txn.Discard()
-			return b.build(items[:n], under)
+			return b.build(items[:n], under, nil)
 		}
 		if err != nil {
 			tx.txn.Discard()
@@ -292,7 +321,7 @@ func (b *Bulk) build(items []*prepared, under *writeState) (*Tx, int, BulkStats,
 		tx.txn.Discard()
 		if errors.Is(err, ErrTooLarge) && n > 1 {
 			// The counters did not fit after all: half as many objects.
-			return b.build(items[:n/2], under)
+			return b.build(items[:n/2], under, nil)
 		}
 		if errors.Is(err, ErrTooLarge) {
 			return nil, 0, BulkStats{}, fmt.Errorf("bulk load %s: %w", items[0].o.ID, err)
