@@ -31,7 +31,11 @@ CTI graph (containers sharing evidence with a skewed overlap, domain objects
 with text, observables, relationships) or an edge list in the "a b" format of
 cluster_peers.py, and measures: ingest objects/s until committed and until
 searchable, 1-hop and 2-hop neighbourhood latency, keyword and free-text search
-latency, peak RSS and bytes on disk. It then measures the cost of access
+latency, peak RSS and bytes on disk. The load runs as "verband ingest" runs
+it: chunks are committed without a disk flush each and the store is made
+durable when it closes (not included in the figures); --sync-every-chunk
+flushes every chunk before the next one commits, as interactive writes do
+("sync_every_chunk" in the JSON says which). It then measures the cost of access
 enforcement: the same 2-hop neighbourhoods, searches and degrees, interleaved
 in rounds, as the system viewer (which sees everything and checks nothing: the
 baseline without enforcement, since an organization's admin reads through the
@@ -70,6 +74,7 @@ Progress goes to stderr.`,
 	f.IntVar(&opts.Queries, "queries", 1000, "queries of each kind to time")
 	f.IntVar(&opts.ExpandLimit, "limit", 100, "node limit of a neighbourhood query")
 	f.BoolVar(&opts.Check, "check", false, "run the store's consistency check after measuring")
+	f.BoolVar(&opts.SyncEveryChunk, "sync-every-chunk", false, "make every chunk durable on disk before the next one commits (by default the load runs as ingest runs it, durable when the store closes)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	cmd.AddCommand(newBenchAPICmd(), newBenchClusterCmd())
 	return cmd

@@ -43,7 +43,14 @@ type Options struct {
 	ExpandLimit int
 	// ChunkObjects is the bulk chunk size; 0 means the store's default.
 	ChunkObjects int
-	// Store overrides the store options; nil means graph.DefaultOptions().
+	// SyncEveryChunk makes every chunk durable on disk before the next one
+	// commits (graph.Options.SyncWrites), as interactive writes are.
+	// Default false: the load runs as `verband ingest` runs it, without a
+	// disk flush per chunk, and the store is made durable when it closes.
+	// Ignored when Store is set.
+	SyncEveryChunk bool
+	// Store overrides the store options; nil means graph.DefaultOptions()
+	// with SyncWrites set to SyncEveryChunk.
 	Store *graph.Options
 	// Check runs Store.Check after the measurements and records the
 	// problem count.
@@ -132,8 +139,15 @@ type Result struct {
 
 // Ingest holds the load figures. Both rates count from the start of the
 // load: committed until the last chunk was committed, searchable until the
-// search index had caught up too.
+// search index had caught up too. Unless SyncEveryChunk is set, chunks are
+// committed as `verband ingest` commits them: without a disk flush each, so
+// that a committed chunk survives a crash of the process but not yet one
+// of the machine; the store is made durable when it closes, which the
+// figures do not include.
 type Ingest struct {
+	// SyncEveryChunk is Options.SyncEveryChunk: whether every chunk was
+	// flushed to disk before the next one committed.
+	SyncEveryChunk          bool    `json:"sync_every_chunk"`
 	CommittedSeconds        float64 `json:"committed_seconds"`
 	CommittedObjectsPerSec  float64 `json:"committed_objects_per_s"`
 	SearchableSeconds       float64 `json:"searchable_seconds"`
@@ -259,6 +273,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("data dir %s is not empty", dir)
 	}
 	sopts := graph.DefaultOptions()
+	sopts.SyncWrites = opts.SyncEveryChunk
 	if opts.Store != nil {
 		sopts = *opts.Store
 	}
@@ -301,6 +316,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.Edges, res.Types = st.Edges, st.ByType
 	}
 	res.Ingest = Ingest{
+		SyncEveryChunk:          sopts.SyncWrites,
 		CommittedSeconds:        ls.Committed.Seconds(),
 		CommittedObjectsPerSec:  rate(ls.Objects, ls.Committed),
 		SearchableSeconds:       ls.Searchable.Seconds(),
