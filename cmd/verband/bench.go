@@ -110,6 +110,9 @@ for the same duration: the clients together offer --rate requests per second
 on a fixed schedule, whatever the answers take, and every latency counts from
 the moment its request was due, so queueing behind slow answers is measured,
 not hidden ("open_loop" in the JSON; the latency targets are judged on it).
+Before measuring, it merges the search index into one segment, as "verband
+optimize" does after a large load (--no-optimize measures it as loading left
+it; "optimize" in the JSON says what was merged).
 The JSON result holds, for each run, the request rate, latency percentiles
 per operation and overall and the errors, then the mix and the targets with
 the figure each was judged on and pass or fail. Client and server share one
@@ -170,6 +173,7 @@ process and its processors. Progress goes to stderr.`,
 	f.DurationVar(&opts.Warmup, "warmup", 5*time.Second, "untimed requests before the measurement")
 	f.StringToIntVar(&mix, "mix", nil, "weight of each operation (search_keyword, search_text, node, neighbours, paths), such as neighbours=1; absent ones get none (default 15,15,25,30,15)")
 	f.StringVar(&out, "out", "", "write the JSON result to this file (default stdout)")
+	f.BoolVar(&opts.NoOptimize, "no-optimize", false, "measure the search index as loading left it, without merging it first as verband optimize does")
 	f.StringVar(&prof, "requests-cpuprofile", "", "write a CPU profile of the closed-loop requests alone (not the load) to this file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
