@@ -521,12 +521,7 @@ func (ix *Index) Segments() (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("count segments of shard %d: %w", s, err)
 		}
-		m := sc.StatsMap()
-		for _, k := range []string{"TotFileSegmentsAtRoot", "TotMemorySegmentsAtRoot"} {
-			if v, ok := m[k].(uint64); ok {
-				n += int(v)
-			}
-		}
+		n += scorchSegments(sc)
 	}
 	return n, nil
 }
@@ -549,14 +544,34 @@ func (ix *Index) Optimize(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("optimize shard %d: %w", s, err)
 		}
-		if err := sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
-			return fmt.Errorf("optimize shard %d: %w", s, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("optimize shard %d: %w", s, err)
+		// A force merge merges ten segments at a time and may return
+		// before the last merge is in the index's root; it goes round
+		// until one segment is left.
+		for round := 0; round < maxOptimizeRounds && scorchSegments(sc) > 1; round++ {
+			if err := sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+				return fmt.Errorf("optimize shard %d: %w", s, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("optimize shard %d: %w", s, err)
+			}
 		}
 	}
 	return nil
+}
+
+// maxOptimizeRounds bounds the force merges Optimize asks of one shard.
+const maxOptimizeRounds = 10
+
+// scorchSegments returns the number of segments in the root of sc.
+func scorchSegments(sc *scorch.Scorch) int {
+	m := sc.StatsMap()
+	n := 0
+	for _, k := range []string{"TotFileSegmentsAtRoot", "TotMemorySegmentsAtRoot"} {
+		if v, ok := m[k].(uint64); ok {
+			n += int(v)
+		}
+	}
+	return n
 }
 
 // shardScorch returns the scorch index under a shard.
