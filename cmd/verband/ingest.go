@@ -152,14 +152,18 @@ the cost of two disk flushes per chunk.`,
 					ObjectsPerSec   float64  `json:"objects_per_second"`
 					IndexWaitSecond float64  `json:"index_wait_seconds"`
 					IndexDocs       uint64   `json:"index_docs"`
+					IndexSegments   int      `json:"index_segments"`
 					RejectedErrors  []string `json:"rejected_errors"`
 					Warnings        []string `json:"warnings,omitempty"`
 				}{Stats: stats, DurationSeconds: stats.Duration.Seconds(), ObjectsPerSec: rate(stats.Objects, stats.Duration),
-					IndexWaitSecond: wait.Seconds(), IndexDocs: status.Docs, RejectedErrors: errorStrings(stats.Errors), Warnings: errorStrings(stats.Warnings)}
+					IndexWaitSecond: wait.Seconds(), IndexDocs: status.Docs, IndexSegments: status.Segments, RejectedErrors: errorStrings(stats.Errors), Warnings: errorStrings(stats.Warnings)}
 				return a.printJSON(out)
 			}
 			fmt.Fprintf(a.stdout, "Ingested %s.\n", summary(stats))
 			fmt.Fprintf(a.stdout, "Search index caught up after %s more; %d documents are searchable.\n", wait.Round(time.Millisecond), status.Docs)
+			if status.Segments >= optimizeHint {
+				fmt.Fprintf(a.stdout, "The search index is in %d segments; \"verband optimize\" merges them into one, which makes searches faster.\n", status.Segments)
+			}
 			if stats.Rejected > 0 {
 				fmt.Fprintf(a.stdout, "%d objects were rejected (listed above on stderr).\n", stats.Rejected)
 			}
@@ -214,3 +218,8 @@ func errorStrings(errs []error) []string {
 	}
 	return out
 }
+
+// optimizeHint is the number of search index segments from which ingest
+// suggests verband optimize: on a million-object store, merging 18 made
+// the API about a tenth faster.
+const optimizeHint = 10
