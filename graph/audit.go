@@ -939,37 +939,51 @@ func (v *auditVerifier) entry(seq uint64, val []byte) {
 		v.prev = "" // the link across the gap cannot be checked
 	}
 	v.next, v.last = seq+1, seq
-	hash, body, err := splitAuditValue(val)
-	if err != nil {
-		v.rep.add(seq, AuditCorrupt, "%v", err)
-		v.prev = ""
-		return
-	}
-	stored := hex.EncodeToString(hash[:])
-	defer func() { v.prev = stored }()
-	if got := sha256.Sum256(body); got != hash {
-		v.rep.add(seq, AuditAltered, "the contents do not match the entry's hash %s (they hash to %x)", stored, got)
-		return
-	}
-	e, err := decodeAuditBody(body)
-	if err != nil {
-		v.rep.add(seq, AuditCorrupt, "%v", err)
-		return
-	}
-	if !bytes.Equal(appendAuditJSON(nil, &e, false), body) {
-		v.rep.add(seq, AuditCorrupt, "the entry is not in canonical form")
-		return
-	}
-	if e.Seq != seq {
-		v.rep.add(seq, AuditMoved, "the entry stored as %d is entry %d", seq, e.Seq)
-		return
-	}
-	if v.prev != "" && e.Prev != v.prev {
-		v.rep.add(seq-1, AuditChainBroken, "entry %d has hash %s but entry %d names %s as its prev: entry %d was replaced, or entry %d altered", seq-1, v.prev, seq, e.Prev, seq-1, seq)
+	e, stored, p := checkAuditEntry(seq, v.prev, val)
+	v.prev = stored
+	if p != nil {
+		v.rep.add(p.Seq, p.Kind, "%s", p.Detail)
+		if p.Kind != AuditChainBroken {
+			return
+		}
 	}
 	for _, org := range e.Orgs {
 		v.orgs[org] = append(v.orgs[org], seq)
 	}
+}
+
+// checkAuditEntry checks the entry stored under seq as val: that it
+// matches its hash, decodes, is in canonical form, is entry seq and, when
+// prev is not "", names prev as its prev. It returns the entry, its stored
+// hash ("" when val does not split into hash and body) and the first
+// problem, or nil. Only a broken chain, checked last, comes with the
+// entry.
+func checkAuditEntry(seq uint64, prev string, val []byte) (AuditEntry, string, *AuditProblem) {
+	problem := func(seq uint64, kind AuditProblemKind, format string, args ...any) *AuditProblem {
+		return &AuditProblem{Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+	}
+	hash, body, err := splitAuditValue(val)
+	if err != nil {
+		return AuditEntry{}, "", problem(seq, AuditCorrupt, "%v", err)
+	}
+	stored := hex.EncodeToString(hash[:])
+	if got := sha256.Sum256(body); got != hash {
+		return AuditEntry{}, stored, problem(seq, AuditAltered, "the contents do not match the entry's hash %s (they hash to %x)", stored, got)
+	}
+	e, err := decodeAuditBody(body)
+	if err != nil {
+		return AuditEntry{}, stored, problem(seq, AuditCorrupt, "%v", err)
+	}
+	if !bytes.Equal(appendAuditJSON(nil, &e, false), body) {
+		return AuditEntry{}, stored, problem(seq, AuditCorrupt, "the entry is not in canonical form")
+	}
+	if e.Seq != seq {
+		return AuditEntry{}, stored, problem(seq, AuditMoved, "the entry stored as %d is entry %d", seq, e.Seq)
+	}
+	if prev != "" && e.Prev != prev {
+		return e, stored, problem(seq-1, AuditChainBroken, "entry %d has hash %s but entry %d names %s as its prev: entry %d was replaced, or entry %d altered", seq-1, prev, seq, e.Prev, seq-1, seq)
+	}
+	return e, stored, nil
 }
 
 // end compares the last entry with the head.

@@ -108,7 +108,7 @@ func (s *Store) openAuditDB(key []byte) error {
 		s.auditFlush = f
 		f.run = startPeriodic(s.opts.AuditFlushInterval, func(<-chan struct{}) { s.flushAuditOnce(f, s.auditDB.Sync) })
 	}
-	if s.opts.AuditRetention > 0 && !s.opts.ReadOnly {
+	if s.opts.AuditRetention > 0 {
 		s.auditPrune = startPeriodic(auditPruneEvery(s.opts.AuditRetention), s.pruneAuditNow)
 	}
 	return nil

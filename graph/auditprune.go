@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -83,12 +82,8 @@ func (s *Store) PruneAudit(ctx context.Context, cutoff time.Time, progress func(
 	s.auditPruneMu.Lock()
 	defer s.auditPruneMu.Unlock()
 	var res AuditPruneResult
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		var err error
-		res.Base, err = readAuditBase(txn)
-		return err
-	})
-	if err != nil {
+	var err error
+	if res.Base, err = s.AuditBase(); err != nil {
 		return res, fmt.Errorf("prune audit log: %w", err)
 	}
 	for {
@@ -158,34 +153,13 @@ type auditPrunable struct {
 	bad  error     // the entry after the batch does not verify
 }
 
-// auditPruneBatch reads and verifies up to auditPruneBatch entries after
-// base that were appended before cutoff. The batch ends before the first
-// entry that does not verify, which it reports in bad.
+// auditPruneBatch reads and verifies (as AuditVerify does) up to
+// auditPruneBatch entries after base that were appended before cutoff. The
+// batch ends before the first entry that does not verify, which it reports
+// in bad.
 func (s *Store) auditPruneBatch(base AuditBase, cutoff time.Time) (auditPrunable, error) {
 	b := auditPrunable{last: base}
 	err := s.auditDB.View(func(txn *badger.Txn) error {
-		// check returns nil when the entry stored under seq as v verifies,
-		// and then the entry; otherwise why it does not.
-		check := func(seq, next uint64, prev string, v []byte) (AuditEntry, [auditHashLen]byte, error) {
-			if seq != next {
-				return AuditEntry{}, [auditHashLen]byte{}, fmt.Errorf("entry %d is missing (run verband audit verify): %w", next, ErrCorrupt)
-			}
-			hash, body, err := splitAuditValue(v)
-			if err != nil {
-				return AuditEntry{}, hash, fmt.Errorf("audit entry %d: %w", seq, err)
-			}
-			if sha256.Sum256(body) != hash {
-				return AuditEntry{}, hash, fmt.Errorf("audit entry %d does not match its hash (run verband audit verify): %w", seq, ErrCorrupt)
-			}
-			e, err := decodeAuditBody(body)
-			if err != nil {
-				return AuditEntry{}, hash, fmt.Errorf("audit entry %d: %w", seq, err)
-			}
-			if e.Seq != seq || e.Prev != prev {
-				return AuditEntry{}, hash, fmt.Errorf("audit entry %d does not chain to the entry before it (run verband audit verify): %w", seq, ErrCorrupt)
-			}
-			return e, hash, nil
-		}
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: auditEntryPrefix()})
 		defer it.Close()
 		prev := base.Hash
@@ -198,20 +172,24 @@ func (s *Store) auditPruneBatch(base AuditBase, cutoff time.Time) (auditPrunable
 			if err != nil {
 				return err
 			}
+			if seq != next {
+				b.bad = fmt.Errorf("entry %d is missing (run verband audit verify): %w", next, ErrCorrupt)
+				return nil
+			}
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return fmt.Errorf("read audit entry %d: %w", seq, err)
 			}
-			e, hash, err := check(seq, next, prev, v)
-			if err != nil {
-				b.bad = err
+			e, hash, p := checkAuditEntry(seq, prev, v)
+			if p != nil {
+				b.bad = fmt.Errorf("audit %s (run verband audit verify): %w", p, ErrCorrupt)
 				return nil
 			}
 			if !e.Time.Before(cutoff) {
 				b.done = true
 				return nil
 			}
-			prev = hex.EncodeToString(hash[:])
+			prev = hash
 			b.seqs = append(b.seqs, seq)
 			b.orgs = append(b.orgs, e.Orgs)
 			b.last = AuditBase{Seq: seq, Hash: prev, Time: e.Time}

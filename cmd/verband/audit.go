@@ -87,7 +87,7 @@ files; some of it only after later compactions.`,
 				return err
 			}
 			defer closeStore(store, &err)
-			rep, err := store.AuditBase()
+			base, err := store.AuditBase()
 			if err != nil {
 				return fmt.Errorf("audit prune: %w", err)
 			}
@@ -96,7 +96,7 @@ files; some of it only after later compactions.`,
 			if err != nil {
 				return fmt.Errorf("audit prune: %w", err)
 			}
-			prog := newCountProgress(a.stderr, "audit prune", "entries", int(head-min(head, rep.Seq)))
+			prog := newCountProgress(a.stderr, "audit prune", "entries", int(head-min(head, base.Seq)))
 			res, err := store.PruneAudit(cmd.Context(), cutoff, prog.update)
 			prog.finish()
 			args := map[string]string{"before": before, "older_than": olderThan.String(), "cutoff": cutoff.UTC().Format(time.RFC3339)}

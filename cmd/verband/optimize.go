@@ -16,10 +16,10 @@ in segments, and merges them by tiers of sizes as it goes, so after a large
 bulk load it holds a score of them, and every search looks each of its terms
 up in each one. After optimize, it looks each up once.
 
-It rewrites the whole index: about 90 s and 140 CPU seconds per million
-objects on two cores. Run it after a large load, while the server is stopped
-(it opens the store directly). The store itself is not changed; the
-documents and the answers of searches stay the same.`,
+It rewrites the whole index: 7 to 12 s per million objects on two cores.
+Run it after a large load, while the server is stopped (it opens the store
+directly). The store itself is not changed; the documents and the answers of
+searches stay the same.`,
 		Example: `  verband ingest ./feeds && verband optimize
   verband optimize --data-dir /srv/verband --json`,
 		Args: noArgs,
