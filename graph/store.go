@@ -164,24 +164,41 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // openBadger opens Badger, repairing one known crash artefact first: when
-// the process dies right after Badger created a value log file and before it
-// wrote anything into it, the empty file makes every later open fail
-// ("Open existing file … Create a new file"), and the failed open grows it
-// to its full sparse size. An empty value log holds no data, so it is
-// removed before Badger sees it.
+// the process dies right after Badger created a value log or a memtable log
+// file and before it sized or wrote anything into it, the empty file makes
+// every later open fail ("Open existing file … Create a new file" for a value
+// log, "while opening fid: N err: Create a new file" for a memtable), and a
+// failed open of a value log grows it to its full sparse size. An empty file
+// of either kind holds no data, so it is removed before Badger sees it.
 func openBadger(bopts badger.Options, log *slog.Logger) (*badger.DB, error) {
 	if !bopts.ReadOnly {
-		vlogs, _ := filepath.Glob(filepath.Join(bopts.ValueDir, "*.vlog"))
-		for _, p := range vlogs {
-			if st, err := os.Stat(p); err == nil && st.Size() == 0 {
-				log.Warn("removing an empty value log left by a crash", "file", p)
-				if err := os.Remove(p); err != nil {
-					return nil, fmt.Errorf("remove empty value log: %w", err)
-				}
+		for _, pattern := range []string{
+			filepath.Join(bopts.ValueDir, "*.vlog"),
+			filepath.Join(bopts.Dir, "*.mem"),
+		} {
+			if err := removeEmptyFiles(pattern, log); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return badger.Open(bopts)
+}
+
+// removeEmptyFiles removes the files of size zero that match pattern.
+func removeEmptyFiles(pattern string, log *slog.Logger) error {
+	paths, err := filepath.Glob(pattern)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", pattern, err)
+	}
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Size() == 0 {
+			log.Warn("removing an empty log file left by a crash", "file", p)
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("remove empty log file: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // load checks the format version and loads symbols, classes, the class of
