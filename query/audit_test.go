@@ -84,6 +84,9 @@ func TestAuditRecordsGraphQLRequests(t *testing.T) {
 		// Only the page of the timeline is returned, so only it is audited.
 		{"reader-b", "Timeline", `query Timeline($id: ID!) { case(id: $id) { stixId timeline(first: 1) { edges { node { object { stixId } } } } } }`,
 			map[string]any{"id": ids.Case}},
+		// A related container is returned, so it is audited.
+		{"reader-b", "Related", `query Related($id: ID!) { correlations(id: $id) { edges { node { container { stixId } } } } }`,
+			map[string]any{"id": ids.Report}},
 		{"analyst-a", "Create", `mutation Create($m: [ID!]) { createCase(input: {name: "Audit me", members: $m}) {
 			case { stixId members { edges { node { stixId } } } } } }`, map[string]any{"m": []string{ids.IP}}},
 	}

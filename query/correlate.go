@@ -161,7 +161,7 @@ func (q *queryResolver) Correlations(ctx context.Context, args struct {
 			continue // hidden since the projection was built
 		}
 		e := &correlationEdge{Cursor: offsetCursor(offset + i), Node: &correlationResolver{
-			Container: &objectResolver{req: r, n: n, grp: g}, Score: cor.Score, evidence: cor.Evidence, req: r}}
+			Container: r.resolver(n, g), Score: cor.Score, evidence: cor.Evidence, req: r}}
 		c.Edges = append(c.Edges, e)
 		cursors = append(cursors, e.Cursor)
 	}

@@ -358,7 +358,7 @@ func (o *objectResolver) Timeline(ctx context.Context, args pageArgs) (*timeline
 	}
 	entries := make([]*timelineEntry, len(nodes))
 	for i, n := range nodes {
-		e := &timelineEntry{Object: &objectResolver{req: r, n: n, grp: g}}
+		e := &timelineEntry{Object: r.unaudited(n, g)}
 		p := e.Object.obj()
 		for _, prop := range timeProps {
 			if s, ok := p.String(prop); ok {

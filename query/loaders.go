@@ -456,10 +456,19 @@ func nodesByID(nodes []*graph.Node) map[graph.ID]*graph.Node {
 
 // resolver makes the resolver of a node that the answer returns, a member
 // of group g, and records its STIX id for the audit log. Every object
-// resolver is made here, so the audit entry lists every object returned.
+// resolver is made here or by unaudited, so the audit entry lists every
+// object returned.
 func (r *request) resolver(n *graph.Node, g *group) *objectResolver {
 	r.audit.Returned(n.StixID)
-	return &objectResolver{req: r, n: n, grp: g}
+	return r.unaudited(n, g)
+}
+
+// unaudited makes the resolver of a node without recording it, for a
+// resolver that builds more objects than it returns (the whole timeline of
+// a case, of which one page is returned) and records those it returns.
+func (r *request) unaudited(n *graph.Node, g *group) *objectResolver {
+	return &objectResolver{req: r, n: n, grp: g,
+		ID: objectID(r.api.ids.encode(n.ID)), StixID: n.StixID, Type: n.Type}
 }
 
 // objects makes the resolvers of a group's nodes.
