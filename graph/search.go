@@ -54,6 +54,11 @@ type indexer struct {
 	changed *sync.Cond // broadcast when hwm advances or the indexer fails
 	err     error      // sticky error that stopped the indexer
 	trimmed uint64     // outbox pruned up to here
+
+	// optMu guards opt, the merge of the index running or last run (see
+	// optimize.go).
+	optMu sync.Mutex
+	opt   *optimizeRun
 }
 
 func startIndexer(s *Store, dir string) (*indexer, error) {
@@ -895,6 +900,9 @@ type IndexStatus struct {
 	// Segments is the number of segments the index holds; OptimizeSearch
 	// merges them into one per shard.
 	Segments int
+	// Optimize is the merge of the index running or last run since the
+	// store was opened; nil when none ran.
+	Optimize *OptimizeState
 	// Err is the error that stopped the indexer, if any.
 	Err error
 }
@@ -912,6 +920,7 @@ func (s *Store) IndexStatus() IndexStatus {
 	}
 	st.Docs, _ = in.ix.DocCount()
 	st.Segments, _ = in.ix.Segments()
+	st.Optimize = in.optimizeState()
 	in.mu.Lock()
 	st.Err = in.err
 	in.mu.Unlock()
@@ -936,6 +945,7 @@ func (s *Store) Reindex(ctx context.Context, progress func(done int)) error {
 	if in == nil {
 		return fmt.Errorf("reindex: the store was opened without a search index: %w", ErrInvalid)
 	}
+	in.haltOptimize()
 	close(in.stop)
 	<-in.done
 	if err := in.ix.Close(); err != nil {
@@ -956,38 +966,4 @@ func (s *Store) Reindex(ctx context.Context, progress func(done int)) error {
 	go fresh.run()
 	fresh.notify()
 	return s.WaitIndexed(ctx)
-}
-
-// SearchSegments says how many segments the search index holds before and
-// after OptimizeSearch.
-type SearchSegments struct {
-	Before int `json:"segments_before"`
-	After  int `json:"segments_after"`
-}
-
-// OptimizeSearch merges the search index into one segment per shard, which
-// makes each search term one dictionary lookup instead of one per segment:
-// worth it after a large bulk load, which leaves a score of segments. It
-// rewrites the whole index (7 to 12 s per million objects on two cores);
-// searches and indexing go on meanwhile.
-func (s *Store) OptimizeSearch(ctx context.Context) (SearchSegments, error) {
-	in := s.search.Load()
-	if in == nil {
-		return SearchSegments{}, fmt.Errorf("optimize search index: the store was opened without a search index: %w", ErrInvalid)
-	}
-	if s.opts.ReadOnly {
-		return SearchSegments{}, fmt.Errorf("optimize search index: %w", ErrReadOnly)
-	}
-	var seg SearchSegments
-	var err error
-	if seg.Before, err = in.ix.Segments(); err != nil {
-		return seg, fmt.Errorf("optimize search index: %w", err)
-	}
-	if err := in.ix.Optimize(ctx); err != nil {
-		return seg, fmt.Errorf("optimize search index: %w", err)
-	}
-	if seg.After, err = in.ix.Segments(); err != nil {
-		return seg, fmt.Errorf("optimize search index: %w", err)
-	}
-	return seg, nil
 }

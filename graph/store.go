@@ -363,6 +363,7 @@ func (s *Store) Close() error {
 	// Once the indexer has drained the outbox, the index only waits for
 	// its persister to write what it holds and Badger only flushes its
 	// memtable; neither needs the other, so they close side by side.
+	in.haltOptimize()
 	in.stopIndexing()
 	ixErr := make(chan error, 1)
 	go func() { ixErr <- in.ix.Close() }()

@@ -32,6 +32,13 @@ func (r *request) adminOnly(mutation bool) error {
 	return nil
 }
 
+// operator reports whether the request sees store-wide figures and may
+// run store-wide maintenance: the system viewer, or an admin of the
+// operator organization.
+func (r *request) operator() bool {
+	return r.viewer.IsSystem() || r.principal.InstanceAdmin
+}
+
 // manages checks that the request's admin may manage the accounts of
 // organization org, or, when org is empty, organizations themselves.
 func (r *request) manages(org string) error {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/graphtest"
@@ -267,5 +268,51 @@ func TestAdminTokenOverHTTP(t *testing.T) {
 	}
 	if u, err := a.s.User("a-reader"); err != nil || !u.Enabled() {
 		t.Errorf("a mutation by GET disabled a-reader: %+v, %v", u, err)
+	}
+}
+
+// TestOptimizeSearchIndex merges the search index through the API: only
+// an admin of the operator organization may, and only it sees the merge in
+// ingestStatus, which follows it to its end.
+func TestOptimizeSearchIndex(t *testing.T) {
+	a := openAccounts(t)
+	const status = `{ ingestStatus { indexSegments indexDocs indexOptimize { running started finished segmentsBefore segmentsAfter error } } }`
+	for _, who := range []string{"a-admin", "b-analyst"} {
+		if ans := a.exec(t, a.secrets[who], `mutation { optimizeSearchIndex { indexSegments } }`, nil); ans.code != "FORBIDDEN" {
+			t.Errorf("%s merges the search index: %+v", who, ans)
+		}
+	}
+	ans := a.exec(t, a.secrets["root"], `mutation { optimizeSearchIndex { indexSegments indexOptimize { running started segmentsBefore } } }`, nil)
+	st, _ := ans.data["optimizeSearchIndex"].(map[string]any)
+	if ans.code != "" || st["indexOptimize"] == nil {
+		t.Fatalf("optimizeSearchIndex as the operator's admin: %+v", ans)
+	}
+	deadline := time.Now().Add(time.Minute)
+	var opt map[string]any
+	for {
+		ans = a.exec(t, a.secrets["root"], status, nil)
+		opt, _ = ans.data["ingestStatus"].(map[string]any)["indexOptimize"].(map[string]any)
+		if opt == nil || opt["running"] == false {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the merge still runs after a minute: %+v", opt)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	is := ans.data["ingestStatus"].(map[string]any)
+	if opt == nil || opt["error"] != nil || opt["finished"] == nil || opt["segmentsAfter"] != float64(1) ||
+		opt["segmentsBefore"].(float64) < 1 || is["indexSegments"] != float64(1) || is["indexDocs"].(float64) == 0 {
+		t.Errorf("ingestStatus after the merge: %+v", is)
+	}
+	// Others see neither the segments nor the merge.
+	ans = a.exec(t, a.secrets["a-admin"], status, nil)
+	if is := ans.data["ingestStatus"].(map[string]any); ans.code != "" || is["indexSegments"] != float64(0) || is["indexOptimize"] != nil {
+		t.Errorf("ingestStatus of an admin outside the operator organization: %+v", ans)
+	}
+	// A search still answers after the merge.
+	ans = a.exec(t, a.secrets["a-reader"], `{ search(query: "lantern") { totalCount } }`, nil)
+	if n, _ := ans.data["search"].(map[string]any)["totalCount"].(float64); ans.code != "" || n == 0 {
+		t.Errorf("search after the merge: %+v", ans)
 	}
 }

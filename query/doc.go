@@ -82,7 +82,7 @@
 //     valid one the answer is 401 with a JSON error body.
 //   - GET /metrics: Prometheus metrics: request latency by operation,
 //     requests by operation and status, errors by code, objects ingested
-//     by outcome, search index lag and documents, Go and process metrics.
+//     by outcome, search index lag, documents and segments, Go and process metrics.
 //   - GET /healthz: 200 and {"status":"ok","index_lag":N,"nodes":N,
 //     "index_docs":N} while the store works, 503 with "status":"failing"
 //     when the search indexer has stopped or the store cannot be read.

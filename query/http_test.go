@@ -155,6 +155,7 @@ func TestGraphQLHTTP(t *testing.T) {
 		`verband_graphql_errors_total{code="FORBIDDEN"} 1`,
 		`verband_graphql_requests_total{operation="V",status="ok"} 1`,
 		"verband_search_index_lag ",
+		"verband_search_index_segments ",
 		`verband_ingest_objects_total{outcome="created"} 0`,
 	} {
 		if !strings.Contains(string(b), want) {

@@ -60,7 +60,11 @@ func newMetrics(store *graph.Store) *metrics {
 		Name: "verband_search_index_documents",
 		Help: "Documents in the search index.",
 	}, func() float64 { return float64(store.IndexStatus().Docs) })
-	m.reg.MustRegister(m.latency, m.requests, m.errors, m.ingest, lag, docs,
+	segments := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "verband_search_index_segments",
+		Help: "Segments of the search index; the mutation optimizeSearchIndex merges them into one per shard.",
+	}, func() float64 { return float64(store.IndexStatus().Segments) })
+	m.reg.MustRegister(m.latency, m.requests, m.errors, m.ingest, lag, docs, segments,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{"created", "updated", "unchanged", "older", "rejected"} {
 		m.ingest.WithLabelValues(o)

@@ -947,3 +947,19 @@ func (m *mutationResolver) Ingest(ctx context.Context, args struct {
 	}
 	return p, nil
 }
+
+// OptimizeSearchIndex resolves Mutation.optimizeSearchIndex: it starts a
+// merge of the search index unless one runs, and returns the status.
+func (m *mutationResolver) OptimizeSearchIndex(ctx context.Context) (*ingestStatus, error) {
+	r := reqFrom(ctx)
+	if r.readOnly {
+		return nil, &Error{Code: CodeMethod, Message: "mutations must be sent with POST"}
+	}
+	if !r.operator() {
+		return nil, &Error{Code: CodeForbidden, Message: "only admins of the operator organization may merge the search index, which holds every organization's documents"}
+	}
+	if err := r.api.store.StartOptimizeSearch(); err != nil && !errors.Is(err, graph.ErrOptimizing) {
+		return nil, classify(err)
+	}
+	return r.ingestStatus(ctx)
+}

@@ -526,28 +526,58 @@ func (q *queryResolver) Sightings(ctx context.Context, args struct {
 
 // ingestStatus is the IngestStatus type.
 type ingestStatus struct {
-	IndexLag     int32
-	Committed    float64
-	Indexed      float64
-	IndexDocs    float64
-	IndexError   *string
-	TotalObjects int32
-	Counts       []*typeCount
+	IndexLag      int32
+	Committed     float64
+	Indexed       float64
+	IndexDocs     float64
+	IndexError    *string
+	IndexSegments int32
+	IndexOptimize *indexOptimize
+	TotalObjects  int32
+	Counts        []*typeCount
+}
+
+// indexOptimize is the IndexOptimize type.
+type indexOptimize struct {
+	Running        bool
+	Started        graphql.Time
+	Finished       *graphql.Time
+	SegmentsBefore int32
+	SegmentsAfter  *int32
+	Error          *string
 }
 
 // IngestStatus resolves Query.ingestStatus.
 func (q *queryResolver) IngestStatus(ctx context.Context) (*ingestStatus, error) {
-	r := reqFrom(ctx)
+	return reqFrom(ctx).ingestStatus(ctx)
+}
+
+// ingestStatus reads the ingest status as the request's caller may see it.
+func (r *request) ingestStatus(ctx context.Context) (*ingestStatus, error) {
 	out := &ingestStatus{Counts: []*typeCount{}}
 	// The store-wide figures count every organization's writes and
 	// documents, so they go to the operator only: anyone else could watch
 	// them move when another agency stores what it may not see.
-	if r.viewer.IsSystem() || r.principal.InstanceAdmin {
-		st := q.api.store.IndexStatus()
+	if r.operator() {
+		st := r.api.store.IndexStatus()
 		out.IndexLag, out.Committed = clampInt32(int64(min(st.Lag, math.MaxInt32))), float64(st.Committed)
 		out.Indexed, out.IndexDocs = float64(st.Indexed), float64(st.Docs)
+		out.IndexSegments = clampInt32(int64(st.Segments))
 		if st.Err != nil {
 			out.IndexError = optString(st.Err.Error())
+		}
+		if o := st.Optimize; o != nil {
+			out.IndexOptimize = &indexOptimize{Running: o.Running, Started: graphql.Time{Time: o.Started},
+				SegmentsBefore: clampInt32(int64(o.Segments.Before))}
+			if !o.Running {
+				out.IndexOptimize.Finished = gqlTime(o.Finished)
+				if o.Err != nil {
+					out.IndexOptimize.Error = optString(o.Err.Error())
+				} else {
+					after := clampInt32(int64(o.Segments.After))
+					out.IndexOptimize.SegmentsAfter = &after
+				}
+			}
 		}
 	}
 	var total int64

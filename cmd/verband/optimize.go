@@ -18,8 +18,11 @@ up in each one. After optimize, it looks each up once.
 
 It rewrites the whole index: 7 to 12 s per million objects on two cores.
 Run it after a large load, while the server is stopped (it opens the store
-directly). The store itself is not changed; the documents and the answers of
-searches stay the same.`,
+directly); a running server merges its index in the background when an
+admin of the operator organization sends the GraphQL mutation
+optimizeSearchIndex, and ingestStatus.indexOptimize follows the merge. The
+store itself is not changed; the documents and the answers of searches stay
+the same.`,
 		Example: `  verband ingest ./feeds && verband optimize
   verband optimize --data-dir /srv/verband --json`,
 		Args: noArgs,
