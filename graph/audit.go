@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -808,7 +809,22 @@ const (
 	AuditCorrupt AuditProblemKind = "corrupt"
 	// AuditIndex: the organization index does not match the entries.
 	AuditIndex AuditProblemKind = "index"
+	// AuditRewritten: an entry's hash is not the one recorded outside the
+	// store (an AuditAnchor): the log was rewritten, hashes and all, from
+	// that entry or before.
+	AuditRewritten AuditProblemKind = "rewritten"
 )
+
+// AuditAnchor is the sequence number and hash of an entry as someone
+// outside the store recorded them: an oversight body keeps the last line of
+// each export, or what "verband audit verify" printed. The chain shows an
+// entry changed, removed or moved, but not a log rewritten from some entry
+// on with every hash computed anew; an anchor does: the entry it names must
+// still have its hash.
+type AuditAnchor struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
 
 // AuditProblem is one thing wrong with the audit log.
 type AuditProblem struct {
@@ -836,6 +852,11 @@ type AuditReport struct {
 	// Base, when the log was pruned, is where it begins: the entries were
 	// checked from the one after it (see PruneAudit).
 	Base *AuditBase `json:"base,omitempty"`
+	// AnchorsChecked counts the anchors compared with their entry (or with
+	// the base); AnchorsPruned those of entries pruned before the base,
+	// which can no longer be compared.
+	AnchorsChecked int `json:"anchors_checked"`
+	AnchorsPruned  int `json:"anchors_pruned"`
 	// Problems lists the first problems found, in sequence order, so the
 	// first names the first bad entry; ProblemCount counts them all.
 	Problems     []AuditProblem `json:"problems"`
@@ -857,10 +878,11 @@ func (r *AuditReport) add(seq uint64, kind AuditProblemKind, format string, args
 // without gaps, that every entry matches its hash, is
 // in canonical form, is stored under its own sequence number and names the
 // hash of the entry before it as prev, that the last entry is the one the
-// head names, and that the organization index matches the entries. It
-// returns an error only when the log cannot be read; what is wrong with it
-// is in the report.
-func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
+// head names, and that the organization index matches the entries. Each
+// anchor's entry must have the anchored hash, and the log must reach it.
+// It returns an error only when the log cannot be read; what is wrong with
+// it is in the report.
+func (s *Store) AuditVerify(ctx context.Context, anchors ...AuditAnchor) (AuditReport, error) {
 	if s.closed.Load() {
 		return AuditReport{}, ErrClosed
 	}
@@ -873,7 +895,10 @@ func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
 			return err
 		}
 		rep.HeadSeq, rep.HeadHash = head.seq, head.hash
-		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}}
+		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}, anchors: map[uint64]string{}}
+		for _, a := range anchors {
+			v.anchors[a.Seq] = a.Hash
+		}
 		base, err := readAuditBase(txn)
 		if errors.Is(err, ErrCorrupt) {
 			rep.add(0, AuditCorrupt, "the base record does not decode: %v", err)
@@ -883,6 +908,7 @@ func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
 		if base.Seq > 0 {
 			rep.Base = &base
 			v.base, v.next, v.prev, v.last = base.Seq, base.Seq+1, base.Hash, base.Seq
+			v.anchorBase(base)
 		}
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: auditEntryPrefix()})
 		defer it.Close()
@@ -905,6 +931,7 @@ func (s *Store) AuditVerify(ctx context.Context) (AuditReport, error) {
 			v.entry(seq, val)
 		}
 		v.end(head, hasHead)
+		v.anchorsBeyond()
 		return v.index(ctx, txn)
 	})
 	if err != nil {
@@ -922,6 +949,45 @@ type auditVerifier struct {
 	last uint64 // the last sequence number seen
 	base uint64 // the last entry pruned, or 0
 	orgs map[string][]uint64
+	// anchors are the hashes recorded outside the store, by sequence
+	// number; each is removed once compared.
+	anchors map[uint64]string
+}
+
+// anchor compares the hash of entry seq with its anchor, if it has one.
+func (v *auditVerifier) anchor(seq uint64, hash string) {
+	want, ok := v.anchors[seq]
+	if !ok {
+		return
+	}
+	delete(v.anchors, seq)
+	v.rep.AnchorsChecked++
+	if hash != want {
+		v.rep.add(seq, AuditRewritten, "entry %d has hash %s, but it was anchored with hash %s: the log was rewritten from entry %d or before", seq, hash, want, seq)
+	}
+}
+
+// anchorBase compares the anchor of the base entry with the base, and
+// counts the anchors of entries pruned before it.
+func (v *auditVerifier) anchorBase(base AuditBase) {
+	v.anchor(base.Seq, base.Hash)
+	for seq := range v.anchors {
+		if seq < base.Seq {
+			delete(v.anchors, seq)
+			v.rep.AnchorsPruned++
+		}
+	}
+}
+
+// anchorsBeyond reports the anchors of entries the log does not reach.
+// Anchors of entries missing inside the log are left: the gap is reported.
+func (v *auditVerifier) anchorsBeyond() {
+	for _, seq := range slices.Sorted(maps.Keys(v.anchors)) {
+		if seq > v.last {
+			v.rep.AnchorsChecked++
+			v.rep.add(seq, AuditTruncated, "entry %d was anchored with hash %s, but the log ends at entry %d: it was cut or rewritten", seq, v.anchors[seq], v.last)
+		}
+	}
 }
 
 // entry checks the entry stored under seq.
@@ -941,6 +1007,9 @@ func (v *auditVerifier) entry(seq uint64, val []byte) {
 	v.next, v.last = seq+1, seq
 	e, stored, p := checkAuditEntry(seq, v.prev, val)
 	v.prev = stored
+	if stored != "" {
+		v.anchor(seq, stored)
+	}
 	if p != nil {
 		v.rep.add(p.Seq, p.Kind, "%s", p.Detail)
 		if p.Kind != AuditChainBroken {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,7 +181,9 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 func newAuditVerifyCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var anchorArgs []string
+	var anchorFiles []string
+	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that no audit log entry was changed, removed or cut",
 		Long: `Verify reads the whole audit log and checks that sequence numbers run from 1
@@ -189,18 +192,35 @@ gaps, that every entry matches its hash and names the hash of the
 entry before it, that the last entry is the one the log's head records, and
 that the per-organization index matches the entries.
 
+The chain shows an entry changed, removed or moved, but someone who can
+write the data directory could rewrite the log from some entry on and
+compute every hash anew. Anchors show that: an anchor is an entry's
+sequence number and hash, recorded outside the store by an oversight body
+(verify prints the last one; every line of an export is one). With
+--anchor SEQ:HASH, or --anchors FILE, each anchored entry must still have
+its hash and the log must still reach it. A FILE holds one anchor a line,
+"SEQ:HASH", "SEQ HASH", or a JSON object with "seq" and "hash", so an
+earlier export (see "audit export") anchors every entry it holds; blank
+lines and lines starting with # are skipped. Anchors of entries pruned
+before the log's base cannot be compared, and are counted apart.
+
 It exits 0 when the log is intact. Otherwise it lists what is wrong, first
 bad entry first, and exits 1.`,
 		Example: `  verband audit verify
-  verband audit verify --json`,
+  verband audit verify --anchor 120433:3f6c…e1 --json
+  verband audit verify --anchors cert-a-2025.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			anchors, err := parseAnchors(anchorArgs, anchorFiles)
+			if err != nil {
+				return usageError{fmt.Errorf("audit verify: %w", err)}
+			}
 			store, err := a.openStore(true)
 			if err != nil {
 				return err
 			}
 			defer closeStore(store, &err)
-			rep, err := store.AuditVerify(cmd.Context())
+			rep, err := store.AuditVerify(cmd.Context(), anchors...)
 			if err != nil {
 				return fmt.Errorf("audit verify: %w", err)
 			}
@@ -215,6 +235,16 @@ bad entry first, and exits 1.`,
 				fmt.Fprintf(a.stdout, "The audit log is intact: %d entries; the last is entry %d with hash %s.\n", rep.Entries, rep.HeadSeq, rep.HeadHash)
 				if b := rep.Base; b != nil {
 					fmt.Fprintf(a.stdout, "It was pruned up to entry %d (appended %s, hash %s) and verified from there.\n", b.Seq, b.Time.Format(time.RFC3339), b.Hash)
+				}
+				if len(anchors) > 0 {
+					fmt.Fprintf(a.stdout, "Anchors: %d compared, all match", rep.AnchorsChecked)
+					if rep.AnchorsPruned > 0 {
+						fmt.Fprintf(a.stdout, "; %d of entries pruned before the base, not compared", rep.AnchorsPruned)
+					}
+					fmt.Fprintln(a.stdout, ".")
+				}
+				if rep.HeadSeq > 0 {
+					fmt.Fprintf(a.stdout, "Keep this anchor outside the store; a later \"verband audit verify --anchor %d:%s\" shows a log rewritten since.\n", rep.HeadSeq, rep.HeadHash)
 				}
 			} else {
 				fmt.Fprintf(a.stdout, "The audit log is NOT intact (%d entries read, head entry %d):\n", rep.Entries, rep.HeadSeq)
@@ -232,6 +262,108 @@ bad entry first, and exits 1.`,
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringArrayVar(&anchorArgs, "anchor", nil, "an entry's sequence number and hash recorded outside the store, as SEQ:HASH; the entry must still have that hash (repeatable)")
+	f.StringArrayVar(&anchorFiles, "anchors", nil, "a file of anchors, one a line: SEQ:HASH, SEQ HASH, or an export's JSON line (repeatable)")
+	return cmd
+}
+
+// parseAnchors reads the anchors of --anchor and --anchors. Two anchors of
+// one entry with different hashes are an error: one of them is wrong.
+func parseAnchors(args, files []string) ([]graph.AuditAnchor, error) {
+	var out []graph.AuditAnchor
+	seen := map[uint64]string{}
+	add := func(where, s string) error {
+		a, err := parseAnchor(s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if h, ok := seen[a.Seq]; ok {
+			if h != a.Hash {
+				return fmt.Errorf("%s: entry %d is anchored twice, with hashes %s and %s", where, a.Seq, h, a.Hash)
+			}
+			return nil
+		}
+		seen[a.Seq] = a.Hash
+		out = append(out, a)
+		return nil
+	}
+	for _, s := range args {
+		if err := add("--anchor "+s, s); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range files {
+		if err := readAnchorFile(name, add); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readAnchorFile passes each anchor line of file name to add.
+func readAnchorFile(name string, add func(where, s string) error) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("read anchors: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20) // export lines carry whole entries
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := add(fmt.Sprintf("%s line %d", name, n), line); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read anchors from %s: %w", name, err)
+	}
+	return nil
+}
+
+// parseAnchor reads one anchor: SEQ:HASH, SEQ HASH, or a JSON object with
+// "seq" and "hash".
+func parseAnchor(s string) (graph.AuditAnchor, error) {
+	var a graph.AuditAnchor
+	if strings.HasPrefix(s, "{") {
+		var line struct {
+			Seq  *uint64 `json:"seq"`
+			Hash *string `json:"hash"`
+		}
+		if err := json.Unmarshal([]byte(s), &line); err != nil {
+			return a, fmt.Errorf("not a JSON object: %w", err)
+		}
+		if line.Seq == nil || line.Hash == nil {
+			return a, errors.New(`the JSON object lacks "seq" or "hash"`)
+		}
+		a.Seq, a.Hash = *line.Seq, *line.Hash
+	} else {
+		seq, hash, ok := strings.Cut(s, ":")
+		if !ok {
+			f := strings.Fields(s)
+			if len(f) != 2 {
+				return a, fmt.Errorf("%q is not SEQ:HASH", s)
+			}
+			seq, hash = f[0], f[1]
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(seq), 10, 64)
+		if err != nil {
+			return a, fmt.Errorf("sequence number %q: %w", seq, err)
+		}
+		a.Seq, a.Hash = n, strings.TrimSpace(hash)
+	}
+	a.Hash = strings.ToLower(a.Hash)
+	if a.Seq == 0 {
+		return a, errors.New("sequence numbers start at 1")
+	}
+	if b, err := hex.DecodeString(a.Hash); err != nil || len(b) != 32 {
+		return a, fmt.Errorf("hash %q is not a SHA-256 in hex (64 digits)", a.Hash)
+	}
+	return a, nil
 }
 
 func newAuditExportCmd(a *app) *cobra.Command {
@@ -257,7 +389,10 @@ Entry 1 has "prev" "000…0" (64 zeros); every other entry's "prev" is the
 "hash" of the entry with the sequence number before it, so a full export
 (without --since, --until or --org) is a chain: "seq" counts up by one from
 line to line, and each "prev" equals the line before's "hash". Keep the
-last hash of each export: the next export must continue from it.
+last hash of each export: the next export must continue from it. An export
+kept outside the store also anchors the log: "verband audit verify
+--anchors FILE" checks that every entry it holds still has its hash, so a
+log rewritten since, hashes and all, shows.
 
 Arguments too large to keep are replaced by {"$truncated":{"bytes":N,
 "sha256":H}}, the length and SHA-256 of the canonical form of what was cut;

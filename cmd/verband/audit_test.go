@@ -176,3 +176,63 @@ func TestAuditPrune(t *testing.T) {
 		t.Errorf("first entry after the prune: %+v", first)
 	}
 }
+
+// TestAuditVerifyAnchors checks the anchors of audit verify: an export
+// anchors every entry it holds, the head printed by verify anchors the
+// last, a wrong hash fails the log, and a malformed anchor is a usage
+// error that names it.
+func TestAuditVerifyAnchors(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	ok(t, dir, "ingest", "--source", "oasis", "--owner", "org-a", infraFile)
+	exported := filepath.Join(t.TempDir(), "audit.jsonl")
+	ok(t, dir, "audit", "export", "-o", exported)
+
+	r := ok(t, dir, "audit", "verify")
+	i := strings.Index(r.stdout, "--anchor ")
+	if i < 0 {
+		t.Fatalf("verify prints no anchor to keep:\n%s", r.stdout)
+	}
+	head := strings.Fields(r.stdout[i+len("--anchor "):])[0]
+	head = strings.TrimSuffix(head, `"`)
+
+	r = ok(t, dir, "audit", "verify", "--anchors", exported, "--anchor", head)
+	contains(t, "verify with anchors", r.stdout, "Anchors: 2 compared, all match")
+
+	var rep struct {
+		AnchorsChecked int `json:"anchors_checked"`
+	}
+	r = ok(t, dir, "--json", "audit", "verify", "--anchor", head)
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.AnchorsChecked != 1 {
+		t.Errorf("verify --json: %v %s", err, r.stdout)
+	}
+
+	// The first entry anchored with another hash: the log was rewritten.
+	r = verband(t, dir, "audit", "verify", "--anchor", "1:"+strings.Repeat("ab", 32))
+	if r.code != 1 || !strings.Contains(r.stdout, "entry 1: rewritten") {
+		t.Errorf("a wrong anchor: exit %d, stdout %q", r.code, r.stdout)
+	}
+	// An anchor beyond the end: the log was cut.
+	r = verband(t, dir, "audit", "verify", "--anchor", "99:"+strings.Repeat("ab", 32))
+	if r.code != 1 || !strings.Contains(r.stdout, "entry 99: truncated") {
+		t.Errorf("an anchor beyond the end: exit %d, stdout %q", r.code, r.stdout)
+	}
+
+	bad := filepath.Join(t.TempDir(), "anchors.txt")
+	if err := os.WriteFile(bad, []byte("# kept by the oversight body\n1 "+strings.Repeat("ab", 32)+"\n2:xyz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--anchor", "7"}, `--anchor 7: "7" is not SEQ:HASH`},
+		{[]string{"--anchor", "0:" + strings.Repeat("ab", 32)}, "sequence numbers start at 1"},
+		{[]string{"--anchors", bad}, "anchors.txt line 3: hash \"xyz\" is not a SHA-256"},
+		{[]string{"--anchor", "1:" + strings.Repeat("ab", 32), "--anchor", "1:" + strings.Repeat("cd", 32)}, "entry 1 is anchored twice"},
+	} {
+		r := verband(t, dir, append([]string{"audit", "verify"}, c.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.msg) {
+			t.Errorf("verify %v: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.msg)
+		}
+	}
+}

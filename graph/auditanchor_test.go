@@ -1,0 +1,147 @@
+package graph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// rechain rewrites the log from entry from to entry to, as an insider with
+// the data directory could: edit changes each body, every hash and prev is
+// computed anew, the entries after to are deleted with their index keys
+// and the head names
+// entry to. The chain is whole again; only anchors can tell.
+func rechain(from, to uint64, edit func(e *AuditEntry)) func(txn *badger.Txn) error {
+	return func(txn *badger.Txn) error {
+		prev := zeroAuditHash
+		if from > 1 {
+			v, err := getValue(txn, auditEntryKey(from-1))
+			if err != nil {
+				return err
+			}
+			h, _, err := splitAuditValue(v)
+			if err != nil {
+				return err
+			}
+			prev = hex.EncodeToString(h[:])
+		}
+		for seq := from; ; seq++ {
+			v, err := getValue(txn, auditEntryKey(seq))
+			if err == badger.ErrKeyNotFound {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			_, body, err := splitAuditValue(v)
+			if err != nil {
+				return err
+			}
+			e, err := decodeAuditBody(body)
+			if err != nil {
+				return err
+			}
+			if seq > to {
+				if err := txn.Delete(auditEntryKey(seq)); err != nil {
+					return err
+				}
+				for _, org := range e.Orgs {
+					if err := txn.Delete(auditOrgKey(org, seq)); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			edit(&e)
+			e.Prev = prev
+			body = appendAuditJSON(nil, &e, false)
+			hash := sha256.Sum256(body)
+			prev = hex.EncodeToString(hash[:])
+			if err := txn.Set(auditEntryKey(seq), encodeAuditValue(hash, body)); err != nil {
+				return err
+			}
+		}
+		h, _ := hex.DecodeString(prev)
+		return txn.Set(auditHeadKey(), append(binary.BigEndian.AppendUint64(nil, to), h...))
+	}
+}
+
+// TestAuditAnchors rewrites a log the way a chain cannot show, and checks
+// that the hashes an oversight body recorded outside the store do: an
+// entry rewritten, hash and all, and a tail cut together with the head.
+func TestAuditAnchors(t *testing.T) {
+	anchorsOf := func(entries []AuditEntry, seqs ...uint64) []AuditAnchor {
+		var out []AuditAnchor
+		for _, seq := range seqs {
+			out = append(out, AuditAnchor{Seq: seq, Hash: entries[seq-1].Hash})
+		}
+		return out
+	}
+	verify := func(t *testing.T, s *Store, anchors []AuditAnchor) AuditReport {
+		t.Helper()
+		rep, err := s.AuditVerify(context.Background(), anchors...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	otherUser := func(e *AuditEntry) {
+		if e.Viewer.User == "u3" {
+			e.Viewer.User = "u9"
+		}
+	}
+	cases := []struct {
+		name    string
+		tamper  func(txn *badger.Txn) error
+		seq     uint64
+		kind    AuditProblemKind
+		message string
+	}{
+		{"rewritten from entry 4", rechain(4, 10, otherUser), 4, AuditRewritten, "anchored with hash"},
+		{"tail cut with the head", rechain(1, 8, func(*AuditEntry) {}), 10, AuditTruncated, "the log ends at entry 8"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := openAuditStore(t, t.TempDir(), false)
+			entries := appendN(t, s, 10)
+			anchors := anchorsOf(entries, 4, 10)
+			if rep := verify(t, s, anchors); !rep.OK() || rep.AnchorsChecked != 2 {
+				t.Fatalf("clean log with anchors: %+v", rep)
+			}
+			tamper(t, s, c.tamper)
+			if rep := verify(t, s, nil); !rep.OK() {
+				t.Fatalf("the chain alone shows the rewrite (the test rewrote it badly): %+v", rep)
+			}
+			rep := verify(t, s, anchors)
+			if rep.OK() || len(rep.Problems) == 0 {
+				t.Fatalf("rewrite not detected with anchors: %+v", rep)
+			}
+			if p := rep.Problems[0]; p.Seq != c.seq || p.Kind != c.kind || !strings.Contains(p.Detail, c.message) {
+				t.Errorf("first problem = %v, want entry %d: %s: …%s…", p, c.seq, c.kind, c.message)
+			}
+		})
+	}
+
+	// Anchors of pruned entries cannot be compared and are counted apart;
+	// one of the base compares with the base.
+	base := fakeAuditClock(t)
+	s := openAuditStore(t, t.TempDir(), false)
+	entries := appendN(t, s, 10)
+	if _, err := s.PruneAudit(context.Background(), base.Add(5*time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify(t, s, anchorsOf(entries, 2, 4, 7))
+	if !rep.OK() || rep.AnchorsChecked != 2 || rep.AnchorsPruned != 1 {
+		t.Errorf("pruned log with anchors of entries 2, 4 (the base) and 7: %+v", rep)
+	}
+	wrong := AuditAnchor{Seq: 4, Hash: strings.Repeat("0", 64)}
+	if rep := verify(t, s, []AuditAnchor{wrong}); rep.OK() || rep.Problems[0].Kind != AuditRewritten || rep.Problems[0].Seq != 4 {
+		t.Errorf("a wrong anchor of the base: %+v", rep)
+	}
+}
