@@ -197,16 +197,20 @@ func rewrite(seq uint64, rehash bool, edit func(body []byte) []byte) func(txn *b
 	}
 }
 
+// tamperCase is a change to the audit database and the first problem
+// verify must report for it.
+type tamperCase struct {
+	name    string
+	tamper  func(txn *badger.Txn) error
+	seq     uint64
+	kind    AuditProblemKind
+	message string
+}
+
 func TestAuditVerifyDetectsTampering(t *testing.T) {
 	const n = 10
 	otherUser := func(b []byte) []byte { return bytes.Replace(b, []byte(`"user":"u4"`), []byte(`"user":"u9"`), 1) }
-	cases := []struct {
-		name    string
-		tamper  func(txn *badger.Txn) error
-		seq     uint64
-		kind    AuditProblemKind
-		message string
-	}{
+	cases := []tamperCase{
 		{"altered", rewrite(5, false, otherUser), 5, AuditAltered, "do not match the entry's hash"},
 		{"altered with a new hash", rewrite(5, true, otherUser), 5, AuditChainBroken, "entry 5 was replaced"},
 		{"removed", func(txn *badger.Txn) error { return txn.Delete(auditEntryKey(4)) }, 4, AuditMissing, "entry 4 is missing"},

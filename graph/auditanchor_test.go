@@ -96,13 +96,7 @@ func TestAuditAnchors(t *testing.T) {
 			e.Viewer.User = "u9"
 		}
 	}
-	cases := []struct {
-		name    string
-		tamper  func(txn *badger.Txn) error
-		seq     uint64
-		kind    AuditProblemKind
-		message string
-	}{
+	cases := []tamperCase{
 		{"rewritten from entry 4", rechain(4, 10, otherUser), 4, AuditRewritten, "anchored with hash"},
 		{"tail cut with the head", rechain(1, 8, func(*AuditEntry) {}), 10, AuditTruncated, "the log ends at entry 8"},
 	}
