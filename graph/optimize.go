@@ -16,9 +16,7 @@ type SearchSegments struct {
 
 // OptimizeState is a merge of the search index, running or done.
 type OptimizeState struct {
-	// Running says the merge goes on; Finished and Err are then unset.
-	Running bool
-	// Started and Finished bound the merge.
+	// Started and Finished bound the merge; Finished is zero while it runs.
 	Started, Finished time.Time
 	// Segments counts the segments before the merge and, once it is done,
 	// after it.
@@ -26,6 +24,9 @@ type OptimizeState struct {
 	// Err is why the merge failed or stopped.
 	Err error
 }
+
+// Running reports whether the merge goes on.
+func (o *OptimizeState) Running() bool { return o.Finished.IsZero() }
 
 // optimizeRun is one merge of an indexer's index.
 type optimizeRun struct {
@@ -92,11 +93,11 @@ func (s *Store) beginOptimize(ctx context.Context) (*indexer, *optimizeRun, cont
 	if s.closed.Load() {
 		return nil, nil, nil, ErrClosed
 	}
-	if in.opt != nil && in.opt.state.Running {
+	if in.opt != nil && in.opt.state.Running() {
 		return nil, nil, nil, fmt.Errorf("optimize search index: %w (since %s)", ErrOptimizing, in.opt.state.Started.Format(time.RFC3339))
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	run := &optimizeRun{cancel: cancel, done: make(chan struct{}), state: OptimizeState{Running: true, Started: time.Now()}}
+	run := &optimizeRun{cancel: cancel, done: make(chan struct{}), state: OptimizeState{Started: time.Now()}}
 	in.opt = run
 	return in, run, ctx, nil
 }
@@ -118,7 +119,7 @@ func (in *indexer) optimize(ctx context.Context, run *optimizeRun) (SearchSegmen
 		err = fmt.Errorf("optimize search index: %w", err)
 	}
 	in.optMu.Lock()
-	run.state.Running, run.state.Finished, run.state.Segments, run.state.Err = false, time.Now(), seg, err
+	run.state.Finished, run.state.Segments, run.state.Err = time.Now(), seg, err
 	in.optMu.Unlock()
 	return seg, err
 }

@@ -26,7 +26,7 @@ func TestOptimizeOneAtATime(t *testing.T) {
 	if _, err := s.OptimizeSearch(context.Background()); !errors.Is(err, ErrOptimizing) {
 		t.Errorf("merge during a merge: %v, want ErrOptimizing", err)
 	}
-	if st := s.IndexStatus().Optimize; st == nil || !st.Running || time.Since(st.Started) > time.Minute {
+	if st := s.IndexStatus().Optimize; st == nil || !st.Running() || time.Since(st.Started) > time.Minute {
 		t.Errorf("status during a merge: %+v", st)
 	}
 	// The run ends; the next merge may start.

@@ -109,7 +109,7 @@ func TestStartOptimizeSearch(t *testing.T) {
 	}
 	var st *graph.OptimizeState
 	deadline := time.Now().Add(time.Minute)
-	for st = s.IndexStatus().Optimize; st == nil || st.Running; st = s.IndexStatus().Optimize {
+	for st = s.IndexStatus().Optimize; st == nil || st.Running(); st = s.IndexStatus().Optimize {
 		if st == nil {
 			t.Fatal("IndexStatus reports no merge after StartOptimizeSearch")
 		}

@@ -57,10 +57,10 @@ type objectResolver struct {
 
 	// ID (the API id: the internal id, encrypted, see idCodec), StixID
 	// and Type are set when the resolver is made (see request.resolver).
-	// graphql-go reads a struct field with one
-	// reflective field access, where a method costs a reflective call
-	// with its argument and result slices: about a tenth of the CPU of a
-	// 2-hop neighbourhood of 100 objects went to those calls.
+	// graphql-go reads a struct field with one reflective field access,
+	// where a method costs a reflective call with its argument and result
+	// slices: about a tenth of the CPU of a 2-hop neighbourhood of 100
+	// objects went to those calls.
 	ID     objectID `graphql:"id"`
 	StixID string   `graphql:"stixId"`
 	Type   string   `graphql:"type"`

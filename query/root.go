@@ -547,6 +547,24 @@ type indexOptimize struct {
 	Error          *string
 }
 
+// newIndexOptimize is the IndexOptimize of a merge, nil for none.
+func newIndexOptimize(o *graph.OptimizeState) *indexOptimize {
+	if o == nil {
+		return nil
+	}
+	out := &indexOptimize{Running: o.Running(), Started: graphql.Time{Time: o.Started},
+		SegmentsBefore: clampInt32(int64(o.Segments.Before))}
+	switch {
+	case out.Running:
+	case o.Err != nil:
+		out.Finished, out.Error = gqlTime(o.Finished), optString(o.Err.Error())
+	default:
+		after := clampInt32(int64(o.Segments.After))
+		out.Finished, out.SegmentsAfter = gqlTime(o.Finished), &after
+	}
+	return out
+}
+
 // IngestStatus resolves Query.ingestStatus.
 func (q *queryResolver) IngestStatus(ctx context.Context) (*ingestStatus, error) {
 	return reqFrom(ctx).ingestStatus(ctx)
@@ -566,19 +584,7 @@ func (r *request) ingestStatus(ctx context.Context) (*ingestStatus, error) {
 		if st.Err != nil {
 			out.IndexError = optString(st.Err.Error())
 		}
-		if o := st.Optimize; o != nil {
-			out.IndexOptimize = &indexOptimize{Running: o.Running, Started: graphql.Time{Time: o.Started},
-				SegmentsBefore: clampInt32(int64(o.Segments.Before))}
-			if !o.Running {
-				out.IndexOptimize.Finished = gqlTime(o.Finished)
-				if o.Err != nil {
-					out.IndexOptimize.Error = optString(o.Err.Error())
-				} else {
-					after := clampInt32(int64(o.Segments.After))
-					out.IndexOptimize.SegmentsAfter = &after
-				}
-			}
-		}
+		out.IndexOptimize = newIndexOptimize(st.Optimize)
 	}
 	var total int64
 	err := r.view(ctx, func(tx *graph.Tx) error {

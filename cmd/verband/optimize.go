@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/verband-cti/verband/graph"
 )
 
 func newOptimizeCmd(a *app) *cobra.Command {
@@ -43,10 +45,9 @@ the same.`,
 			took := time.Since(start)
 			if a.json {
 				return a.printJSON(struct {
-					Before  int     `json:"segments_before"`
-					After   int     `json:"segments_after"`
+					graph.SearchSegments
 					Seconds float64 `json:"seconds"`
-				}{seg.Before, seg.After, took.Seconds()})
+				}{seg, took.Seconds()})
 			}
 			if seg.Before <= 1 {
 				fmt.Fprintf(a.stdout, "The search index holds %d segment; there was nothing to merge.\n", seg.Before)

@@ -566,7 +566,7 @@ func openAPIStore(ctx context.Context, opts APIOptions, res *APIResult, progress
 		began := time.Now()
 		var seg graph.SearchSegments
 		seg, err = s.OptimizeSearch(ctx)
-		res.Optimize = &APIOptimize{SegmentsBefore: seg.Before, SegmentsAfter: seg.After, Seconds: round(time.Since(began).Seconds(), 3)}
+		res.Optimize = &APIOptimize{SearchSegments: seg, Seconds: round(time.Since(began).Seconds(), 3)}
 	}
 	if err != nil {
 		cleanup()
@@ -577,9 +577,8 @@ func openAPIStore(ctx context.Context, opts APIOptions, res *APIResult, progress
 
 // APIOptimize says how the search index was merged before measuring.
 type APIOptimize struct {
-	SegmentsBefore int     `json:"segments_before"`
-	SegmentsAfter  int     `json:"segments_after"`
-	Seconds        float64 `json:"seconds"`
+	graph.SearchSegments
+	Seconds float64 `json:"seconds"`
 }
 
 // replaySamples draws the samples Load would draw from src, without

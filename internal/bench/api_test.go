@@ -51,7 +51,7 @@ func TestRunAPISmoke(t *testing.T) {
 	}
 	// The search index was merged before the measurement, as the README
 	// tells operators to after a large load.
-	if o := res.Optimize; o == nil || o.SegmentsAfter != 1 || o.SegmentsBefore < o.SegmentsAfter {
+	if o := res.Optimize; o == nil || o.After != 1 || o.Before < o.After {
 		t.Errorf("optimize before measuring: %+v", o)
 	}
 	if res.Errors != 0 || res.OK != res.Requests || res.RequestsPerSec <= 0 {
