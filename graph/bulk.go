@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
+
 	"github.com/verband-cti/verband/schema"
 )
 

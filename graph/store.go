@@ -144,7 +144,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if !opts.ReadOnly {
 		if s.seq, err = db.GetSequence(keyIDSequence, opts.IDLease); err != nil {
-			return nil, errors.Join(fmt.Errorf("lease id sequence: %w", err), db.Close())
+			return nil, errors.Join(fmt.Errorf("lease id sequence: %w", err), s.closeBadger())
 		}
 		if err := s.adoptLegacyTokens(); err != nil {
 			return nil, errors.Join(err, s.closeBadger())
