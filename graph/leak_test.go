@@ -509,12 +509,13 @@ func (c *leakCheck) expand(tx *graph.Tx) {
 		if rapid.Bool().Draw(c.t, "expand limited") {
 			limit = rapid.IntRange(1, 6).Draw(c.t, "expand limit")
 		}
-		what := fmt.Sprintf("Expand(%s, depth %d, %v, %v, limit %d)", start, depth, dir, types, limit)
-		nodes, edges, err := tx.Expand(c.ids[start], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: types}, limit)
+		skip := rapid.Bool().Draw(c.t, "expand skip authored")
+		what := fmt.Sprintf("Expand(%s, depth %d, %v, %v, skip authored %v, limit %d)", start, depth, dir, types, skip, limit)
+		nodes, edges, err := tx.Expand(c.ids[start], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: types, SkipAuthored: skip}, limit)
 		if err != nil {
 			c.t.Fatalf("%s: %s: %v", c.v, what, err)
 		}
-		dist, wantEdges := c.w.Reach(c.v, start, depth, dir, types)
+		dist, wantEdges := c.w.Reach(c.v, start, depth, dir, types, skip)
 		var want []graph.ID
 		for s := range dist {
 			want = append(want, c.ids[s])

@@ -473,6 +473,8 @@ type symTable struct {
 	mu     sync.RWMutex
 	byName map[string]sym
 	names  []string // index = sym; [0] = ""
+	// authors are the symbols of the authorship edge types (IsAuthorship).
+	authors []sym
 }
 
 func (t *symTable) lookup(name string) (sym, bool) {
@@ -500,12 +502,24 @@ func (t *symTable) addLocked(y sym, name string) {
 	}
 	t.names[y] = name
 	t.byName[name] = y
+	if IsAuthorship(name) {
+		t.authors = append(t.authors, y)
+	}
+}
+
+// authorship returns the symbols of the authorship edge types; the caller
+// must not change the slice.
+func (t *symTable) authorship() []sym {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.authors[:len(t.authors):len(t.authors)]
 }
 
 func (t *symTable) load(txn *badger.Txn) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.names = []string{""}
+	t.authors = nil
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{tagSymName}})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -409,6 +410,25 @@ type NeighbourQuery struct {
 	// seeks past their keys, so that leaving out the thousands of edges of
 	// a hub costs one seek rather than a read of each.
 	Except []string
+	// SkipAuthored leaves out, when EdgeTypes is empty, the authorship
+	// edges arriving at the node (see IsAuthorship): the edges from
+	// everything the node, an identity, created. The scan seeks past them.
+	// Expand applies it to every node but the start: a walk then reaches
+	// the creator of an object, and an identity's own creations when it
+	// starts there, but it does not go on from a creator to everything
+	// else that creator wrote, which would fill a neighbourhood with
+	// objects that share only their author.
+	SkipAuthored bool
+}
+
+// IsAuthorship reports whether an edge type names who wrote an object:
+// created_by_ref, or another embedded reference named "…_by_ref", such as
+// ATT&CK's x_mitre_modified_by_ref. An organization's identity is the
+// author of everything that organization wrote, so these edges make hubs
+// that join objects only by their source; walks and path searches leave
+// them out unless asked (NeighbourQuery.SkipAuthored).
+func IsAuthorship(edgeType string) bool {
+	return strings.HasSuffix(edgeType, "_by_ref")
 }
 
 // Neighbours calls fn with every visible edge at id that matches q, until fn
@@ -443,6 +463,10 @@ func (tx *Tx) Neighbours(id ID, q NeighbourQuery, fn func(Edge) bool) error {
 		}
 	}
 	for _, d := range dirs {
+		except := except
+		if d == In && q.SkipAuthored && len(q.EdgeTypes) == 0 {
+			except = append(slices.Clip(except), tx.s.syms.authorship()...)
+		}
 		if err := tx.scanEdges(id, d, syms, except, fn); err != nil || tx.stopped {
 			tx.stopped = false
 			return err
@@ -607,6 +631,8 @@ func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []
 	for d := 0; d < depth && len(frontier) > 0; d++ {
 		var next []ID
 		for _, id := range frontier {
+			q := q
+			q.SkipAuthored = q.SkipAuthored && id != start
 			err := tx.Neighbours(id, q, func(e Edge) bool {
 				o := e.Other(id)
 				if _, ok := seen[o]; !ok {

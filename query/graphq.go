@@ -28,6 +28,9 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	Until     *graphql.Time
 	First     int32
 	After     *string
+	// ThroughCreators lets the walk go on from a creator to the rest of
+	// what it created.
+	ThroughCreators bool
 }) (*neighbourhood, error) {
 	r := reqFrom(ctx)
 	lim := q.api.limits
@@ -50,6 +53,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 		return nil, err
 	}
 	nq := edgeKey{dir: directionArg(args.Direction), types: types}.query()
+	nq.SkipAuthored = !args.ThroughCreators
 	var keep func(graph.ID) (bool, error)
 	var order []graph.ID
 	var edges []graph.Edge

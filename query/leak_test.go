@@ -501,6 +501,7 @@ func (a *apiCheck) neighbourhood() {
 	start := vis[rapid.IntRange(0, len(vis)-1).Draw(a.t, "neighbourhood start")].Object.ID
 	depth := rapid.IntRange(1, 3).Draw(a.t, "neighbourhood depth")
 	dir := rapid.SampledFrom([]string{"OUT", "IN", "BOTH"}).Draw(a.t, "neighbourhood direction")
+	through := rapid.Bool().Draw(a.t, "neighbourhood through creators")
 	var out struct {
 		Neighbours struct {
 			Nodes objectPage
@@ -510,12 +511,12 @@ func (a *apiCheck) neighbourhood() {
 			}
 		}
 	}
-	a.exec(`query($id: ID!, $depth: Int, $dir: Direction) { neighbours(id: $id, depth: $depth, direction: $dir, first: 500) {
+	a.exec(`query($id: ID!, $depth: Int, $dir: Direction, $through: Boolean) { neighbours(id: $id, depth: $depth, direction: $dir, throughCreators: $through, first: 500) {
 		nodes { totalCount edges { node { stixId } } }
 		links { totalCount edges { node { type from { stixId } to { stixId } via { stixId } } } } } }`,
-		map[string]any{"id": start, "depth": depth, "dir": dir}, &out)
-	dist, edges := a.w.Reach(a.v, start, depth, directions[dir], nil)
-	what := fmt.Sprintf("neighbours(%s, depth %d, %s)", start, depth, dir)
+		map[string]any{"id": start, "depth": depth, "dir": dir, "through": through}, &out)
+	dist, edges := a.w.Reach(a.v, start, depth, directions[dir], nil, !through)
+	what := fmt.Sprintf("neighbours(%s, depth %d, %s, through creators %v)", start, depth, dir, through)
 	a.sameStrings(what+" nodes", out.Neighbours.Nodes.ids(), slices.Collect(maps.Keys(dist)))
 	var got, want []string
 	for _, e := range out.Neighbours.Links.Edges {
@@ -543,10 +544,10 @@ func (a *apiCheck) paths() {
 	to := vis[rapid.IntRange(0, len(vis)-1).Draw(a.t, "path to")].Object.ID
 	maxDepth := rapid.IntRange(1, 4).Draw(a.t, "path max depth")
 	through := rapid.Bool().Draw(a.t, "path through creators")
-	// Unless through, a path takes a created_by_ref edge only into one of
-	// its ends.
+	// Unless through, a path takes an authorship edge (created_by_ref and
+	// any other "…_by_ref") only into one of its ends.
 	allowed := func(e graphtest.WorldEdge) bool {
-		return through || e.Type != "created_by_ref" || e.To == from || e.To == to
+		return through || !strings.HasSuffix(e.Type, "_by_ref") || e.To == from || e.To == to
 	}
 	var out struct {
 		Paths struct {

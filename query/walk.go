@@ -11,7 +11,8 @@ import (
 )
 
 // walk is a breadth-first walk from start over the visible edges matching
-// q, up to depth hops. It keeps nodes that keep accepts (the start always)
+// q, up to depth hops; q.SkipAuthored applies to every node but the start,
+// as in graph.Tx.Expand. It keeps nodes that keep accepts (the start always)
 // and stops once it has limit nodes, start included. It returns the nodes
 // in the order found and every edge walked between two kept nodes, once.
 // It reports whether it stopped early at limit.
@@ -28,6 +29,8 @@ func walk(ctx context.Context, tx *graph.Tx, start graph.ID, depth int, q graph.
 	for d := 0; d < depth && len(frontier) > 0 && !full; d++ {
 		var next []graph.ID
 		for _, id := range frontier {
+			q := q
+			q.SkipAuthored = q.SkipAuthored && id != start
 			err := tx.Neighbours(id, q, func(e graph.Edge) bool {
 				steps++
 				if steps%1024 == 0 {
@@ -97,8 +100,8 @@ type pathSearch struct {
 	q      graph.NeighbourQuery
 	budget int
 	visits int
-	// ends, when set, are the query's two ends, and the search follows a
-	// created_by_ref edge only into one of them (see creatorEdges).
+	// ends, when set, are the query's two ends, and the search follows an
+	// authorship edge only into one of them (see pathSearch.edges).
 	ends *[2]graph.ID
 	adj  map[adjKey][]graph.Edge
 	// arena holds the edges of adj one node after the other, so that the
@@ -119,21 +122,20 @@ type adjKey struct {
 	backward bool
 }
 
-// creatorEdges are the edge types that name who created an object. Unless
-// a paths query asks otherwise, a path takes such an edge only into the
-// creator it asks about, as `from` or `to`, never through a creator to
-// something else it created: an organization's identity is the creator
-// of everything that organization wrote, so a path through it says only
-// that two objects came from the same organization, which a shortest
-// path would then say about nearly any two objects. Markings are no such
-// hub, as object_marking_refs are never edges.
-var creatorEdges = []string{"created_by_ref"}
-
 // errPathBudget ends a search that visited too many nodes.
 var errPathBudget = limitErr("maxDepth", "the path search examined too many edges; lower maxDepth or k, or name edge types")
 
 // edges returns the visible edges at id that a path may take leaving it
 // forward (towards the destination) or, backward, arriving at it.
+//
+// Unless a paths query asks otherwise (ends is nil), a path takes an
+// authorship edge (graph.IsAuthorship: created_by_ref and the like) only
+// into the creator it asks about, as from or to, never through a creator
+// to something else it created: an organization's identity is the creator
+// of everything that organization wrote, so a path through it says only
+// that two objects came from the same organization, which a shortest path
+// would then say about nearly any two objects. Markings are no such hub,
+// as object_marking_refs are never edges.
 func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 	k := adjKey{id, backward}
 	if es, ok := ps.adj[k]; ok {
@@ -164,33 +166,21 @@ func (ps *pathSearch) edges(id graph.ID, backward bool) ([]graph.Edge, error) {
 				return false
 			}
 		}
-		if ps.ends == nil || e.To == ps.ends[0] || e.To == ps.ends[1] || !slices.Contains(creatorEdges, e.Type) {
+		if ps.ends == nil || e.To == ps.ends[0] || e.To == ps.ends[1] || !graph.IsAuthorship(e.Type) {
 			*ps.arena = append(*ps.arena, e)
 		}
 		return true
 	}
-	qs := []graph.NeighbourQuery{q}
-	if ps.ends != nil && id != ps.ends[0] && id != ps.ends[1] && q.Dir != graph.Out {
-		// The creator edges arriving at a node other than the ends lead
-		// nowhere a path may go; the scan seeks past them, so that a
-		// creator's thousands are not read.
-		in := q
-		in.Dir, in.Except = graph.In, creatorEdges
-		qs = []graph.NeighbourQuery{in}
-		if q.Dir != graph.In {
-			out := q
-			out.Dir = graph.Out
-			qs = []graph.NeighbourQuery{out, in}
-		}
+	// The authorship edges arriving at a node other than the ends lead
+	// nowhere a path may go; the scan seeks past them, so that a creator's
+	// thousands are not read.
+	q.SkipAuthored = ps.ends != nil && id != ps.ends[0] && id != ps.ends[1]
+	err := ps.tx.Neighbours(id, q, add)
+	if err == nil {
+		err = ferr
 	}
-	for _, q := range qs {
-		err := ps.tx.Neighbours(id, q, add)
-		if err == nil {
-			err = ferr
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	if ps.adj == nil {
 		ps.adj = map[adjKey][]graph.Edge{}

@@ -30,9 +30,10 @@ type edgeJSON struct {
 
 func newNeighboursCmd(a *app) *cobra.Command {
 	var (
-		depth, limit int
-		edgeTypes    []string
-		direction    string
+		depth, limit    int
+		edgeTypes       []string
+		direction       string
+		throughCreators bool
 	)
 	cmd := &cobra.Command{
 		Use:     "neighbours ID|VALUE",
@@ -44,8 +45,14 @@ walked. Edges are STIX relationships, typed by their relationship_type
 ("uses", "indicates", …), and embedded references, typed by the property
 ("created_by_ref", "object_refs", …).
 
---limit caps the number of nodes, so that a hub (an identity that created
-thousands of objects) cannot flood the answer.`,
+The walk reaches the identity that created an object (created_by_ref, or
+another authorship reference named "…_by_ref" such as ATT&CK's
+x_mitre_modified_by_ref) but does not go on from it to everything else it
+created, which shares only its author with the start; started at an
+identity, it does list what the identity created. --through-creators walks
+on through creators; --edge-type decides alone.
+
+--limit caps the number of nodes, so that a hub cannot flood the answer.`,
 		Example: `  verband neighbours 198.51.100.3
   verband neighbours --depth 2 --edge-type uses --direction out intrusion-set--899ce53f-13a0-479b-a0e4-67d46e241542
   verband neighbours --json --limit 500 malware--fdd60b30-b67c-41e3-b0b9-f01faf20d111`,
@@ -90,7 +97,7 @@ thousands of objects) cannot flood the answer.`,
 					}
 					return fmt.Errorf("%q names %d objects; pick one: %s", argv[0], len(ids), strings.Join(alts, ", "))
 				}
-				ns, es, err := tx.Expand(ids[0], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: edgeTypes}, limit)
+				ns, es, err := tx.Expand(ids[0], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: edgeTypes, SkipAuthored: !throughCreators}, limit)
 				if err != nil {
 					return fmt.Errorf("expand: %w", err)
 				}
@@ -138,6 +145,7 @@ thousands of objects) cannot flood the answer.`,
 	f.StringSliceVar(&edgeTypes, "edge-type", nil, "follow only these edge types, such as uses or object_refs (repeat or separate by commas)")
 	f.StringVar(&direction, "direction", "both", "edge direction to follow: out, in or both")
 	f.IntVar(&limit, "limit", 50, "most nodes to return, the start included")
+	f.BoolVar(&throughCreators, "through-creators", false, "go on from a creator to everything else it created")
 	return cmd
 }
 

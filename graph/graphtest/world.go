@@ -457,6 +457,10 @@ func (d *worldDraw) contribution(kind string, i, k int, owner string, wo *WorldO
 		if kind != "identity" && rapid.Bool().Draw(t, "created by") {
 			props["created_by_ref"] = d.pick("created_by_ref", "identity")
 		}
+		if kind != "identity" && rapid.IntRange(0, 3).Draw(t, "modified by") == 0 {
+			// Another authorship reference, as ATT&CK's x_mitre_modified_by_ref.
+			props["x_acme_modified_by_ref"] = d.pick("x_acme_modified_by_ref", "identity")
+		}
 		if rapid.IntRange(0, 2).Draw(t, "labels") == 0 {
 			if c.Meta.Provenance.Source == WorldInformant {
 				secret("labels")
@@ -1040,8 +1044,11 @@ func (w *World) EdgesAt(v WorldViewer, node string, dir graph.Direction, types [
 
 // Reach walks the visible graph breadth-first from start up to depth hops
 // along edges matching dir and types, and returns each node reached with
-// its distance, and every edge scanned from a node closer than depth.
-func (w *World) Reach(v WorldViewer, start string, depth int, dir graph.Direction, types []string) (map[string]int, []WorldEdge) {
+// its distance, and every edge scanned from a node closer than depth. With
+// skipAuthored and no types, it does not follow the authorship edges (a
+// property named "…_by_ref") arriving at a node other than start: a walk
+// reaches a creator but does not go on to the rest of what it created.
+func (w *World) Reach(v WorldViewer, start string, depth int, dir graph.Direction, types []string, skipAuthored bool) (map[string]int, []WorldEdge) {
 	dist := map[string]int{start: 0}
 	frontier := []string{start}
 	var edges []WorldEdge
@@ -1050,6 +1057,9 @@ func (w *World) Reach(v WorldViewer, start string, depth int, dir graph.Directio
 		var next []string
 		for _, n := range frontier {
 			for _, e := range w.EdgesAt(v, n, dir, types) {
+				if skipAuthored && len(types) == 0 && n != start && e.To == n && strings.HasSuffix(e.Type, "_by_ref") {
+					continue
+				}
 				if !walked[e] {
 					walked[e] = true
 					edges = append(edges, e)

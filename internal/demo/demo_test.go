@@ -82,6 +82,78 @@ func TestLoadSample(t *testing.T) {
 	}
 }
 
+// TestSampleWalksStopAtAuthors walks two hops from every campaign of the
+// sample. ATT&CK names MITRE's identity as the author of nearly every
+// object, in created_by_ref and x_mitre_modified_by_ref, so a walk that
+// goes on from that identity fills a campaign's neighbourhood with
+// techniques the campaign has nothing to do with. Skipping the authorship
+// edges arriving at nodes other than the start, every node is reached
+// over an edge that says something about it: not an authorship edge,
+// unless the node is the author itself.
+func TestSampleWalksStopAtAuthors(t *testing.T) {
+	s := graphtest.Open(t)
+	if _, err := demo.LoadSample(context.Background(), s, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// onlyByAuthor counts the nodes whose every edge in the answer is an
+	// authorship edge from them to another node: nodes reached only as
+	// "also written by the same author".
+	onlyByAuthor := func(start graph.ID, nodes []graph.ID, edges []graph.Edge) int {
+		told := map[graph.ID]bool{start: true}
+		for _, e := range edges {
+			if !graph.IsAuthorship(e.Type) {
+				told[e.From], told[e.To] = true, true
+			} else {
+				told[e.To] = true // the author
+			}
+		}
+		n := 0
+		for _, id := range nodes {
+			if !told[id] {
+				n++
+			}
+		}
+		return n
+	}
+	campaigns := 0
+	err := s.View(graph.System(), func(tx *graph.Tx) error {
+		var ids []graph.ID
+		if err := tx.ByType("campaign", 0, func(id graph.ID) bool { ids = append(ids, id); return true }); err != nil {
+			return err
+		}
+		flooded := 0
+		for _, id := range ids {
+			campaigns++
+			nodes, edges, err := tx.Expand(id, 2, graph.NeighbourQuery{SkipAuthored: true}, 0)
+			if err != nil {
+				return err
+			}
+			if n := onlyByAuthor(id, nodes, edges); n > 0 {
+				t.Errorf("campaign %d: %d of %d nodes reached only through their author", id, n, len(nodes))
+			}
+			all, edges, err := tx.Expand(id, 2, graph.NeighbourQuery{}, 0)
+			if err != nil {
+				return err
+			}
+			if onlyByAuthor(id, all, edges) > 0 && len(all) > len(nodes) {
+				flooded++
+			}
+		}
+		// Through the author, the same walks are flooded: the rule has
+		// something to do in this data.
+		if flooded == 0 {
+			t.Errorf("no campaign's walk through authors reaches more nodes")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if campaigns == 0 {
+		t.Fatal("the sample has no campaign")
+	}
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
