@@ -24,10 +24,13 @@ import (
 	"github.com/verband-cti/verband/ui"
 )
 
-// example is one ready query of the playground, as in examples.json.
+// example is one ready query of the playground, as in examples.json. Fill
+// maps a string literal of the query to the slot whose value, picked from
+// the user's own data, replaces it on a first visit (see main.jsx).
 type example struct {
-	Name  string `json:"name"`
-	Query string `json:"query"`
+	Name  string            `json:"name"`
+	Query string            `json:"query"`
+	Fill  map[string]string `json:"fill"`
 }
 
 func loadExamples(t *testing.T) []example {
@@ -61,6 +64,14 @@ func TestExamplesValidate(t *testing.T) {
 			t.Errorf("no example query uses %s", want)
 		}
 	}
+	main, err := os.ReadFile("playground/src/main.jsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\bout\.(\w+) =`).FindAllStringSubmatch(string(main), -1) {
+		slots[m[1]] = true
+	}
 	for _, e := range ex {
 		for _, err := range s.Validate(e.Query) {
 			t.Errorf("example %q: %v", e.Name, err)
@@ -68,6 +79,24 @@ func TestExamplesValidate(t *testing.T) {
 		if !strings.Contains(string(bundle), e.Name) {
 			t.Errorf("example %q is not in static/playground.js: run ui/build.sh", e.Name)
 		}
+		for literal, slot := range e.Fill {
+			if !strings.Contains(e.Query, `"`+literal+`"`) {
+				t.Errorf("example %q fills %q, which its query does not hold as a string", e.Name, literal)
+			}
+			if !slots[slot] {
+				t.Errorf("example %q fills %q from slot %q, which main.jsx never sets (it sets %v)", e.Name, literal, slot, slots)
+			}
+		}
+	}
+	pick, err := os.ReadFile("playground/src/pick.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range s.Validate(string(pick)) {
+		t.Errorf("pick.graphql: %v", err)
+	}
+	if !strings.Contains(string(bundle), "PlaygroundExamples") {
+		t.Error("pick.graphql is not in static/playground.js: run ui/build.sh")
 	}
 }
 
@@ -174,9 +203,10 @@ func TestPlaygroundHTTP(t *testing.T) {
 }
 
 // TestPlaygroundBrowser opens the playground in headless Chromium with a
-// token in the address, runs the ready IP search and reads the result from
-// the page. Without a browser it skips, except under CI, where .ci/run
-// installs one and a missing browser is a failure.
+// token in the address, runs the ready search, which the page filled in
+// with a value of the user's own data, and reads the result from the page.
+// Without a browser it skips, except under CI, where .ci/run installs one
+// and a missing browser is a failure.
 func TestPlaygroundBrowser(t *testing.T) {
 	bctx := browsertest.Context(t, 45*time.Second)
 	base, token := serve(t)
@@ -201,11 +231,23 @@ func TestPlaygroundBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("visit %d: reading the result: %v", visit, err)
 		}
-		want := graphtest.FixtureIDs.IP
-		if !strings.Contains(result, want) {
-			t.Fatalf("visit %d: the result does not name %s:\n%s", visit, want, result)
+		queryText, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()`))
+		if err != nil {
+			t.Fatalf("visit %d: reading the query: %v", visit, err)
+		}
+		// The first visit filled the search in; the second finds the
+		// filled tabs GraphiQL saved.
+		m := regexp.MustCompile(`(?m)^# Filled in from your data: (.+)\.$`).FindStringSubmatch(queryText)
+		if m == nil || !strings.Contains(queryText, fmt.Sprintf("search(query: %q", m[1])) {
+			t.Fatalf("visit %d: the search was not filled in from the fixture:\n%s", visit, queryText)
 		}
 		var answer struct {
+			Data struct {
+				Search struct {
+					TotalCount int
+					Edges      []struct{ Node struct{ Value any } }
+				}
+			}
 			Errors []json.RawMessage
 		}
 		if err := json.Unmarshal([]byte(result), &answer); err != nil {
@@ -213,6 +255,13 @@ func TestPlaygroundBrowser(t *testing.T) {
 		}
 		if len(answer.Errors) > 0 {
 			t.Errorf("visit %d: the result has errors: %s", visit, fmt.Sprint(answer.Errors))
+		}
+		found := false
+		for _, e := range answer.Data.Search.Edges {
+			found = found || e.Node.Value == m[1]
+		}
+		if answer.Data.Search.TotalCount == 0 || !found {
+			t.Fatalf("visit %d: searching %q does not find the object holding it:\n%s", visit, m[1], result)
 		}
 	}
 	hash, err := chromedp.Run(bctx, chromedp.Evaluate[string](`window.location.hash`))

@@ -6,6 +6,7 @@ import { GraphiQL } from "graphiql";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import "graphiql/graphiql.css";
 import examples from "./examples.json";
+import pickQuery from "./pick.graphql";
 
 const placeholder = "PASTE-YOUR-TOKEN";
 
@@ -28,9 +29,92 @@ const headers = JSON.stringify({ Authorization: "Bearer " + (token || placeholde
 const base = window.location.pathname.replace(/playground\/?$/, "");
 const fetcher = createGraphiQLFetcher({ url: window.location.origin + base + "graphql" });
 
-const tabs = examples.map((e) => ({ query: e.query, headers }));
+// pickQuery (pick.graphql) finds, as the signed-in user, objects of their
+// own for the example tabs, so that on a first visit each tab runs against
+// real data rather than ids that exist only in the documentation. It asks
+// with the user's token, so it offers only what the user may see.
 
-function Playground() {
+
+// slots turns the answer of pickQuery into the values the examples' fill
+// maps name, each with a label for the note saying what was filled in; a
+// slot without a value keeps the example's own text.
+function slots(data) {
+  const nodes = (c) => (c && c.edges ? c.edges.map((e) => e.node) : []);
+  const [value] = nodes(data.values);
+  const sets = nodes(data.sets);
+  const campaigns = nodes(data.campaigns);
+  const cases = nodes(data.cases);
+  const [container] = nodes(data.containers);
+  const named = (n) => ({ value: n.stixId, label: typeof n.name === "string" ? n.name : n.stixId });
+  const out = {};
+  const actor = sets[0] || campaigns[0];
+  if (value && typeof value.value === "string") {
+    out.searchText = { value: value.value, label: value.value };
+  } else if (actor && typeof actor.name === "string") {
+    out.searchText = { value: actor.name, label: actor.name };
+  }
+  const walkStart = campaigns[0] || sets[0];
+  if (walkStart) {
+    out.campaign = named(walkStart);
+  }
+  const pair = [cases, sets, campaigns].find((l) => l.length >= 2);
+  if (pair) {
+    out.pathFrom = named(pair[0]);
+    out.pathTo = named(pair[1]);
+  }
+  const related = container || campaigns[0];
+  if (related) {
+    out.container = named(related);
+  }
+  return out;
+}
+
+// fillExample puts the slot values into an example's query in place of
+// the literals its fill map names, and says so in a first comment line.
+function fillExample(e, values) {
+  let query = e.query;
+  const used = [];
+  for (const [literal, slot] of Object.entries(e.fill || {})) {
+    const v = values[slot];
+    if (v && typeof v.value === "string" && v.value !== "") {
+      query = query.split(JSON.stringify(literal)).join(JSON.stringify(v.value));
+      used.push(v.label);
+    }
+  }
+  if (used.length > 0) {
+    query = "# Filled in from your data: " + used.join(", ") + ".\n" + query;
+  }
+  return query;
+}
+
+// pickExamples asks the API for the slot values, giving up after a few
+// seconds or on any error: the examples then keep their own text.
+async function pickExamples() {
+  if (!token) {
+    return {};
+  }
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 4000);
+  try {
+    const resp = await fetch(window.location.origin + base + "graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ query: pickQuery }),
+      signal: abort.signal,
+    });
+    if (!resp.ok) {
+      return {};
+    }
+    const answer = await resp.json();
+    return answer && answer.data ? slots(answer.data) : {};
+  } catch {
+    return {};
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function Playground({ tabs }) {
   return (
     <GraphiQL
       fetcher={fetcher}
@@ -46,4 +130,7 @@ function Playground() {
   );
 }
 
-createRoot(document.getElementById("graphiql")).render(<Playground />);
+pickExamples().then((values) => {
+  const tabs = examples.map((e) => ({ query: fillExample(e, values), headers }));
+  createRoot(document.getElementById("graphiql")).render(<Playground tabs={tabs} />);
+});
