@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"github.com/verband-cti/verband/graph"
+	"github.com/verband-cti/verband/graph/correlate"
 	"github.com/verband-cti/verband/ingest/pipeline"
+	"github.com/verband-cti/verband/ingest/refdata"
+	"github.com/verband-cti/verband/internal/clusterjob"
 	"github.com/verband-cti/verband/internal/shareddata"
 	"github.com/verband-cti/verband/query"
 	"github.com/verband-cti/verband/ui"
@@ -31,6 +34,8 @@ var sampleFS embed.FS
 
 const (
 	samplePath = "sample/attack-sample.json.gz"
+	// demoOrg is the organization of the demo's user.
+	demoOrg = "demo"
 	// Source is the provenance source name of the demo data.
 	Source = "mitre-attack"
 )
@@ -39,23 +44,50 @@ const (
 type Dataset struct {
 	// Name describes the data for people.
 	Name string
-	// Path is the file in the shared data folder, or "" for the embedded
-	// sample.
+	// Path is the file or folder in the shared data folder, or "" for the
+	// embedded sample.
 	Path string
+	// Source is the provenance source name; "" means Source.
+	Source string
+	// Containers says the data holds containers (reports, MISP events)
+	// that share evidence, worth a cluster run after loading.
+	Containers bool
 }
 
-// PickDataset returns ATT&CK Enterprise from the shared data folder when it
-// is there and useShared is set, and the embedded sample otherwise.
-func PickDataset(useShared bool) Dataset {
+// PickDatasets returns what a demo loads. From the shared data folder,
+// when it is there and useShared is set: ATT&CK Enterprise, and ESET's
+// campaigns as MISP events, whose shared indicators give the correlation
+// and cluster queries something to find. Otherwise the embedded ATT&CK
+// sample.
+func PickDatasets(useShared bool) []Dataset {
 	if useShared {
 		if root, ok := shareddata.Find(); ok {
 			p := filepath.Join(root, "attack", "enterprise-attack.json.gz")
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return Dataset{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}
+				out := []Dataset{{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}}
+				eset := filepath.Join(root, "eset")
+				if st, err := os.Stat(eset); err == nil && st.IsDir() {
+					out = append(out, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Path: eset, Source: "eset", Containers: true})
+				}
+				return out
 			}
 		}
 	}
-	return Dataset{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}
+	return []Dataset{{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}}
+}
+
+// warninglists returns the MISP warninglists folder of the shared data
+// folder, or "" without one.
+func warninglists() string {
+	root, ok := shareddata.Find()
+	if !ok {
+		return ""
+	}
+	p := filepath.Join(root, "misp", "warninglists")
+	if st, err := os.Stat(p); err != nil || !st.IsDir() {
+		return ""
+	}
+	return p
 }
 
 // SampleLicense returns the license text of the embedded sample.
@@ -65,14 +97,18 @@ func SampleLicense() string {
 }
 
 // Load loads the dataset into store with the given loader options (Source
-// defaults to "mitre-attack").
+// defaults to the dataset's, or "mitre-attack").
 func Load(ctx context.Context, store *graph.Store, d Dataset, opts pipeline.Options) (pipeline.Stats, error) {
 	if opts.Source == "" {
-		opts.Source = Source
+		opts.Source = cmp.Or(d.Source, Source)
 	}
 	l := pipeline.New(store, opts)
 	if d.Path != "" {
-		st, err := l.LoadFiles(ctx, []string{d.Path})
+		files, err := pipeline.Files([]string{d.Path})
+		if err != nil {
+			return pipeline.Stats{}, fmt.Errorf("load demo data: %w", err)
+		}
+		st, err := l.LoadFiles(ctx, files)
 		if err != nil {
 			return st, fmt.Errorf("load demo data: %w", err)
 		}
@@ -167,24 +203,28 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}()
 
-	d := PickDataset(!opts.NoSharedData)
-	fmt.Fprintf(opts.Out, "Loading %s into %s …\n", d.Name, dir)
-	st, err := Load(ctx, store, d, pipeline.Options{Progress: opts.Progress})
-	if err == nil {
-		err = store.WaitIndexed(ctx)
+	sets := PickDatasets(!opts.NoSharedData)
+	containers := false
+	for _, d := range sets {
+		fmt.Fprintf(opts.Out, "Loading %s into %s …\n", d.Name, dir)
+		st, err := Load(ctx, store, d, pipeline.Options{Progress: opts.Progress})
+		if err == nil {
+			err = store.WaitIndexed(ctx)
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(opts.Out, "Demo stopped while loading.")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintf(opts.Out, "Loaded %d objects in %s; all searchable.\n", st.Committed(), st.Duration.Round(1e6))
+		containers = containers || d.Containers
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(opts.Out, "Demo stopped while loading.")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	fmt.Fprintf(opts.Out, "Loaded %d objects in %s; all searchable.\n", st.Committed(), st.Duration.Round(1e6))
 
 	// The API needs a token; the demo makes one for its own user, valid for
 	// a day, and prints it.
-	if _, err := store.EnsureUser(ctx, graph.UserSpec{Name: "demo", Org: "demo", Role: graph.RoleAnalyst}); err != nil {
+	if _, err := store.EnsureUser(ctx, graph.UserSpec{Name: "demo", Org: demoOrg, Role: graph.RoleAnalyst}); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	_, token, err := store.CreateToken(ctx, graph.TokenSpec{
@@ -193,7 +233,22 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	srv := query.NewServer(store, query.ServerOptions{Addr: opts.Addr, Logger: opts.Logger})
+	// Values on the shared MISP warninglists (google.com, public
+	// resolvers, …) link no containers, in the API as in the cluster run.
+	var corr correlate.Options
+	if p := warninglists(); p != "" {
+		wl, err := refdata.LoadWarninglists(p)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		corr.Warninglisted = wl.Listed
+	}
+	if containers {
+		if err := clusterDemo(ctx, store, corr, opts.Out); err != nil {
+			return err
+		}
+	}
+	srv := query.NewServer(store, query.ServerOptions{Addr: opts.Addr, Logger: opts.Logger, Correlation: corr})
 	ui.Mount(srv)
 	if err := srv.Listen(); err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -209,12 +264,29 @@ func Run(ctx context.Context, opts Options) (err error) {
 	return nil
 }
 
+// clusterDemo runs the cluster job once for the demo's organization, as
+// "verband cluster run" would, so that the playground's clusters query
+// has a run to show.
+func clusterDemo(ctx context.Context, store *graph.Store, corr correlate.Options, out io.Writer) error {
+	job := &clusterjob.Job{Store: store, Audiences: []string{demoOrg}, Correlation: corr, Logger: slog.New(slog.DiscardHandler)}
+	outs, err := job.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: cluster run: %w", err)
+	}
+	for _, o := range outs {
+		t := o.Report.Totals
+		fmt.Fprintf(out, "Clustered %d containers sharing evidence: %d links, %d clusters.\n", t.Containers, t.Links, t.Clusters)
+	}
+	return nil
+}
+
 // banner prints where the server is, a glimpse of the graph, and what to
 // try next.
 func banner(w io.Writer, store *graph.Store, url, dir, token string, opts Options) {
 	fmt.Fprintf(w, "\nVerband demo is running at %s\n\n", url)
 	fmt.Fprintf(w, "  curl %s/healthz\n\n", url)
-	fmt.Fprintf(w, "Playground (GraphiQL, works offline), signed in for 24 hours:\n\n  %s/playground#token=%s\n\n", url, token)
+	fmt.Fprintf(w, "Playground (GraphiQL, works offline), signed in for 24 hours; its example tabs are\n"+
+		"filled in with objects of this demo (search, neighbourhood, paths, correlations, clusters):\n\n  %s/playground#token=%s\n\n", url, token)
 	fmt.Fprintf(w, "GraphQL API token for this demo (user demo, analyst, valid 24 hours):\n\n  %s\n\n", token)
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"query\":\"{ search(query: \\\"APT28\\\", first: 3) { totalCount edges { node { stixId type } } } }\"}' %s/graphql\n\n", token, url)
