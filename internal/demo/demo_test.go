@@ -292,7 +292,9 @@ func TestRunWithSharedData(t *testing.T) {
 		// Several ESET events name google.com; none may link through it.
 		var reports struct {
 			Data struct {
-				Objects struct{ Edges []struct{ Node struct{ StixID string } } }
+				Objects struct {
+					Edges []struct{ Node struct{ StixID string } }
+				}
 			}
 		}
 		post(`{ objects(filter: {types: ["report"]}, first: 200) { edges { node { stixId } } } }`, &reports)
