@@ -45,6 +45,10 @@ function slots(data) {
   const campaigns = nodes(data.campaigns);
   const cases = nodes(data.cases);
   const [container] = nodes(data.containers);
+  // The members of the first cluster of the user's latest cluster run
+  // share evidence: one has correlations to show, and two have a path.
+  const [cluster] = nodes(data.clusters);
+  const linked = cluster && Array.isArray(cluster.members) ? cluster.members : [];
   const named = (n) => ({ value: n.stixId, label: typeof n.name === "string" ? n.name : n.stixId });
   const out = {};
   const actor = sets[0] || campaigns[0];
@@ -57,12 +61,12 @@ function slots(data) {
   if (walkStart) {
     out.campaign = named(walkStart);
   }
-  const pair = [cases, sets, campaigns].find((l) => l.length >= 2);
+  const pair = [cases, linked, sets, campaigns].find((l) => l.length >= 2);
   if (pair) {
     out.pathFrom = named(pair[0]);
     out.pathTo = named(pair[1]);
   }
-  const related = container || campaigns[0];
+  const related = linked[0] || container || campaigns[0];
   if (related) {
     out.container = named(related);
   }
