@@ -463,11 +463,12 @@ func (tx *Tx) Neighbours(id ID, q NeighbourQuery, fn func(Edge) bool) error {
 		}
 	}
 	for _, d := range dirs {
-		except := except
+		skip := except
 		if d == In && q.SkipAuthored && len(q.EdgeTypes) == 0 {
-			except = append(slices.Clip(except), tx.s.syms.authorship()...)
+			// authorship is clipped, so the append copies when it adds.
+			skip = append(tx.s.syms.authorship(), except...)
 		}
-		if err := tx.scanEdges(id, d, syms, except, fn); err != nil || tx.stopped {
+		if err := tx.scanEdges(id, d, syms, skip, fn); err != nil || tx.stopped {
 			tx.stopped = false
 			return err
 		}

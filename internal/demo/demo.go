@@ -54,40 +54,41 @@ type Dataset struct {
 	Containers bool
 }
 
-// PickDatasets returns what a demo loads. From the shared data folder,
-// when it is there and useShared is set: ATT&CK Enterprise, and ESET's
-// campaigns as MISP events, whose shared indicators give the correlation
-// and cluster queries something to find. Otherwise the embedded ATT&CK
-// sample.
-func PickDatasets(useShared bool) []Dataset {
+// Data is what a demo loads.
+type Data struct {
+	Sets []Dataset
+	// Warninglists is a folder of MISP warninglists whose values link no
+	// containers, in the cluster run and in the API, or "" for none.
+	Warninglists string
+}
+
+// PickData returns what a demo loads. From the shared data folder, when it
+// is there and useShared is set: ATT&CK Enterprise, ESET's campaigns as
+// MISP events, whose shared indicators give the correlation and cluster
+// queries something to find, and the MISP warninglists. Otherwise the
+// embedded ATT&CK sample.
+func PickData(useShared bool) Data {
 	if useShared {
 		if root, ok := shareddata.Find(); ok {
+			isDir := func(elem ...string) (string, bool) {
+				p := filepath.Join(append([]string{root}, elem...)...)
+				st, err := os.Stat(p)
+				return p, err == nil && st.IsDir()
+			}
 			p := filepath.Join(root, "attack", "enterprise-attack.json.gz")
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				out := []Dataset{{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}}
-				eset := filepath.Join(root, "eset")
-				if st, err := os.Stat(eset); err == nil && st.IsDir() {
-					out = append(out, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Path: eset, Source: "eset", Containers: true})
+				d := Data{Sets: []Dataset{{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}}}
+				if eset, ok := isDir("eset"); ok {
+					d.Sets = append(d.Sets, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Path: eset, Source: "eset", Containers: true})
 				}
-				return out
+				if wl, ok := isDir("misp", "warninglists"); ok {
+					d.Warninglists = wl
+				}
+				return d
 			}
 		}
 	}
-	return []Dataset{{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}}
-}
-
-// warninglists returns the MISP warninglists folder of the shared data
-// folder, or "" without one.
-func warninglists() string {
-	root, ok := shareddata.Find()
-	if !ok {
-		return ""
-	}
-	p := filepath.Join(root, "misp", "warninglists")
-	if st, err := os.Stat(p); err != nil || !st.IsDir() {
-		return ""
-	}
-	return p
+	return Data{Sets: []Dataset{{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}}}
 }
 
 // SampleLicense returns the license text of the embedded sample.
@@ -203,9 +204,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}()
 
-	sets := PickDatasets(!opts.NoSharedData)
+	data := PickData(!opts.NoSharedData)
 	containers := false
-	for _, d := range sets {
+	for _, d := range data.Sets {
 		fmt.Fprintf(opts.Out, "Loading %s into %s …\n", d.Name, dir)
 		st, err := Load(ctx, store, d, pipeline.Options{Progress: opts.Progress})
 		if err == nil {
@@ -236,8 +237,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// Values on the shared MISP warninglists (google.com, public
 	// resolvers, …) link no containers, in the API as in the cluster run.
 	var corr correlate.Options
-	if p := warninglists(); p != "" {
-		wl, err := refdata.LoadWarninglists(p)
+	if data.Warninglists != "" {
+		wl, err := refdata.LoadWarninglists(data.Warninglists)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}

@@ -15,6 +15,6 @@
 //
 // The main functions: Run loads the data, starts the server, prints where it
 // listens and what to try, and serves until its context ends, then removes
-// the temporary directory unless told to keep it; PickDatasets picks the
+// the temporary directory unless told to keep it; PickData picks the
 // data; LoadSample loads the embedded sample into any store.
 package demo
