@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -559,15 +558,23 @@ func (ix *Index) Optimize(ctx context.Context) error {
 // maxOptimizeRounds bounds the force merges Optimize asks of one shard.
 const maxOptimizeRounds = 10
 
-// scorchSegments returns the number of segments in the root of sc, from
-// the counters scorch keeps as it introduces segments: IndexStatus asks on
-// every health check, and StatsMap would list the index's files each time.
+// scorchSegments returns the number of segments in the root of sc, read
+// from the root snapshot itself (a read lock and a reference count):
+// IndexStatus asks on every health check, and StatsMap would list the
+// index's files each time. Scorch's counters of memory and file segments
+// at the root are not read: they are stored one after the other, so while
+// a segment is persisted a reader can see it in neither.
 func scorchSegments(sc *scorch.Scorch) int {
-	st, ok := sc.Stats().(*scorch.Stats)
-	if !ok {
+	r, err := sc.Reader()
+	if err != nil {
 		return 0
 	}
-	return int(atomic.LoadUint64(&st.TotFileSegmentsAtRoot) + atomic.LoadUint64(&st.TotMemorySegmentsAtRoot))
+	defer r.Close()
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok || snap == nil {
+		return 0
+	}
+	return len(snap.Segments())
 }
 
 // shardScorch returns the scorch index under a shard.
