@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,6 +112,9 @@ for the same duration: the clients together offer --rate requests per second
 on a fixed schedule, whatever the answers take, and every latency counts from
 the moment its request was due, so queueing behind slow answers is measured,
 not hidden ("open_loop" in the JSON; the latency targets are judged on it).
+Its "seconds" give the latency second by second of when requests fell due,
+so a stall of a few seconds shows where it happened, and "gc_cycles" the Go
+runtime's garbage collections meanwhile.
 Before measuring, it merges the search index into one segment, as "verband
 optimize" does after a large load (--no-optimize measures it as loading left
 it; "optimize" in the JSON says what was merged).
@@ -158,6 +163,11 @@ process and its processors. Progress goes to stderr.`,
 			}
 			if !quiet {
 				fmt.Fprintf(stderr, "bench api: %.0f requests/s, %d errors, %d of %d targets met\n", res.RequestsPerSec, res.Errors, targetsMet(res.Targets), len(res.Targets))
+				if ol := res.OpenLoop; ol != nil && len(ol.Seconds) > 0 {
+					worst := slices.MaxFunc(ol.Seconds, func(a, b bench.APISecond) int { return cmp.Compare(a.P99Ms, b.P99Ms) })
+					fmt.Fprintf(stderr, "bench api: open loop at %.0f/s: p99 %.1f ms overall, %.1f ms in its slowest second (second %d)\n",
+						ol.OfferedPerSec, ol.Overall.P99Ms, worst.P99Ms, worst.Second)
+				}
 			}
 			return nil
 		},

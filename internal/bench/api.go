@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -209,6 +210,25 @@ type APIOpenLoop struct {
 	// median; under load it also holds the clients' wait for a processor.
 	WakeLag Latency `json:"wake_lag"`
 	APIRun
+	// Seconds is the run second by second, by when each successful
+	// request fell due: a stall of a few seconds (a compaction of the
+	// store under the load, say) shows here as slow seconds, where the
+	// percentiles of the whole run only say that the tail is long.
+	Seconds []APISecond `json:"seconds"`
+	// GCCycles counts the Go runtime's garbage collections during the run;
+	// each briefly takes a quarter of the processors.
+	GCCycles uint64 `json:"gc_cycles"`
+}
+
+// APISecond is the latency of the successful requests that fell due in
+// one second of the open loop, all operations together.
+type APISecond struct {
+	// Second counts from the start of the run.
+	Second   int     `json:"second"`
+	Requests int     `json:"requests"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
 }
 
 // APIOp holds the figures of one operation.
@@ -407,7 +427,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 
 	if opts.Warmup > 0 {
 		progress(Progress{Phase: "warmup"})
-		_, _, _, _, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), 0, nil) // "warm"
+		_, err := lg.run(ctx, opts.Clients, opts.Seed^0x7761726d, 0, time.Now().Add(opts.Warmup), 0, nil) // "warm"
 		if err != nil {
 			return nil, err
 		}
@@ -430,7 +450,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	if opts.Requests <= 0 {
 		deadline = began.Add(opts.Duration)
 	}
-	stats, elapsed, _, _, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, 0, func(done int) {
+	closed, err := lg.run(ctx, opts.Clients, opts.Seed, opts.Requests, deadline, 0, func(done int) {
 		progress(Progress{Phase: "requests", Done: done, Total: opts.Requests, Elapsed: time.Since(began)})
 	})
 	if opts.CPUProfile != nil {
@@ -449,7 +469,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		return nil, fmt.Errorf("api bench: server stopped: %w", err)
 	default:
 	}
-	res.APIRun = summarizeAPI(stats, elapsed)
+	res.APIRun = summarizeAPI(closed.stats, closed.elapsed)
 
 	if opts.Rate > 0 {
 		// The open loop: latency at a fixed offered rate, queueing
@@ -457,13 +477,15 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		runtime.GC()
 		interval := time.Duration(float64(opts.Clients) / opts.Rate * float64(time.Second))
 		began := time.Now()
-		stats, elapsed, unsent, lags, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
+		gcBefore := gcCycles()
+		open, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
 			progress(Progress{Phase: "open loop", Done: done, Elapsed: time.Since(began)})
 		})
 		if err != nil {
 			return nil, err
 		}
-		res.OpenLoop = &APIOpenLoop{OfferedPerSec: opts.Rate, Unsent: unsent, WakeLag: summarize(lags), APIRun: summarizeAPI(stats, elapsed)}
+		res.OpenLoop = &APIOpenLoop{OfferedPerSec: opts.Rate, Unsent: open.unsent, WakeLag: summarize(open.lags),
+			APIRun: summarizeAPI(open.stats, open.elapsed), Seconds: bySecond(open.due), GCCycles: gcCycles() - gcBefore}
 	}
 	res.Targets = apiTargets(res)
 	res.Pass = res.Errors == 0 && (res.OpenLoop == nil || res.OpenLoop.Errors == 0)
@@ -624,11 +646,7 @@ type loadGen struct {
 // so a server that falls behind shows it in the latencies instead of
 // slowing the clients down. No request is sent after the deadline; those
 // due before it but not sent by then are counted as unsent.
-// It returns the outcomes by client and operation, the time the run took,
-// the unsent requests and, in the open loop, the wake lag of each request
-// a client sent on its timer: how long after the request fell due the
-// client woke to send it.
-func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, interval time.Duration, done func(int)) ([][]opStats, time.Duration, int, []time.Duration, error) {
+func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int, deadline time.Time, interval time.Duration, done func(int)) (loopResult, error) {
 	cum := make([]float64, len(apiOps))
 	acc := 0.0
 	for i, op := range apiOps {
@@ -637,6 +655,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 	}
 	stats := make([][]opStats, clients)
 	lags := make([][]time.Duration, clients)
+	dues := make([][]dueLatency, clients)
 	var sent, finished, unsent atomic.Int64
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -701,6 +720,9 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 					return
 				}
 				stats[c][op].add(o)
+				if interval > 0 && o.errKind == "" {
+					dues[c] = append(dues[c], dueLatency{at: start.Sub(began), latency: o.latency})
+				}
 				finished.Add(1)
 			}
 		}()
@@ -709,9 +731,55 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 	elapsed := time.Since(began)
 	close(stopTicker)
 	if ctx.Err() != nil {
-		return nil, 0, 0, nil, fmt.Errorf("api bench: %w", ctx.Err())
+		return loopResult{}, fmt.Errorf("api bench: %w", ctx.Err())
 	}
-	return stats, elapsed, int(unsent.Load()), slices.Concat(lags...), nil
+	return loopResult{stats: stats, elapsed: elapsed, unsent: int(unsent.Load()), lags: slices.Concat(lags...), due: slices.Concat(dues...)}, nil
+}
+
+// loopResult is what a run of the clients measured.
+type loopResult struct {
+	stats   [][]opStats // the outcomes by client and operation
+	elapsed time.Duration
+	// In the open loop: the unsent requests; the wake lag of each request
+	// a client sent on its timer, how long after it fell due the client
+	// woke to send it; and when each successful request fell due, with
+	// its latency.
+	unsent int
+	lags   []time.Duration
+	due    []dueLatency
+}
+
+// dueLatency is a successful request of the open loop: when it fell due,
+// from the start of the run, and its latency.
+type dueLatency struct{ at, latency time.Duration }
+
+// bySecond summarizes the requests second by second of when they fell due.
+func bySecond(due []dueLatency) []APISecond {
+	var secs [][]time.Duration
+	for _, d := range due {
+		i := int(d.at / time.Second)
+		for len(secs) <= i {
+			secs = append(secs, nil)
+		}
+		secs[i] = append(secs[i], d.latency)
+	}
+	out := make([]APISecond, 0, len(secs))
+	for i, ls := range secs {
+		l := summarize(ls)
+		out = append(out, APISecond{Second: i, Requests: len(ls), P50Ms: l.P50Ms, P99Ms: l.P99Ms, MaxMs: l.MaxMs})
+	}
+	return out
+}
+
+// gcCycles returns how many garbage collections the Go runtime has
+// completed.
+func gcCycles() uint64 {
+	m := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return m[0].Value.Uint64()
 }
 
 // do sends one request of operation op with arguments drawn by rng. Its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,18 @@ func TestRunAPISmoke(t *testing.T) {
 	if ol.WakeLag.Queries < ol.Requests/2 || ol.WakeLag.Queries > ol.Requests || ol.WakeLag.P50Ms < 0 || ol.WakeLag.MaxMs < ol.WakeLag.P50Ms {
 		t.Errorf("open loop wake lag: %+v for %d requests", ol.WakeLag, ol.Requests)
 	}
+	// Second by second, the successful requests all appear, each in the
+	// second it fell due: about the offered 100 in each.
+	sum := 0
+	for i, sec := range ol.Seconds {
+		sum += sec.Requests
+		if sec.Second != i || sec.Requests < 90 || sec.Requests > 101 || sec.P50Ms > sec.P99Ms || sec.P99Ms > sec.MaxMs {
+			t.Errorf("open loop second %d: %+v", i, sec)
+		}
+	}
+	if len(ol.Seconds) != 2 || sum != ol.OK {
+		t.Errorf("open loop by second: %d seconds holding %d requests, want 2 holding the %d answered", len(ol.Seconds), sum, ol.OK)
+	}
 	if ol.RequestsPerSec < 80 || ol.RequestsPerSec > 105 {
 		t.Errorf("open loop answered %.1f requests/s of 100 offered", ol.RequestsPerSec)
 	}
@@ -144,5 +157,24 @@ func TestNormaliseMix(t *testing.T) {
 		if _, err := normaliseMix(bad); err == nil {
 			t.Errorf("mix %v accepted", bad)
 		}
+	}
+}
+
+// TestBySecond checks that the open loop's timeline puts each request in
+// the second it fell due, however late it was answered, and shows a second
+// in which nothing fell due as empty rather than leaving it out.
+func TestBySecond(t *testing.T) {
+	ms := time.Millisecond
+	secs := bySecond([]dueLatency{
+		{at: 100 * ms, latency: 2 * ms}, {at: 900 * ms, latency: 1500 * ms}, {at: 999 * ms, latency: 4 * ms},
+		{at: 2000 * ms, latency: 3 * ms},
+	})
+	want := []APISecond{
+		{Second: 0, Requests: 3, P50Ms: 4, P99Ms: 1500, MaxMs: 1500},
+		{Second: 1},
+		{Second: 2, Requests: 1, P50Ms: 3, P99Ms: 3, MaxMs: 3},
+	}
+	if !slices.Equal(secs, want) {
+		t.Errorf("bySecond = %+v, want %+v", secs, want)
 	}
 }
