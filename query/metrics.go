@@ -52,24 +52,44 @@ func newMetrics(store *graph.Store) *metrics {
 		Name: "verband_ingest_objects_total",
 		Help: "Objects ingested through the API, by outcome (created, updated, unchanged, older, rejected).",
 	}, []string{"outcome"})
-	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "verband_search_index_lag",
-		Help: "Commits not yet searchable.",
-	}, func() float64 { return float64(store.IndexStatus().Lag) })
-	docs := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "verband_search_index_documents",
-		Help: "Documents in the search index.",
-	}, func() float64 { return float64(store.IndexStatus().Docs) })
-	segments := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "verband_search_index_segments",
-		Help: "Segments of the search index; the mutation optimizeSearchIndex merges them into one per shard.",
-	}, func() float64 { return float64(store.IndexStatus().Segments) })
-	m.reg.MustRegister(m.latency, m.requests, m.errors, m.ingest, lag, docs, segments,
+	m.reg.MustRegister(m.latency, m.requests, m.errors, m.ingest, newIndexCollector(store),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{"created", "updated", "unchanged", "older", "rejected"} {
 		m.ingest.WithLabelValues(o)
 	}
 	return m
+}
+
+// indexCollector exports the search index's figures from one read of
+// graph.Store.IndexStatus per scrape: a gauge function per figure would read
+// it once for each (bleve's document count and segments included).
+type indexCollector struct {
+	store               *graph.Store
+	lag, docs, segments *prometheus.Desc
+}
+
+func newIndexCollector(store *graph.Store) *indexCollector {
+	return &indexCollector{store: store,
+		lag:  prometheus.NewDesc("verband_search_index_lag", "Commits not yet searchable.", nil, nil),
+		docs: prometheus.NewDesc("verband_search_index_documents", "Documents in the search index.", nil, nil),
+		segments: prometheus.NewDesc("verband_search_index_segments",
+			"Segments of the search index; the mutation optimizeSearchIndex merges them into one per shard.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *indexCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lag
+	ch <- c.docs
+	ch <- c.segments
+}
+
+// Collect implements prometheus.Collector.
+func (c *indexCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.store.IndexStatus()
+	ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(st.Lag))
+	ch <- prometheus.MustNewConstMetric(c.docs, prometheus.GaugeValue, float64(st.Docs))
+	ch <- prometheus.MustNewConstMetric(c.segments, prometheus.GaugeValue, float64(st.Segments))
 }
 
 // opLabel returns the label value of an operation name.
