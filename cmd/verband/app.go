@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 
@@ -30,7 +31,9 @@ type app struct {
 	keyFile  string
 	keyEnv   string
 	cpuProf  string
+	memProf  string
 	profFile *os.File
+	memFile  *os.File
 }
 
 func (a *app) addGlobalFlags(root *cobra.Command) {
@@ -41,6 +44,7 @@ func (a *app) addGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.keyFile, "encryption-key-file", "", "file holding the AES key for encryption at rest (16, 24 or 32 bytes, raw, hex or base64)")
 	f.StringVar(&a.keyEnv, "encryption-key-env", "", "name of an environment variable holding the AES key (hex or base64)")
 	f.StringVar(&a.cpuProf, "cpuprofile", "", "write a CPU profile of the whole command to this file (read it with `go tool pprof`)")
+	f.StringVar(&a.memProf, "memprofile", "", "write an allocation profile of the whole command to this file when it ends (read it with `go tool pprof -sample_index=alloc_space`)")
 }
 
 // logger returns a text logger on stderr at the chosen level, or at def
@@ -156,8 +160,17 @@ func toPolicyJSON(p graph.Policy) policyJSON {
 	return policyJSON{Owner: p.Owner, TLP: p.TLP.String(), Sharing: p.Sharing, Users: p.Users}
 }
 
-// startProfile starts the CPU profile that --cpuprofile asks for.
+// startProfile starts the CPU profile that --cpuprofile asks for, and
+// creates the file of --memprofile, so that a path that cannot be written
+// fails before the command runs rather than after.
 func (a *app) startProfile() error {
+	if a.memProf != "" && a.memFile == nil {
+		f, err := os.Create(a.memProf)
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+		a.memFile = f
+	}
 	if a.cpuProf == "" || a.profFile != nil {
 		return nil
 	}
@@ -172,16 +185,27 @@ func (a *app) startProfile() error {
 	return nil
 }
 
-// stopProfile ends the CPU profile, if one runs, and closes its file.
+// stopProfile ends the CPU profile, if one runs, and closes its file, and
+// writes the allocation profile --memprofile asks for.
 func (a *app) stopProfile() error {
-	if a.profFile == nil {
-		return nil
+	var errs []error
+	if a.profFile != nil {
+		pprof.StopCPUProfile()
+		if err := a.profFile.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("--cpuprofile: close %s: %w", a.cpuProf, err))
+		}
+		a.profFile = nil
 	}
-	pprof.StopCPUProfile()
-	err := a.profFile.Close()
-	a.profFile = nil
-	if err != nil {
-		return fmt.Errorf("--cpuprofile: close %s: %w", a.cpuProf, err)
+	if f := a.memFile; f != nil {
+		a.memFile = nil
+		// A collection first, so that the in-use figures are current.
+		runtime.GC()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			errs = append(errs, fmt.Errorf("--memprofile: write %s: %w", a.memProf, err))
+		}
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("--memprofile: close %s: %w", a.memProf, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -332,33 +332,37 @@ func serve(t *testing.T, dir string, flags ...string) *server {
 	return srv
 }
 
-// TestCPUProfile checks that --cpuprofile writes a profile pprof can read,
-// for any command, and that an unwritable path fails before the command
-// runs.
-func TestCPUProfile(t *testing.T) {
-	dir := t.TempDir()
-	prof := dir + "/cpu.pprof"
-	ok(t, dir+"/data", "--cpuprofile", prof, "ingest", infraFile)
-	f, err := os.Open(prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// A profile is a gzipped protocol buffer; a truncated or unflushed one
-	// fails to decompress.
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("profile written by --cpuprofile is not gzip: %v", err)
-	}
-	if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
-		t.Fatalf("profile written by --cpuprofile: %d bytes, %v", n, err)
-	}
+// TestProfiles checks that --cpuprofile and --memprofile write profiles
+// pprof can read, for any command, and that an unwritable path fails
+// before the command runs.
+func TestProfiles(t *testing.T) {
+	for _, flag := range []string{"--cpuprofile", "--memprofile"} {
+		t.Run(flag, func(t *testing.T) {
+			dir := t.TempDir()
+			prof := dir + "/p.pprof"
+			ok(t, dir+"/data", flag, prof, "ingest", infraFile)
+			f, err := os.Open(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			// A profile is a gzipped protocol buffer; a truncated or
+			// unflushed one fails to decompress.
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				t.Fatalf("profile written by %s is not gzip: %v", flag, err)
+			}
+			if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
+				t.Fatalf("profile written by %s: %d bytes, %v", flag, n, err)
+			}
 
-	r := verband(t, dir+"/other", "--cpuprofile", dir+"/missing/cpu.pprof", "ingest", infraFile)
-	if r.code != 1 || !strings.Contains(r.stderr, "--cpuprofile") {
-		t.Errorf("unwritable profile: exit %d, stderr %q; want exit 1 naming --cpuprofile", r.code, r.stderr)
-	}
-	if _, err := os.Stat(dir + "/other"); err == nil {
-		t.Error("the command ran although its profile could not be written")
+			r := verband(t, dir+"/other", flag, dir+"/missing/p.pprof", "ingest", infraFile)
+			if r.code != 1 || !strings.Contains(r.stderr, flag) {
+				t.Errorf("unwritable profile: exit %d, stderr %q; want exit 1 naming %s", r.code, r.stderr, flag)
+			}
+			if _, err := os.Stat(dir + "/other"); err == nil {
+				t.Error("the command ran although its profile could not be written")
+			}
+		})
 	}
 }
