@@ -597,7 +597,7 @@ func (s *Store) commitAudit(batch []*auditAppend) error {
 				return fmt.Errorf("write audit entry %d: %w", seq, err)
 			}
 			for _, org := range a.e.Orgs {
-				if err := txn.Set(auditOrgKey(org, seq), nil); err != nil {
+				if err := txn.Set(s.auditIdx.key(org, seq), nil); err != nil {
 					return fmt.Errorf("index audit entry %d: %w", seq, err)
 				}
 			}
@@ -703,61 +703,48 @@ type AuditFilter struct {
 // AuditEntries calls fn with each entry that f keeps, in sequence order
 // (reversed with f.Newest), until fn returns false. It reads one snapshot.
 // Time bounds are checked entry by entry, so a narrow time window over a
-// long log reads the whole log; sequence bounds are seeks.
+// long log reads the whole log; sequence bounds are seeks, and so is each
+// bucket of the organization index (one per 65,536 entries) that an
+// organization's entries are read from.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEntry) bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if f.After == ^uint64(0) {
-		return nil // nothing comes after the last possible entry
+	lo, hi := f.After+1, ^uint64(0)
+	if f.Before != 0 {
+		hi = f.Before - 1
+	}
+	if f.After == ^uint64(0) || lo > hi {
+		return nil // no sequence number is in range
 	}
 	err := s.auditDB.View(func(txn *badger.Txn) error {
-		prefix, lo := auditEntryPrefix(), auditEntryKey(f.After+1)
-		hi := auditEntryKey(^uint64(0))
-		if f.Org != "" {
-			prefix, lo, hi = auditOrgPrefix(f.Org), auditOrgKey(f.Org, f.After+1), auditOrgKey(f.Org, ^uint64(0))
+		r := auditReader{ctx: ctx, txn: txn, f: f, fn: fn}
+		if f.Org == "" {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: auditEntryPrefix(), Reverse: f.Newest, PrefetchValues: true})
+			defer it.Close()
+			_, err := r.scan(it, auditEntryKey(lo), auditEntryKey(hi), func(item *badger.Item) ([]byte, error) {
+				return item.ValueCopy(nil)
+			})
+			return err
 		}
-		if f.Before != 0 {
-			hi = hi[:len(hi)-8]
-			hi = binary.BigEndian.AppendUint64(hi, f.Before-1)
+		last, err := lastAuditSeq(txn)
+		if err != nil || last < lo {
+			return err
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: f.Newest, PrefetchValues: f.Org == ""})
+		x := s.auditIdx
+		first, final := x.buckets(lo, min(hi, last))
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: x.space(), Reverse: f.Newest})
 		defer it.Close()
-		seek, stop := lo, hi
-		if f.Newest {
-			seek, stop = hi, lo
-		}
-		n := 0
-		for it.Seek(seek); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if (!f.Newest && bytes.Compare(k, stop) > 0) || (f.Newest && bytes.Compare(k, stop) < 0) {
-				return nil
+		read := func(item *badger.Item) ([]byte, error) { return orgEntry(txn, x, item.Key()) }
+		for i := range final - first + 1 {
+			b := first + i
+			if f.Newest {
+				b = final - i
 			}
-			if n%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var v []byte
-			var err error
-			if f.Org == "" {
-				v, err = it.Item().ValueCopy(nil)
-			} else {
-				v, err = orgEntry(txn, k)
-			}
-			if err != nil {
+			p := slices.Clip(x.prefix(f.Org, b)) // so that lo and hi do not share an array
+			more, err := r.scan(it, binary.BigEndian.AppendUint64(p, lo), binary.BigEndian.AppendUint64(p, hi), read)
+			if !more || err != nil {
 				return err
-			}
-			e, err := readAuditEntry(v)
-			if err != nil {
-				return err
-			}
-			if (!f.Since.IsZero() && e.Time.Before(f.Since)) || (!f.Until.IsZero() && !e.Time.Before(f.Until)) {
-				continue
-			}
-			n++
-			if !fn(e) || (f.Limit > 0 && n >= f.Limit) {
-				return nil
 			}
 		}
 		return nil
@@ -768,9 +755,55 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 	return nil
 }
 
+// auditReader passes the entries of one AuditEntries call on.
+type auditReader struct {
+	ctx  context.Context
+	txn  *badger.Txn
+	f    AuditFilter
+	fn   func(AuditEntry) bool
+	keys int // keys read, for checking ctx now and then
+	sent int // entries passed on, for f.Limit
+}
+
+// scan passes on the entries of the keys from lo to hi, in the order of
+// it, reading each with read. It reports whether the caller should go on.
+func (r *auditReader) scan(it *badger.Iterator, lo, hi []byte, read func(*badger.Item) ([]byte, error)) (bool, error) {
+	seek, stop := lo, hi
+	if r.f.Newest {
+		seek, stop = hi, lo
+	}
+	for it.Seek(seek); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if c := bytes.Compare(k, stop); (!r.f.Newest && c > 0) || (r.f.Newest && c < 0) {
+			return true, nil
+		}
+		if r.keys++; r.keys%256 == 0 {
+			if err := r.ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		v, err := read(it.Item())
+		if err != nil {
+			return false, err
+		}
+		e, err := readAuditEntry(v)
+		if err != nil {
+			return false, err
+		}
+		if (!r.f.Since.IsZero() && e.Time.Before(r.f.Since)) || (!r.f.Until.IsZero() && !e.Time.Before(r.f.Until)) {
+			continue
+		}
+		r.sent++
+		if !r.fn(e) || (r.f.Limit > 0 && r.sent >= r.f.Limit) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // orgEntry reads the entry an organization index key names.
-func orgEntry(txn *badger.Txn, k []byte) ([]byte, error) {
-	_, seq, err := parseAuditOrgKey(k)
+func orgEntry(txn *badger.Txn, x auditIndex, k []byte) ([]byte, error) {
+	_, seq, err := x.parse(k)
 	if err != nil {
 		return nil, err
 	}
@@ -895,7 +928,7 @@ func (s *Store) AuditVerify(ctx context.Context, anchors ...AuditAnchor) (AuditR
 			return err
 		}
 		rep.HeadSeq, rep.HeadHash = head.seq, head.hash
-		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}, anchors: map[uint64]string{}}
+		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}, idx: s.auditIdx, anchors: map[uint64]string{}}
 		for _, a := range anchors {
 			v.anchors[a.Seq] = a.Hash
 		}
@@ -949,6 +982,7 @@ type auditVerifier struct {
 	last uint64 // the last sequence number seen
 	base uint64 // the last entry pruned, or 0
 	orgs map[string][]uint64
+	idx  auditIndex // the layout of the organization index
 	// anchors are the hashes recorded outside the store, by sequence
 	// number; each is removed once compared.
 	anchors map[uint64]string
@@ -1070,11 +1104,13 @@ func (v *auditVerifier) end(head auditHead, hasHead bool) {
 	}
 }
 
-// index compares the organization index with the orgs of the entries.
+// index compares the organization index with the orgs of the entries. It
+// gathers the index whole, because a bucketed index lists the newest
+// bucket first.
 func (v *auditVerifier) index(ctx context.Context, txn *badger.Txn) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagAudit, subAuditOrg}})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: v.idx.space()})
 	defer it.Close()
-	pos := map[string]int{}
+	got := map[string][]uint64{}
 	n := 0
 	for it.Rewind(); it.Valid(); it.Next() {
 		if n++; n%1024 == 0 {
@@ -1082,32 +1118,35 @@ func (v *auditVerifier) index(ctx context.Context, txn *badger.Txn) error {
 				return err
 			}
 		}
-		org, seq, err := parseAuditOrgKey(it.Item().Key())
+		org, seq, err := v.idx.parse(it.Item().Key())
 		if err != nil {
 			v.rep.add(0, AuditIndex, "%v", err)
 			continue
 		}
-		want := v.orgs[org]
-		i := pos[org]
-		for i < len(want) && want[i] < seq {
-			v.rep.add(want[i], AuditIndex, "the entry is not indexed under organization %q", org)
-			i++
-		}
-		if i < len(want) && want[i] == seq {
-			i++
-		} else {
-			v.rep.add(seq, AuditIndex, "organization %q indexes an entry that does not concern it", org)
-		}
-		pos[org] = i
+		got[org] = append(got[org], seq)
 	}
-	orgs := make([]string, 0, len(v.orgs))
+	orgs := slices.Collect(maps.Keys(got))
 	for org := range v.orgs {
-		orgs = append(orgs, org)
+		if _, ok := got[org]; !ok {
+			orgs = append(orgs, org)
+		}
 	}
 	slices.Sort(orgs)
 	for _, org := range orgs {
-		for _, seq := range v.orgs[org][pos[org]:] {
-			v.rep.add(seq, AuditIndex, "the entry is not indexed under organization %q", org)
+		have, want := got[org], v.orgs[org]
+		slices.Sort(have)
+		i, j := 0, 0
+		for i < len(have) || j < len(want) {
+			switch {
+			case j == len(want) || (i < len(have) && have[i] < want[j]):
+				v.rep.add(have[i], AuditIndex, "organization %q indexes an entry that does not concern it", org)
+				i++
+			case i == len(have) || want[j] < have[i]:
+				v.rep.add(want[j], AuditIndex, "the entry is not indexed under organization %q", org)
+				j++
+			default:
+				i, j = i+1, j+1
+			}
 		}
 	}
 	return nil

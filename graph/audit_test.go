@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,8 +233,8 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		{"not canonical", rewrite(2, true, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`{"args":`), []byte(`{ "args":`), 1)
 		}), 2, AuditCorrupt, "canonical form"},
-		{"index entry removed", func(txn *badger.Txn) error { return txn.Delete(auditOrgKey("org-b", 6)) }, 6, AuditIndex, "not indexed under organization \"org-b\""},
-		{"index entry added", func(txn *badger.Txn) error { return txn.Set(auditOrgKey("org-a", 6), nil) }, 6, AuditIndex, "does not concern it"},
+		{"index entry removed", func(txn *badger.Txn) error { return txn.Delete(auditIndex{}.key("org-b", 6)) }, 6, AuditIndex, "not indexed under organization \"org-b\""},
+		{"index entry added", func(txn *badger.Txn) error { return txn.Set(auditIndex{}.key("org-a", 6), nil) }, 6, AuditIndex, "does not concern it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -422,29 +423,64 @@ func TestAuditEntriesFilter(t *testing.T) {
 }
 
 func TestAuditKeysRoundTrip(t *testing.T) {
-	for _, seq := range []uint64{1, 255, 256, 1 << 40} {
+	layouts := []auditIndex{{}, {flat: true}}
+	for _, seq := range []uint64{1, 255, 256, 1<<auditBucketBits - 1, 1 << auditBucketBits, 1 << 40} {
 		if got, err := parseAuditEntryKey(auditEntryKey(seq)); err != nil || got != seq {
 			t.Errorf("entry key %d: %d %v", seq, got, err)
 		}
-		for _, org := range []string{"", "org-a", strings.Repeat("o", 300)} {
-			o, got, err := parseAuditOrgKey(auditOrgKey(org, seq))
-			if err != nil || o != org || got != seq {
-				t.Errorf("org key %q %d: %q %d %v", org, seq, o, got, err)
+		for _, x := range layouts {
+			for _, org := range []string{"", "org-a", strings.Repeat("o", 300)} {
+				o, got, err := x.parse(x.key(org, seq))
+				if err != nil || o != org || got != seq {
+					t.Errorf("org key %q %d (flat %v): %q %d %v", org, seq, x.flat, o, got, err)
+				}
 			}
 		}
 	}
 	if bytes.Compare(auditEntryKey(255), auditEntryKey(256)) >= 0 {
 		t.Error("entry keys do not sort by sequence number")
 	}
-	// An organization whose name starts with another's has its own prefix.
-	if bytes.HasPrefix(auditOrgKey("org-ab", 1), auditOrgPrefix("org-a")) {
-		t.Error("org prefix of org-a matches org-ab")
+	for _, x := range layouts {
+		// An organization whose name starts with another's has its own prefix.
+		if bytes.HasPrefix(x.key("org-ab", 1), x.prefix("org-a", 0)) {
+			t.Errorf("org prefix of org-a matches org-ab (flat %v)", x.flat)
+		}
+		for _, k := range [][]byte{nil, {tagAudit}, {tagAudit, subAuditEntry, 1}, append(x.space(), 0, 9, 'a')} {
+			_, err1 := parseAuditEntryKey(k)
+			_, _, err2 := x.parse(k)
+			if !errors.Is(err1, errBadKey) || !errors.Is(err2, errBadKey) {
+				t.Errorf("key %x accepted (flat %v): %v %v", k, x.flat, err1, err2)
+			}
+		}
 	}
-	for _, k := range [][]byte{nil, {tagAudit}, {tagAudit, subAuditEntry, 1}, {tagAudit, subAuditOrg, 0, 9, 'a'}} {
-		_, err1 := parseAuditEntryKey(k)
-		_, _, err2 := parseAuditOrgKey(k)
-		if !errors.Is(err1, errBadKey) || !errors.Is(err2, errBadKey) {
-			t.Errorf("key %x accepted: %v %v", k, err1, err2)
+	// A key whose bucket is not the bucket of its sequence number is not
+	// an index key.
+	x := auditIndex{}
+	if _, _, err := x.parse(binary.BigEndian.AppendUint64(x.prefix("org-a", 0), 1<<auditBucketBits)); !errors.Is(err, errBadKey) {
+		t.Errorf("index key in the wrong bucket accepted: %v", err)
+	}
+}
+
+// TestAuditKeysStayAtTheTail checks the property the bucketed index is
+// for: the keys an append writes span no older key but those of the
+// current bucket, so that the LSM tree's compactions rewrite only the tail
+// of the log however long it grows.
+func TestAuditKeysStayAtTheTail(t *testing.T) {
+	x := auditIndex{}
+	const bucket = 1 << auditBucketBits
+	for _, seq := range []uint64{bucket, 5*bucket + 17, 9*bucket - 1} {
+		// The keys of appending entry seq for two organizations.
+		lo := auditEntryKey(seq)
+		hi := slices.MaxFunc([][]byte{lo, auditHeadKey(), x.key("org-a", seq), x.key("org-z", seq)}, bytes.Compare)
+		// Older keys outside the current bucket.
+		var old [][]byte
+		for _, prev := range []uint64{1, seq - bucket, bucket*uint64(x.bucket(seq)) - 1} {
+			old = append(old, auditEntryKey(prev), x.key("org-a", prev), x.key("org-m", prev), x.key("org-z", prev))
+		}
+		for _, k := range old {
+			if bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) <= 0 {
+				t.Errorf("appending entry %d writes keys from %x to %x, which span the older key %x", seq, lo, hi, k)
+			}
 		}
 	}
 }
@@ -454,14 +490,17 @@ func TestAuditKeysRoundTrip(t *testing.T) {
 // panic.
 func FuzzParseAuditKeys(f *testing.F) {
 	f.Add(auditEntryKey(7))
-	f.Add(auditOrgKey("org-a", 9))
+	f.Add(auditIndex{}.key("org-a", 9))
+	f.Add(auditIndex{flat: true}.key("org-a", 9))
 	f.Add([]byte(`{"args":null}`))
 	f.Fuzz(func(t *testing.T, k []byte) {
 		if seq, err := parseAuditEntryKey(k); err == nil && !bytes.Equal(auditEntryKey(seq), k) {
 			t.Errorf("entry key %x rebuilt as %x", k, auditEntryKey(seq))
 		}
-		if org, seq, err := parseAuditOrgKey(k); err == nil && !bytes.Equal(auditOrgKey(org, seq), k) {
-			t.Errorf("org key %x rebuilt as %x", k, auditOrgKey(org, seq))
+		for _, x := range []auditIndex{{}, {flat: true}} {
+			if org, seq, err := x.parse(k); err == nil && !bytes.Equal(x.key(org, seq), k) {
+				t.Errorf("org key %x rebuilt as %x (flat %v)", k, x.key(org, seq), x.flat)
+			}
 		}
 		_, _ = readAuditEntry(k)
 		var cut []string
@@ -518,6 +557,7 @@ func TestAuditMovesToItsOwnDatabase(t *testing.T) {
 	}
 	s.auditDB, s.auditFlush = s.db, nil
 	old := appendN(t, s, 5)
+	flattenAuditIndex(t, s.db)
 	if err := s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(keyFormatVersion, []byte{0, 0, 0, byte(formatAuditInGraph)})
 	}); err != nil {
@@ -576,6 +616,165 @@ func TestAuditMovesToItsOwnDatabase(t *testing.T) {
 	}
 	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 6 {
 		t.Errorf("report after appending: %+v", rep)
+	}
+}
+
+// flattenAuditIndex rewrites the organization index of the audit log in
+// db in the flat layout of format 2, as an older build wrote it.
+func flattenAuditIndex(t *testing.T, db *badger.DB) {
+	t.Helper()
+	flat, bucketed := auditIndex{flat: true}, auditIndex{}
+	if err := db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketed.space()})
+		var keys [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range keys {
+			org, seq, err := bucketed.parse(k)
+			if err != nil {
+				return err
+			}
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+			if err := txn.Set(flat.key(org, seq), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAuditIndexUpgrade opens a store of format 2, whose audit log is
+// indexed by organization alone: read-only it reads that index, and
+// opened for writing it indexes the log by bucket, drops the old index,
+// and becomes format 3, with every organization's entries where they were.
+func TestAuditIndexUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	s := openAuditStore(t, dir, true)
+	old := appendN(t, s, 7)
+	flattenAuditIndex(t, s.auditDB)
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, formatAuditFlatIndex))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	orgB := []uint64{2, 4, 6}
+
+	ro := DefaultOptions()
+	ro.Search, ro.ReadOnly = false, true
+	r, err := Open(dir, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyReport(t, r); !rep.OK() || rep.Entries != 7 {
+		t.Errorf("read-only report of the flat index: %+v", rep)
+	}
+	if got := auditSeqs(t, r, AuditFilter{Org: "org-b"}); !slices.Equal(got, orgB) {
+		t.Errorf("org-b's entries read-only: %v, want %v", got, orgB)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAuditStore(t, dir, true)
+	if s.format != FormatVersion {
+		t.Errorf("format %d after the upgrade, want %d", s.format, FormatVersion)
+	}
+	if got := auditSeqs(t, s, AuditFilter{Org: "org-b"}); !slices.Equal(got, orgB) {
+		t.Errorf("org-b's entries after the upgrade: %v, want %v", got, orgB)
+	}
+	if err := s.auditDB.View(func(txn *badger.Txn) error {
+		if hasKeys(txn, auditIndex{flat: true}.space()) {
+			t.Error("keys of the flat index were left after the upgrade")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next := appendN(t, s, 1)[0]
+	if next.Seq != 8 || next.Prev != old[6].Hash {
+		t.Errorf("entry appended after the upgrade: seq %d prev %s, want 8 after %s", next.Seq, next.Prev, old[6].Hash)
+	}
+	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 8 {
+		t.Errorf("report after the upgrade: %+v", rep)
+	}
+}
+
+// TestAuditEntriesAcrossBuckets fills many buckets of the organization
+// index (narrowed to four entries) and checks every kind of filter against
+// the entries filtered one by one, before and after a prune: an auditor
+// must see the same entries of an organization however the index is cut.
+func TestAuditEntriesAcrossBuckets(t *testing.T) {
+	base := fakeAuditClock(t)
+	s := openAuditStore(t, t.TempDir(), false)
+	s.auditIdx.bits = 2
+	appendN(t, s, 29)
+	// Entries for both organizations, and for none, in some buckets.
+	for i, orgs := range [][]string{{"org-a", "org-b"}, nil, {"org-b"}, {"org-a", "org-b"}} {
+		if _, err := s.AppendAudit(context.Background(), AuditEntry{Orgs: orgs, Operation: "graphql:Q", Args: json.RawMessage(fmt.Sprint(i)), Outcome: AuditOK}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		var all []AuditEntry
+		if err := s.AuditEntries(context.Background(), AuditFilter{}, func(e AuditEntry) bool { all = append(all, e); return true }); err != nil {
+			t.Fatal(err)
+		}
+		for _, org := range []string{"org-a", "org-b", "org-c"} {
+			for _, f := range []AuditFilter{
+				{}, {After: 6}, {Before: 13}, {After: 3, Before: 21}, {After: 14, Before: 15},
+				{Limit: 5}, {Newest: true}, {Newest: true, Limit: 6}, {Newest: true, After: 9, Before: 27},
+				{Since: base.Add(10 * time.Minute), Until: base.Add(20 * time.Minute)},
+				{After: 100}, {Before: 1},
+			} {
+				f.Org = org
+				var want []uint64
+				for _, e := range all {
+					if slices.Contains(e.Orgs, org) && e.Seq > f.After && (f.Before == 0 || e.Seq < f.Before) &&
+						(f.Since.IsZero() || !e.Time.Before(f.Since)) && (f.Until.IsZero() || e.Time.Before(f.Until)) {
+						want = append(want, e.Seq)
+					}
+				}
+				if f.Newest {
+					slices.Reverse(want)
+				}
+				if f.Limit > 0 && len(want) > f.Limit {
+					want = want[:f.Limit]
+				}
+				if got := auditSeqs(t, s, f); !slices.Equal(got, want) {
+					t.Errorf("%s: %+v: %v, want %v", stage, f, got, want)
+				}
+			}
+		}
+		if rep := verifyReport(t, s); !rep.OK() {
+			t.Errorf("%s: verify: %v", stage, rep.Problems)
+		}
+	}
+	check("33 entries in 9 buckets")
+	if _, err := s.PruneAudit(context.Background(), base.Add(11*time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after pruning 10 entries")
+	if err := s.auditDB.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: s.auditIdx.space()})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if _, seq, err := s.auditIdx.parse(it.Item().Key()); err != nil || seq <= 10 {
+				t.Errorf("index key %x left after the prune: entry %d, %v", it.Item().Key(), seq, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -52,7 +52,7 @@ func rechain(from, to uint64, edit func(e *AuditEntry)) func(txn *badger.Txn) er
 					return err
 				}
 				for _, org := range e.Orgs {
-					if err := txn.Delete(auditOrgKey(org, seq)); err != nil {
+					if err := txn.Delete(auditIndex{}.key(org, seq)); err != nil {
 						return err
 					}
 				}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -47,11 +48,14 @@ func (f *auditFlusher) err() error {
 }
 
 // openAuditDB opens the audit database of a store whose graph database is
-// open. A store of format 1 kept its audit log in the graph database:
-// opened for writing, its log moves into the audit database and the store
-// becomes format 2; read-only, it reads the log where it is.
+// open. A store of format 1 kept its audit log in the graph database, and
+// one of format 2 indexed it by organization first: opened for writing,
+// the log moves into the audit database, its index is written again in
+// the layout of format 3, and the store becomes format 3; read-only, it
+// reads the log where it is and as it is.
 func (s *Store) openAuditDB(key []byte) error {
 	dir := filepath.Join(s.dir, auditDirName)
+	s.auditIdx = auditIndex{flat: s.opts.ReadOnly && s.format < FormatVersion}
 	if s.opts.ReadOnly && s.format == formatAuditInGraph {
 		// A move that stopped after dropping the old keys left the whole
 		// log in the audit database.
@@ -92,16 +96,10 @@ func (s *Store) openAuditDB(key []byte) error {
 	if s.opts.ReadOnly {
 		return nil
 	}
-	if s.format == formatAuditInGraph {
-		if err := s.moveLegacyAudit(); err != nil {
+	if s.format < FormatVersion {
+		if err := s.upgradeAudit(); err != nil {
 			return err
 		}
-		if err := s.db.Update(func(txn *badger.Txn) error {
-			return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion))
-		}); err != nil {
-			return fmt.Errorf("upgrade the store to format %d: %w", FormatVersion, err)
-		}
-		s.format = FormatVersion
 	}
 	if s.opts.SyncWrites && !strict {
 		f := &auditFlusher{}
@@ -111,6 +109,74 @@ func (s *Store) openAuditDB(key []byte) error {
 	if s.opts.AuditRetention > 0 {
 		s.auditPrune = startPeriodic(auditPruneEvery(s.opts.AuditRetention), s.pruneAuditNow)
 	}
+	return nil
+}
+
+// upgradeAudit brings the audit log of a store of an older format to the
+// current one, and then records the current format in the graph database.
+// Each step can be run again after a crash: the format changes last.
+func (s *Store) upgradeAudit() error {
+	if s.format == formatAuditInGraph {
+		if err := s.moveLegacyAudit(); err != nil {
+			return err
+		}
+	}
+	if err := s.reindexAudit(); err != nil {
+		return err
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, FormatVersion))
+	}); err != nil {
+		return fmt.Errorf("upgrade the store to format %d: %w", FormatVersion, err)
+	}
+	s.format = FormatVersion
+	return nil
+}
+
+// reindexAudit writes the flat organization index of format 2 again in
+// buckets: it copies every key, flushes the copy to disk, and only then
+// drops the flat keys, so that a crash leaves a whole index in one layout
+// or both (and the next open copies again).
+func (s *Store) reindexAudit() error {
+	flat, bucketed := auditIndex{flat: true}, s.auditIdx
+	start := time.Now()
+	wb := s.auditDB.NewWriteBatch()
+	n := 0
+	err := s.auditDB.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: flat.space()})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			org, seq, err := flat.parse(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			if err := wb.Set(bucketed.key(org, seq), nil); err != nil {
+				return err
+			}
+			if n++; n%1_000_000 == 0 {
+				s.log.Info("reindexing the audit log by bucket", "keys", n)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Flush()
+	} else {
+		wb.Cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("reindex the audit log by bucket: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.auditDB.Sync(); err != nil {
+		return fmt.Errorf("reindex the audit log by bucket: flush: %w", err)
+	}
+	if err := s.auditDB.DropPrefix(flat.space()); err != nil {
+		return fmt.Errorf("reindex the audit log by bucket: drop the old keys: %w", err)
+	}
+	s.log.Info("reindexed the audit log by bucket", "keys", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -106,7 +106,7 @@ func (s *Store) PruneAudit(ctx context.Context, cutoff time.Time, progress func(
 					return err
 				}
 				for _, org := range batch.orgs[i] {
-					if err := txn.Delete(auditOrgKey(org, seq)); err != nil {
+					if err := txn.Delete(s.auditIdx.key(org, seq)); err != nil {
 						return err
 					}
 				}

@@ -71,6 +71,9 @@ type Store struct {
 	// writes it to disk periodically.
 	auditDB    *badger.DB
 	auditFlush *auditFlusher
+	// auditIdx is the layout of the audit log's organization index: flat
+	// only in a store of an older format opened read-only.
+	auditIdx auditIndex
 	// auditPruneMu serializes PruneAudit; auditPrune, when set, applies
 	// Options.AuditRetention periodically (auditprune.go).
 	auditPruneMu sync.Mutex
@@ -261,14 +264,14 @@ func (s *Store) load() error {
 	})
 }
 
-// checkVersion accepts the current format and the one before it, which
-// kept the audit log in the graph database (openAuditDB upgrades it).
+// checkVersion accepts the current format and the ones before it, which
+// differ in the audit log's place and index (openAuditDB upgrades them).
 func (s *Store) checkVersion(v []byte) error {
 	if len(v) != 4 {
 		return fmt.Errorf("format version record of %d bytes: %w", len(v), ErrCorrupt)
 	}
 	got := binary.BigEndian.Uint32(v)
-	if got != FormatVersion && got != formatAuditInGraph {
+	if got != FormatVersion && got != formatAuditInGraph && got != formatAuditFlatIndex {
 		return fmt.Errorf("store has format %d, this build reads %d: %w", got, FormatVersion, ErrFormatVersion)
 	}
 	s.format = got
