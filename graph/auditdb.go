@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -143,73 +144,68 @@ func (s *Store) upgradeAudit() error {
 }
 
 // reindexAudit writes the flat organization index of format 2 again in
-// buckets: it copies every key, flushes the copy to disk, and only then
-// drops the flat keys, so that a crash leaves a whole index in one layout
-// or both (and the next open copies again).
+// buckets.
 func (s *Store) reindexAudit() error {
 	flat, bucketed := auditIndex{flat: true}, s.auditIdx
 	start := time.Now()
-	wb := s.auditDB.NewWriteBatch()
-	n := 0
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: flat.space()})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			org, seq, err := flat.parse(it.Item().Key())
-			if err != nil {
-				return err
-			}
-			if err := wb.Set(bucketed.key(org, seq), nil); err != nil {
-				return err
-			}
-			if n++; n%1_000_000 == 0 {
-				s.log.Info("reindexing the audit log by bucket", "keys", n)
-			}
-		}
-		return nil
+	n, err := s.moveToAuditDB(s.auditDB, flat.space(), false, func(k, _ []byte) ([]byte, []byte, error) {
+		org, seq, err := flat.parse(k)
+		return bucketed.key(org, seq), nil, err
 	})
-	if err == nil {
-		err = wb.Flush()
-	} else {
-		wb.Cancel()
-	}
 	if err != nil {
 		return fmt.Errorf("reindex the audit log by bucket: %w", err)
 	}
-	if n == 0 {
-		return nil
+	if n > 0 {
+		s.log.Info("reindexed the audit log by bucket", "keys", n, "took", time.Since(start).Round(time.Millisecond))
 	}
-	if err := s.auditDB.Sync(); err != nil {
-		return fmt.Errorf("reindex the audit log by bucket: flush: %w", err)
-	}
-	if err := s.auditDB.DropPrefix(flat.space()); err != nil {
-		return fmt.Errorf("reindex the audit log by bucket: drop the old keys: %w", err)
-	}
-	s.log.Info("reindexed the audit log by bucket", "keys", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 // moveLegacyAudit moves audit keys an older build wrote into the graph
-// database over to the audit database: it copies them, flushes the copy to
-// disk, and only then drops them from the graph database, so a crash at
-// any point keeps every entry in one place or both (and the next open
-// copies again).
+// database over to the audit database.
 func (s *Store) moveLegacyAudit() error {
-	prefix := []byte{tagAudit}
+	n, err := s.moveToAuditDB(s.db, []byte{tagAudit}, true, func(k, v []byte) ([]byte, []byte, error) {
+		return slices.Clone(k), v, nil
+	})
+	if err != nil {
+		return fmt.Errorf("move the audit log to its own database: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("moved the audit log into its own database", "keys", n, "dir", filepath.Join(s.dir, auditDirName))
+	}
+	return nil
+}
+
+// moveToAuditDB writes the keys under prefix in db into the audit
+// database as conv rewrites them (with their values when values is set),
+// flushes the copy to disk, and only then drops the prefix from db, so
+// that a crash at any point leaves every key in the old place or the new
+// one or both, and the next open copies again. It returns how many keys it
+// copied, and logs progress every million.
+func (s *Store) moveToAuditDB(db *badger.DB, prefix []byte, values bool, conv func(k, v []byte) ([]byte, []byte, error)) (int, error) {
 	wb := s.auditDB.NewWriteBatch()
 	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: values})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			var v []byte
+			if values {
+				var err error
+				if v, err = it.Item().ValueCopy(nil); err != nil {
+					return err
+				}
+			}
+			k, v, err := conv(it.Item().Key(), v)
 			if err != nil {
 				return err
 			}
-			if err := wb.Set(it.Item().KeyCopy(nil), v); err != nil {
+			if err := wb.Set(k, v); err != nil {
 				return err
 			}
-			n++
+			if n++; n%1_000_000 == 0 {
+				s.log.Info("copying audit keys", "keys", n)
+			}
 		}
 		return nil
 	})
@@ -218,20 +214,16 @@ func (s *Store) moveLegacyAudit() error {
 	} else {
 		wb.Cancel()
 	}
-	if err != nil {
-		return fmt.Errorf("move the audit log to its own database: %w", err)
-	}
-	if n == 0 {
-		return nil
+	if err != nil || n == 0 {
+		return n, err
 	}
 	if err := s.auditDB.Sync(); err != nil {
-		return fmt.Errorf("move the audit log to its own database: flush: %w", err)
+		return n, fmt.Errorf("flush: %w", err)
 	}
-	if err := s.db.DropPrefix(prefix); err != nil {
-		return fmt.Errorf("move the audit log to its own database: drop the old keys: %w", err)
+	if err := db.DropPrefix(prefix); err != nil {
+		return n, fmt.Errorf("drop the old keys: %w", err)
 	}
-	s.log.Info("moved the audit log into its own database", "keys", n, "dir", filepath.Join(s.dir, auditDirName))
-	return nil
+	return n, nil
 }
 
 // flushAuditOnce flushes with sync when entries are waiting; the flusher
