@@ -708,6 +708,43 @@ func TestAuditIndexUpgrade(t *testing.T) {
 	}
 }
 
+// TestAuditIndexUpgradeAfterCrash opens a store of format 2 whose
+// upgrade stopped after copying the index and before dropping the flat
+// one: the upgrade runs again and leaves one index, whole.
+func TestAuditIndexUpgradeAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	s := openAuditStore(t, dir, true)
+	appendN(t, s, 5)
+	flattenAuditIndex(t, s.auditDB)
+	if err := s.auditDB.Update(func(txn *badger.Txn) error {
+		for seq := uint64(1); seq <= 5; seq++ {
+			if err := txn.Set(auditIndex{}.key([]string{"org-a", "org-b"}[(seq-1)%2], seq), nil); err != nil {
+				return err
+			}
+		}
+		return txn.Set(auditIndex{}.key("org-b", 1), nil) // a key the flat index does not have
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, formatAuditFlatIndex))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAuditStore(t, dir, true)
+	if got := auditSeqs(t, s, AuditFilter{Org: "org-a"}); !slices.Equal(got, []uint64{1, 3, 5}) {
+		t.Errorf("org-a's entries after the second upgrade: %v", got)
+	}
+	// The stray key is the kind of problem verify exists to find.
+	rep := verifyReport(t, s)
+	if rep.ProblemCount != 1 || rep.Problems[0].Seq != 1 || rep.Problems[0].Kind != AuditIndex {
+		t.Errorf("report after the second upgrade: %+v", rep)
+	}
+}
+
 // TestAuditEntriesAcrossBuckets fills many buckets of the organization
 // index (narrowed to four entries) and checks every kind of filter against
 // the entries filtered one by one, before and after a prune: an auditor
