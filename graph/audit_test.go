@@ -558,14 +558,7 @@ func TestAuditMovesToItsOwnDatabase(t *testing.T) {
 	s.auditDB, s.auditFlush = s.db, nil
 	old := appendN(t, s, 5)
 	flattenAuditIndex(t, s.db)
-	if err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(keyFormatVersion, []byte{0, 0, 0, byte(formatAuditInGraph)})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAsFormat(t, s, formatAuditInGraph)
 	if err := os.RemoveAll(filepath.Join(dir, auditDirName)); err != nil {
 		t.Fatal(err)
 	}
@@ -619,6 +612,20 @@ func TestAuditMovesToItsOwnDatabase(t *testing.T) {
 	}
 }
 
+// closeAsFormat records format as the store's format version, as an
+// older build wrote it, and closes the store.
+func closeAsFormat(t *testing.T, s *Store, format uint32) {
+	t.Helper()
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, format))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // flattenAuditIndex rewrites the organization index of the audit log in
 // db in the flat layout of format 2, as an older build wrote it.
 func flattenAuditIndex(t *testing.T, db *badger.DB) {
@@ -658,14 +665,7 @@ func TestAuditIndexUpgrade(t *testing.T) {
 	s := openAuditStore(t, dir, true)
 	old := appendN(t, s, 7)
 	flattenAuditIndex(t, s.auditDB)
-	if err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, formatAuditFlatIndex))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAsFormat(t, s, formatAuditFlatIndex)
 	orgB := []uint64{2, 4, 6}
 
 	ro := DefaultOptions()
@@ -726,14 +726,7 @@ func TestAuditIndexUpgradeAfterCrash(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(keyFormatVersion, binary.BigEndian.AppendUint32(nil, formatAuditFlatIndex))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeAsFormat(t, s, formatAuditFlatIndex)
 	s = openAuditStore(t, dir, true)
 	if got := auditSeqs(t, s, AuditFilter{Org: "org-a"}); !slices.Equal(got, []uint64{1, 3, 5}) {
 		t.Errorf("org-a's entries after the second upgrade: %v", got)
