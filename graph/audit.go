@@ -718,7 +718,7 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 		return nil // no sequence number is in range
 	}
 	err := s.auditDB.View(func(txn *badger.Txn) error {
-		r := auditReader{ctx: ctx, txn: txn, f: f, fn: fn}
+		r := auditReader{ctx: ctx, f: f, fn: fn}
 		if f.Org == "" {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: auditEntryPrefix(), Reverse: f.Newest, PrefetchValues: true})
 			defer it.Close()
@@ -758,7 +758,6 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 // auditReader passes the entries of one AuditEntries call on.
 type auditReader struct {
 	ctx  context.Context
-	txn  *badger.Txn
 	f    AuditFilter
 	fn   func(AuditEntry) bool
 	keys int // keys read, for checking ctx now and then

@@ -271,7 +271,7 @@ func (s *Store) checkVersion(v []byte) error {
 		return fmt.Errorf("format version record of %d bytes: %w", len(v), ErrCorrupt)
 	}
 	got := binary.BigEndian.Uint32(v)
-	if got != FormatVersion && got != formatAuditInGraph && got != formatAuditFlatIndex {
+	if got < formatAuditInGraph || got > FormatVersion {
 		return fmt.Errorf("store has format %d, this build reads %d: %w", got, FormatVersion, ErrFormatVersion)
 	}
 	s.format = got

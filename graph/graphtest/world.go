@@ -1057,7 +1057,7 @@ func (w *World) Reach(v WorldViewer, start string, depth int, dir graph.Directio
 		var next []string
 		for _, n := range frontier {
 			for _, e := range w.EdgesAt(v, n, dir, types) {
-				if skipAuthored && len(types) == 0 && n != start && e.To == n && strings.HasSuffix(e.Type, "_by_ref") {
+				if skipAuthored && len(types) == 0 && n != start && e.To == n && graph.IsAuthorship(e.Type) {
 					continue
 				}
 				if !walked[e] {
