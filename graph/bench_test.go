@@ -195,6 +195,7 @@ func BenchmarkEnforcement(b *testing.B) {
 	if err != nil || len(starts) == 0 {
 		b.Fatalf("resolve start nodes: %d, %v", len(starts), err)
 	}
+	words := samples.Compare.Words()
 	search := func(qs []string) func(graph.Viewer, int) (int, error) {
 		return func(v graph.Viewer, i int) (int, error) {
 			r, err := s.Search(context.Background(), v, graph.SearchQuery{Text: qs[i%len(qs)], Size: 20})
@@ -219,6 +220,13 @@ func BenchmarkEnforcement(b *testing.B) {
 		}},
 		{"search-keyword", "hits/op", search(samples.Compare.Keywords)},
 		{"search-text", "hits/op", search(samples.Compare.Texts)},
+		{"search-word-facets", "hits/op", func(v graph.Viewer, i int) (int, error) {
+			r, err := s.Search(context.Background(), v, graph.SearchQuery{Text: words[i%len(words)], Size: 20, Facets: true})
+			if err != nil {
+				return 0, err
+			}
+			return len(r.Hits), nil
+		}},
 		{"degree", "edges/op", func(v graph.Viewer, i int) (int, error) {
 			var n int64
 			err := s.View(v, func(tx *graph.Tx) error {

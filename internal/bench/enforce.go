@@ -166,7 +166,7 @@ func measureEnforcement(ctx context.Context, s *graph.Store, sm *Samples, n, lim
 	starts = starts[:min(n, len(starts))]
 	keywords := sm.Keywords[:min(n, len(sm.Keywords))]
 	texts := sm.Texts[:min(n, len(sm.Texts))]
-	words := firstWords(sm.Texts)
+	words := sm.Words()
 	words = words[:min(n, len(words))]
 	if e.HiddenReached, e.WalksCrossingHidden, err = hiddenReached(s, starts, limit); err != nil {
 		return e, fmt.Errorf("enforcement: %w", err)
@@ -240,11 +240,12 @@ func measureEnforcement(ctx context.Context, s *graph.Store, sm *Samples, n, lim
 	return e, nil
 }
 
-// firstWords returns the first word of each two-word text query, the
-// words of descriptions as the generator drew them.
-func firstWords(texts []string) []string {
+// Words returns the first word of each two-word text query: words of
+// descriptions as the generator drew them, so that the frequent ones match
+// many objects, for broad searches with facets.
+func (sm *Samples) Words() []string {
 	var out []string
-	for _, t := range texts {
+	for _, t := range sm.Texts {
 		if w, _, ok := strings.Cut(t, " "); ok {
 			out = append(out, w)
 		}

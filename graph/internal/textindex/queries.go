@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"sort"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -261,13 +263,13 @@ func (k *keepQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping
 	if err != nil {
 		return nil, err
 	}
-	return &keepSearcher{Searcher: s, reader: i, keep: k.keep}, nil
+	return &keepSearcher{Searcher: s, ids: newMatchIDs(i), keep: k.keep}, nil
 }
 
 type keepSearcher struct {
 	search.Searcher
-	reader index.IndexReader
-	keep   func(id uint64) bool
+	ids  *matchIDs
+	keep func(id uint64) bool
 }
 
 func (k *keepSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
@@ -281,24 +283,83 @@ func (k *keepSearcher) Advance(ctx *search.SearchContext, id index.IndexInternal
 }
 
 // skip returns d if keep accepts it, else the next match that it accepts.
+// The collector reads the external id of the hits it returns itself, so a
+// match that is kept carries none: most of them are only counted.
 func (k *keepSearcher) skip(ctx *search.SearchContext, d *search.DocumentMatch, err error) (*search.DocumentMatch, error) {
 	for err == nil && d != nil {
-		// The external id is read from the head of the stored section,
-		// without decompressing anything: cheap beside scoring.
-		ext, xerr := k.reader.ExternalID(d.IndexInternalID)
+		id, xerr := k.ids.id(d.IndexInternalID)
 		if xerr != nil {
 			return nil, fmt.Errorf("read the id of a match: %w", xerr)
 		}
-		id, perr := parseDocID(ext)
-		if perr != nil {
-			return nil, perr
-		}
 		if k.keep(id) {
-			d.ID = ext // the collector would read it again for a hit
 			return d, nil
 		}
 		ctx.DocumentMatchPool.Put(d)
 		d, err = k.Searcher.Next(ctx)
 	}
 	return d, err
+}
+
+// matchIDs reads the node id of a match, which a restriction asks for every
+// match of a query: tens of thousands for a frequent word. Through the
+// reader's ExternalID each costs a string allocation and a binary search
+// over the snapshot's segments; on a scorch snapshot matchIDs reads the id
+// from the segment in place and remembers the segment of the last match,
+// since a searcher returns matches in increasing document number. The
+// document number of a match is its segment's offset in the snapshot plus
+// its number in the segment, the offset being the sum of the full sizes
+// (deleted documents included) of the segments before it, as scorch
+// numbers them; TestMatchIDs checks this against ExternalID.
+type matchIDs struct {
+	reader  index.IndexReader
+	segs    []*scorch.SegmentSnapshot // nil: read through reader.ExternalID
+	offsets []uint64                  // first document number of each segment
+	last    int                       // segment of the last match
+}
+
+func newMatchIDs(r index.IndexReader) *matchIDs {
+	m := &matchIDs{reader: r}
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return m
+	}
+	m.segs = snap.Segments()
+	m.offsets = make([]uint64, len(m.segs))
+	var next uint64
+	for i, s := range m.segs {
+		m.offsets[i] = next
+		next += uint64(s.FullSize())
+	}
+	return m
+}
+
+// id returns the node id of the document with internal id in.
+func (m *matchIDs) id(in index.IndexInternalID) (uint64, error) {
+	if m.segs == nil {
+		ext, err := m.reader.ExternalID(in)
+		if err != nil {
+			return 0, err
+		}
+		return parseDocID(ext)
+	}
+	if len(in) != 8 {
+		return 0, fmt.Errorf("internal id %x: want 8 bytes", []byte(in))
+	}
+	num := binary.BigEndian.Uint64(in)
+	i := m.last
+	if num < m.offsets[i] || i+1 < len(m.offsets) && num >= m.offsets[i+1] {
+		i = sort.Search(len(m.offsets), func(x int) bool { return m.offsets[x] > num }) - 1
+		if i < 0 {
+			return 0, fmt.Errorf("document number %d before the first segment", num)
+		}
+		m.last = i
+	}
+	ext, err := m.segs[i].DocID(num - m.offsets[i])
+	if err != nil {
+		return 0, err
+	}
+	if ext == nil {
+		return 0, fmt.Errorf("document number %d not found", num)
+	}
+	return parseDocID(ext)
 }
