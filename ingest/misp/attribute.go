@@ -95,12 +95,27 @@ func (e *eventConv) readAttribute(a record, path string, parent policy, parentTS
 		ai.stixUUID = refdata.DerivedUUID("misp-attribute", e.evUUID, path, ai.uuid, ai.typ, ai.value)
 	}
 	ai.m = mapAttribute(ai.typ, ai.value, data)
+	if category, _ := a.str("category", path); isReference(ai.typ, category, ai.toIDs) {
+		ai.m = mapping{unmapped: "a link to an external analysis, not an observable"}
+	}
 	if ai.deleted {
 		// A deleted attribute is kept, revoked, but names no observable:
 		// it must not link anything.
 		ai.m = mapping{unmapped: "deleted in MISP", pattern: ai.m.pattern, patternType: ai.m.patternType}
 	}
 	return ai, true
+}
+
+// isReference reports an attribute that points at an analysis of the
+// event rather than at something the threat used: a URL filed under
+// "External analysis" and not meant for detection, as publishers file the
+// address of their own write-up (ESET's events all cite
+// www.welivesecurity.com so). It is kept like a "link" attribute, without
+// an observable, so that it links no event to the others citing the same
+// publisher. A URL under "External analysis" marked to_ids is an
+// indicator and stays one.
+func isReference(typ, category string, toIDs bool) bool {
+	return (typ == "url" || typ == "uri") && category == "External analysis" && !toIDs
 }
 
 // attrProps returns the custom properties that keep an attribute's fields.

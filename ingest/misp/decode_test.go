@@ -462,3 +462,46 @@ func TestSharingGroups(t *testing.T) {
 		t.Fatalf("sharing groups %v, identities %d", sgs, len(d.byType("identity")))
 	}
 }
+
+// TestAnalysisLinks maps a URL filed under "External analysis" as a
+// reference, like a "link" attribute: an x-misp-attribute that names no
+// url observable, so that two events citing the same publisher's write-up
+// are not linked through it. The same URL marked to_ids, or filed under
+// "Network activity", is an observable.
+func TestAnalysisLinks(t *testing.T) {
+	const (
+		ref    = "5b6464ca-0001-4707-9b8a-d0350acd0835"
+		ids    = "5b6464ca-0002-4707-9b8a-d0350acd0835"
+		netAct = "5b6464ca-0003-4707-9b8a-d0350acd0835"
+	)
+	body := `{"uuid":"` + evUUID + `","info":"Links","date":"2019-05-03","timestamp":"1556920535","Attribute":[
+ {"uuid":"` + ref + `","type":"url","category":"External analysis","value":"https://www.welivesecurity.com/2019/05/07/turla-lightneuron/","to_ids":false,"timestamp":"1556920535"},
+ {"uuid":"` + ids + `","type":"url","category":"External analysis","value":"http://c2.example/gate.php","to_ids":true,"timestamp":"1556920535"},
+ {"uuid":"` + netAct + `","type":"url","category":"Network activity","value":"http://other.example/x","to_ids":false,"timestamp":"1556920535"}
+]}`
+	d := decodeString(t, "event.json", wrapped(body))
+	if len(d.errs) > 0 {
+		t.Fatal(d.errs)
+	}
+	var urls []string
+	for _, o := range d.byType("url") {
+		urls = append(urls, mustString(o, "value"))
+	}
+	slices.Sort(urls)
+	if want := []string{"http://c2.example/gate.php", "http://other.example/x"}; !slices.Equal(urls, want) {
+		t.Errorf("url observables %v, want %v", urls, want)
+	}
+	carrier := d.byID("x-misp-attribute--" + ref)
+	if carrier == nil {
+		t.Fatal("the analysis link was not kept as an x-misp-attribute")
+	}
+	if v, _ := carrier.String("x_misp_value"); !strings.Contains(v, "welivesecurity") {
+		t.Errorf("the link lost its value: %q", v)
+	}
+	if u, _ := carrier.String("x_misp_unmapped"); u == "" {
+		t.Error("the link does not say why it is no observable")
+	}
+	if d.byID("indicator--"+ids) == nil || d.byID("observed-data--"+netAct) == nil {
+		t.Error("the to_ids URL lost its indicator or the network URL its observed-data")
+	}
+}
