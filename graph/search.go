@@ -776,7 +776,7 @@ func (s *Store) Search(ctx context.Context, v Viewer, q SearchQuery) (*SearchRes
 	}
 	res, err := in.ix.Search(ctx, tq)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, err // the index's errors name the search step
 	}
 	out := &SearchResult{Total: res.Total, Facets: res.Facets}
 	var wrong map[ID]bool

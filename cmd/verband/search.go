@@ -58,7 +58,7 @@ with their STIX ids and the number of matches per type (facets).`,
 			v := graph.System()
 			res, err := store.Search(cmd.Context(), v, graph.SearchQuery{Text: text, Types: types, From: offset, Size: limit, Facets: true})
 			if err != nil {
-				return fmt.Errorf("search: %w", err)
+				return err // the store's search errors say "search:"
 			}
 			hits := make([]hitJSON, 0, len(res.Hits))
 			err = store.View(v, func(tx *graph.Tx) error {
