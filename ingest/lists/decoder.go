@@ -113,7 +113,7 @@ func NewDecoder(r io.Reader, name string, opts Options) (*Decoder, error) {
 	}
 	d := &Decoder{
 		name:    name,
-		file:    filepath.Base(name),
+		file:    listFile(name),
 		opts:    opts,
 		format:  format,
 		c:       newCommon(opts),
@@ -428,3 +428,14 @@ func cutComment(s string) (value, comment string) {
 }
 
 func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+// listFile is the name of the list a file holds: its base name, less a
+// ".gz" ending, so that a list compressed for transfer makes the same
+// container (with the same id and reference URL) as the list itself.
+func listFile(name string) string {
+	base := filepath.Base(name)
+	if n := len(base) - len(".gz"); n > 0 && strings.EqualFold(base[n:], ".gz") {
+		return base[:n]
+	}
+	return base
+}

@@ -2,6 +2,7 @@ package lists_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verband-cti/verband/ingest/lists"
 	"github.com/verband-cti/verband/internal/shareddata"
@@ -241,10 +243,45 @@ func TestMaltrailFamily(t *testing.T) {
 }
 
 // TestMaltrailDeterministic decodes a file twice and compares the bytes.
+//
+// A gzip-compressed copy of the file decodes to the same objects too: the
+// list is the same, so its container keeps its id and its reference URL
+// names the file Maltrail publishes, not the copy.
 func TestMaltrailDeterministic(t *testing.T) {
 	path := filepath.Join(shareddata.Dir(t, "maltrail"), "hacked_3cx.txt")
 	a, _ := decodeFile(t, path, lists.Options{Indicators: true})
 	b, _ := decodeFile(t, path, lists.Options{Indicators: true})
+	same(t, a, b)
+	// A stream has no modification time, so both decodes are given one.
+	at := lists.Options{Indicators: true, Time: time.Date(2026, 8, 23, 0, 0, 0, 0, time.UTC)}
+	a, _ = decodeFile(t, path, at)
+	plain, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pipeline hands the decoder the decompressed stream under the
+	// compressed file's name.
+	dec, err := lists.NewDecoder(bytes.NewReader(plain), filepath.Join(t.TempDir(), "hacked_3cx.txt.gz"), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c []*schema.Object
+	for {
+		o, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = append(c, o)
+	}
+	same(t, a, c)
+}
+
+// same fails unless a and b hold the same objects in the same order.
+func same(t *testing.T, a, b []*schema.Object) {
+	t.Helper()
 	if len(a) != len(b) {
 		t.Fatalf("%d and %d objects", len(a), len(b))
 	}
