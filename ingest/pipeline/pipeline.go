@@ -213,10 +213,38 @@ func (l *Loader) LoadFiles(ctx context.Context, paths []string) (Stats, error) {
 // LoadReader loads one stream named name (used in errors and provenance) of
 // size bytes (0 when unknown), in any format LoadFiles reads.
 func (l *Loader) LoadReader(ctx context.Context, rd io.Reader, name string, size int64) (Stats, error) {
+	return l.LoadStreams(ctx, []Stream{{Name: name, R: rd, Size: size}})
+}
+
+// Stream is an input that is no file of its own, such as a file embedded
+// in the binary.
+type Stream struct {
+	// Name is used in errors and as the provenance file; its ending tells
+	// a gzip-compressed stream (".gz") and a CSV list (".csv", ".tsv").
+	Name string
+	R    io.Reader
+	// Size is the stream's length in bytes, for progress; 0 when unknown.
+	Size int64
+	// ModTime stands for a file's modification time where a format uses
+	// it (the time of a list's objects); zero when there is none.
+	ModTime time.Time
+}
+
+// LoadStreams loads each stream in turn, as one load, the way LoadFiles
+// loads files.
+func (l *Loader) LoadStreams(ctx context.Context, streams []Stream) (Stats, error) {
 	r := l.newRun(ctx)
-	r.files, r.bytesTotal = 1, size
-	if err := r.loadStream(rd, input{name: name}); err != nil {
-		return r.fail(err)
+	r.files = len(streams)
+	for _, st := range streams {
+		r.bytesTotal += st.Size
+	}
+	for i, st := range streams {
+		r.fileIndex = i
+		if err := r.loadStream(st.R, input{name: st.Name, modTime: st.ModTime}); err != nil {
+			return r.fail(err)
+		}
+		r.bytesBefore += st.Size
+		r.counter = nil
 	}
 	return r.finish()
 }

@@ -1,6 +1,8 @@
 package pipeline_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/graphtest"
@@ -440,5 +443,55 @@ func TestSourceMarking(t *testing.T) {
 				t.Errorf("the object marked RED in the data got %v", p.TLP)
 			}
 		})
+	}
+}
+
+// TestLoadStreams loads a STIX file and a gzip-compressed list from memory
+// as one load: progress counts both streams' bytes, and the list's objects
+// are dated by the stream's ModTime, as a list file's are by its
+// modification time.
+func TestLoadStreams(t *testing.T) {
+	s := graphtest.Open(t)
+	stixBytes, err := os.ReadFile(infraFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("# a list\n198.51.100.23\nevil.example.net\n"))
+	zw.Close()
+	at := time.Date(2026, 8, 23, 0, 0, 0, 0, time.UTC)
+	var last pipeline.Progress
+	st, err := pipeline.New(s, pipeline.Options{Progress: func(p pipeline.Progress) { last = p }}).LoadStreams(context.Background(), []pipeline.Stream{
+		{Name: "infrastructure.json", R: bytes.NewReader(stixBytes), Size: int64(len(stixBytes))},
+		{Name: "blocklist.txt.gz", R: bytes.NewReader(buf.Bytes()), Size: int64(buf.Len()), ModTime: at},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(stixBytes) + buf.Len())
+	if st.Files != 2 || st.Rejected != 0 || !last.Done || last.BytesRead != size || last.BytesTotal != size {
+		t.Fatalf("stats %+v, last progress %+v; want 2 files and %d bytes", st, last, size)
+	}
+	n := nodeByValue(t, s, "198.51.100.23")
+	var container *graph.Node
+	err = s.View(graph.System(), func(tx *graph.Tx) error {
+		return tx.Neighbours(n.ID, graph.NeighbourQuery{Dir: graph.In}, func(e graph.Edge) bool {
+			m, err := tx.Node(e.From)
+			if err == nil && m.Type == "grouping" {
+				container = m
+			}
+			return container == nil
+		})
+	})
+	if err != nil || container == nil {
+		t.Fatalf("no list container holds the address: %v", err)
+	}
+	var o struct{ Name, Created string }
+	if err := json.Unmarshal(container.Raw, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Created != "2026-08-23T00:00:00.000Z" || !strings.Contains(o.Name, "blocklist.txt") || strings.Contains(o.Name, ".gz") {
+		t.Errorf("list container %q created %s; want it named after blocklist.txt and dated by the stream", o.Name, o.Created)
 	}
 }
