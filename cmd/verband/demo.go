@@ -18,14 +18,17 @@ func newDemoCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start a server on a temporary store preloaded with MITRE ATT&CK",
+		Short: "Start a server on a temporary store preloaded with ATT&CK, ESET and Maltrail data",
 		Long: `Demo creates a temporary data directory, loads real threat intelligence into
 it and runs the HTTP server on it, so that you see a real graph at once.
 
-The data is MITRE ATT&CK Enterprise when the shared data folder
+The data is MITRE ATT&CK Enterprise, ESET's campaigns (MISP events) and
+Maltrail's lists of APT28, APT29 and Turla when the shared data folder
 (../shared/data beside the repository, or $VERBAND_SHARED_DATA) is present,
-and otherwise a sample of about a thousand ATT&CK objects built into Verband
-(four intrusion sets with the techniques, malware and tools they use).
+and otherwise a sample built into Verband: about a thousand ATT&CK objects
+around four intrusion sets, ESET's events on those sets and the same lists.
+The containers that share evidence are clustered once, so the playground's
+correlation, path and cluster examples have something to show.
 Stop it with Ctrl-C; the temporary directory is then removed, unless --keep
 is given. --data-dir is ignored: the demo never touches your store.`,
 		Example: `  verband demo
@@ -47,7 +50,7 @@ is given. --data-dir is ignored: the demo never touches your store.`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", query.DefaultAddr, "address to listen on")
 	f.BoolVar(&keep, "keep", false, "keep the temporary data directory when the demo stops")
-	f.BoolVar(&mini, "sample", false, "load the built-in ATT&CK sample even when the shared data folder is present")
+	f.BoolVar(&mini, "sample", false, "load the built-in sample even when the shared data folder is present")
 	return cmd
 }
 

@@ -1,10 +1,12 @@
 package demo
 
 //go:generate go run gen_sample.go
+//go:generate go run gen_feeds.go
 
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"embed"
 	"errors"
@@ -12,8 +14,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,30 +31,43 @@ import (
 	"github.com/verband-cti/verband/ui"
 )
 
-// The embedded sample and its license.
+// The embedded sample and its licenses (see sample/NOTICE): ATT&CK, and
+// ESET's events, Maltrail's lists and MISP warninglists on the same sets.
 //
-//go:embed sample/attack-sample.json.gz sample/LICENSE-ATTACK.txt sample/NOTICE
+//go:embed sample/*.json.gz sample/maltrail/*.txt.gz sample/warninglists/*.json.gz sample/LICENSE-*.txt sample/NOTICE
 var sampleFS embed.FS
 
 const (
 	samplePath = "sample/attack-sample.json.gz"
+	esetPath   = "sample/eset-sample.json.gz"
 	// demoOrg is the organization of the demo's user.
 	demoOrg = "demo"
 	// Source is the provenance source name of the demo data.
 	Source = "mitre-attack"
 )
 
+// sampleTime is when the embedded sample's lists were published (the
+// Maltrail commit in sample/NOTICE): an embedded file has no modification
+// time to date the objects of a list by.
+var sampleTime = time.Date(2026, 8, 23, 0, 0, 0, 0, time.UTC)
+
+// trails are the Maltrail families of the sample's intrusion sets (APT28,
+// APT29, Turla), embedded under sample/maltrail and read from the shared
+// data folder's maltrail/ when it is there.
+var trails = []string{"apt_sofacy.txt", "apt_duke.txt", "apt_turla.txt"}
+
 // Dataset is the data a demo loads.
 type Dataset struct {
 	// Name describes the data for people.
 	Name string
-	// Path is the file or folder in the shared data folder, or "" for the
-	// embedded sample.
-	Path string
+	// Paths are files or folders in the shared data folder. Without any,
+	// Embedded names files of the embedded sample.
+	Paths    []string
+	Embedded []string
 	// Source is the provenance source name; "" means Source.
 	Source string
-	// Containers says the data holds containers (reports, MISP events)
-	// that share evidence, worth a cluster run after loading.
+	// Containers says the data holds containers (reports, MISP events,
+	// lists) that share evidence, worth a cluster run after loading.
 	Containers bool
 }
 
@@ -58,43 +75,67 @@ type Dataset struct {
 type Data struct {
 	Sets []Dataset
 	// Warninglists is a folder of MISP warninglists whose values link no
-	// containers, in the cluster run and in the API, or "" for none.
+	// containers, in the cluster run and in the API, or "" for the ones
+	// embedded in the sample.
 	Warninglists string
 }
 
 // PickData returns what a demo loads. From the shared data folder, when it
 // is there and useShared is set: ATT&CK Enterprise, ESET's campaigns as
-// MISP events, whose shared indicators give the correlation and cluster
-// queries something to find, and the MISP warninglists. Otherwise the
-// embedded ATT&CK sample.
+// MISP events and the Maltrail lists of APT28, APT29 and Turla, whose
+// shared indicators give the correlation and cluster queries something to
+// find, and the MISP warninglists. Otherwise the embedded sample: part of
+// ATT&CK around four intrusion sets, ESET's events on them and the same
+// Maltrail lists.
 func PickData(useShared bool) Data {
 	if useShared {
 		if root, ok := shareddata.Find(); ok {
-			isDir := func(elem ...string) (string, bool) {
+			exists := func(dir bool, elem ...string) (string, bool) {
 				p := filepath.Join(append([]string{root}, elem...)...)
 				st, err := os.Stat(p)
-				return p, err == nil && st.IsDir()
+				return p, err == nil && st.IsDir() == dir && (dir || st.Mode().IsRegular())
 			}
-			p := filepath.Join(root, "attack", "enterprise-attack.json.gz")
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				d := Data{Sets: []Dataset{{Name: "MITRE ATT&CK Enterprise (shared data folder)", Path: p}}}
-				if eset, ok := isDir("eset"); ok {
-					d.Sets = append(d.Sets, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Path: eset, Source: "eset", Containers: true})
+			if p, ok := exists(false, "attack", "enterprise-attack.json.gz"); ok {
+				d := Data{Sets: []Dataset{{Name: "MITRE ATT&CK Enterprise (shared data folder)", Paths: []string{p}}}}
+				if eset, ok := exists(true, "eset"); ok {
+					d.Sets = append(d.Sets, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Paths: []string{eset}, Source: "eset", Containers: true})
 				}
-				if wl, ok := isDir("misp", "warninglists"); ok {
+				var lists []string
+				for _, t := range trails {
+					if p, ok := exists(false, "maltrail", t); ok {
+						lists = append(lists, p)
+					}
+				}
+				if len(lists) > 0 {
+					d.Sets = append(d.Sets, Dataset{Name: "Maltrail lists of APT28, APT29 and Turla (shared data folder)", Paths: lists, Source: "maltrail", Containers: true})
+				}
+				if wl, ok := exists(true, "misp", "warninglists"); ok {
 					d.Warninglists = wl
 				}
 				return d
 			}
 		}
 	}
-	return Data{Sets: []Dataset{{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)"}}}
+	lists := make([]string, len(trails))
+	for i, t := range trails {
+		lists[i] = "sample/maltrail/" + t + ".gz"
+	}
+	return Data{Sets: []Dataset{
+		{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)", Embedded: []string{samplePath}},
+		{Name: "ESET's MISP events on those sets, embedded in Verband (12 events)", Embedded: []string{esetPath}, Source: "eset", Containers: true},
+		{Name: "Maltrail lists of APT28, APT29 and Turla, embedded in Verband", Embedded: lists, Source: "maltrail", Containers: true},
+	}}
 }
 
-// SampleLicense returns the license text of the embedded sample.
+// SampleLicense returns the license texts of the embedded sample.
 func SampleLicense() string {
-	b, _ := sampleFS.ReadFile("sample/LICENSE-ATTACK.txt")
-	return string(b)
+	var b strings.Builder
+	for _, f := range []string{"NOTICE", "LICENSE-ATTACK.txt", "LICENSE-ESET.txt", "LICENSE-MALTRAIL.txt"} {
+		t, _ := sampleFS.ReadFile("sample/" + f)
+		b.Write(t)
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // Load loads the dataset into store with the given loader options (Source
@@ -104,8 +145,8 @@ func Load(ctx context.Context, store *graph.Store, d Dataset, opts pipeline.Opti
 		opts.Source = cmp.Or(d.Source, Source)
 	}
 	l := pipeline.New(store, opts)
-	if d.Path != "" {
-		files, err := pipeline.Files([]string{d.Path})
+	if len(d.Paths) > 0 {
+		files, err := pipeline.Files(d.Paths)
 		if err != nil {
 			return pipeline.Stats{}, fmt.Errorf("load demo data: %w", err)
 		}
@@ -115,20 +156,54 @@ func Load(ctx context.Context, store *graph.Store, d Dataset, opts pipeline.Opti
 		}
 		return st, nil
 	}
-	b, err := sampleFS.ReadFile(samplePath)
-	if err != nil {
-		return pipeline.Stats{}, fmt.Errorf("load demo data: read embedded sample: %w", err)
+	var streams []pipeline.Stream
+	for _, name := range d.Embedded {
+		b, err := sampleFS.ReadFile(name)
+		if err != nil {
+			return pipeline.Stats{}, fmt.Errorf("load demo data: read embedded %s: %w", name, err)
+		}
+		streams = append(streams, pipeline.Stream{Name: path.Base(name), R: bytes.NewReader(b), Size: int64(len(b)), ModTime: sampleTime})
 	}
-	st, err := l.LoadReader(ctx, bytes.NewReader(b), filepath.Base(samplePath), int64(len(b)))
+	st, err := l.LoadStreams(ctx, streams)
 	if err != nil {
 		return st, fmt.Errorf("load demo data: %w", err)
 	}
 	return st, nil
 }
 
-// LoadSample loads the embedded sample into store.
+// LoadSample loads the embedded ATT&CK sample into store.
 func LoadSample(ctx context.Context, store *graph.Store, opts pipeline.Options) (pipeline.Stats, error) {
-	return Load(ctx, store, Dataset{}, opts)
+	return Load(ctx, store, Dataset{Embedded: []string{samplePath}}, opts)
+}
+
+// warninglists reads the warninglists of data: the shared folder's, or
+// the embedded ones.
+func warninglists(data Data) (*refdata.Warninglists, error) {
+	if data.Warninglists != "" {
+		return refdata.LoadWarninglists(data.Warninglists)
+	}
+	entries, err := sampleFS.ReadDir("sample/warninglists")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded warninglists: %w", err)
+	}
+	var lists []*refdata.Warninglist
+	for _, e := range entries {
+		name := "sample/warninglists/" + e.Name()
+		b, err := sampleFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read embedded warninglist %s: %w", name, err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("read embedded warninglist %s: %w", name, err)
+		}
+		wl, err := refdata.ReadWarninglist(zr, name)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, wl)
+	}
+	return refdata.NewWarninglists(lists...)
 }
 
 // Options configure Run.
@@ -236,14 +311,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	// Values on the shared MISP warninglists (google.com, public
 	// resolvers, …) link no containers, in the API as in the cluster run.
-	var corr correlate.Options
-	if data.Warninglists != "" {
-		wl, err := refdata.LoadWarninglists(data.Warninglists)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		corr.Warninglisted = wl.Listed
+	wl, err := warninglists(data)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
+	corr := correlate.Options{Warninglisted: wl.Listed}
 	if containers {
 		if err := clusterDemo(ctx, store, corr, opts.Out); err != nil {
 			return err
@@ -276,7 +348,7 @@ func clusterDemo(ctx context.Context, store *graph.Store, corr correlate.Options
 	}
 	for _, o := range outs {
 		t := o.Report.Totals
-		fmt.Fprintf(out, "Clustered %d containers sharing evidence: %d links, %d clusters.\n", t.Containers, t.Links, t.Clusters)
+		fmt.Fprintf(out, "Clustered %d containers sharing evidence: %s, %s.\n", t.Containers, count(t.Links, "link"), count(t.Clusters, "cluster"))
 	}
 	return nil
 }
@@ -369,6 +441,14 @@ func glimpse(w io.Writer, store *graph.Store) (example string) {
 		fmt.Fprintf(w, "(could not read the graph: %v)\n", err)
 	}
 	return example
+}
+
+// count says n things, in the plural unless n is one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // name returns a node's name, or its STIX id.
