@@ -36,8 +36,11 @@
 // its STIX pattern when to_ids is set (detection rules such as yara keep
 // their own pattern_type), an observed-data otherwise, or an
 // x-misp-attribute for types with no STIX counterpart (text, comment,
-// other, link, port, pdb, …) and for values that cannot be made into an
-// observable (the reason is in x_misp_unmapped). Nothing is dropped.
+// other, link, port, pdb, …), for URLs filed under "External analysis"
+// without to_ids (links to write-ups, such as the publisher's own blog
+// post, which would otherwise link every event that cites it), and for
+// values that cannot be made into an observable (the reason is in
+// x_misp_unmapped). Nothing is dropped.
 //
 // A MISP object becomes an observed-data (or an x-misp-object when none of
 // its attributes is an observable) holding its attributes in
