@@ -68,11 +68,17 @@ func decodeFile(t *testing.T, path string, opts lists.Options) ([]*schema.Object
 		t.Fatal(err)
 	}
 	defer dec.Close()
+	return drain(t, dec), dec.Stats()
+}
+
+// drain reads a decoder to its end and reports every error.
+func drain(t *testing.T, dec *lists.Decoder) []*schema.Object {
+	t.Helper()
 	var objs []*schema.Object
 	for {
 		o, err := dec.Next()
 		if err == io.EOF {
-			break
+			return objs
 		}
 		if err != nil {
 			t.Errorf("%v", err)
@@ -80,7 +86,6 @@ func decodeFile(t *testing.T, path string, opts lists.Options) ([]*schema.Object
 		}
 		objs = append(objs, o)
 	}
-	return objs, dec.Stats()
 }
 
 // TestMaltrailFiles loads every shared maltrail file: zero errors, one
@@ -265,18 +270,7 @@ func TestMaltrailDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c []*schema.Object
-	for {
-		o, err := dec.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		c = append(c, o)
-	}
-	same(t, a, c)
+	same(t, a, drain(t, dec))
 }
 
 // same fails unless a and b hold the same objects in the same order.
