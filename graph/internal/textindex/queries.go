@@ -312,7 +312,7 @@ func (k *keepSearcher) skip(ctx *search.SearchContext, d *search.DocumentMatch, 
 // numbers them; TestMatchIDs checks this against ExternalID.
 type matchIDs struct {
 	reader  index.IndexReader
-	segs    []*scorch.SegmentSnapshot // nil: read through reader.ExternalID
+	segs    []*scorch.SegmentSnapshot // none: read through reader.ExternalID
 	offsets []uint64                  // first document number of each segment
 	last    int                       // segment of the last match
 }
@@ -335,7 +335,7 @@ func newMatchIDs(r index.IndexReader) *matchIDs {
 
 // id returns the node id of the document with internal id in.
 func (m *matchIDs) id(in index.IndexInternalID) (uint64, error) {
-	if m.segs == nil {
+	if len(m.segs) == 0 {
 		ext, err := m.reader.ExternalID(in)
 		if err != nil {
 			return 0, err
