@@ -185,6 +185,7 @@ process and its processors. Progress goes to stderr.`,
 	f.StringVar(&out, "out", "", "write the JSON result to this file (default stdout)")
 	f.BoolVar(&opts.NoOptimize, "no-optimize", false, "measure the search index as loading left it, without merging it first as verband optimize does")
 	f.StringVar(&prof, "requests-cpuprofile", "", "write a CPU profile of the closed-loop requests alone (not the load) to this file")
+	f.StringVar(&opts.SecondProfiles, "second-profiles", "", "write a CPU profile of each second of the open loop into this directory (open-NNN.pprof), to read a slow second apart from the rest")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }

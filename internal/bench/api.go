@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -114,6 +115,13 @@ type APIOptions struct {
 	// CPUProfile, when set, receives a CPU profile of the closed-loop
 	// requests (client and server alike).
 	CPUProfile io.Writer
+	// SecondProfiles, when set, is a directory that receives a CPU profile
+	// of each second of the open-loop run (open-NNN.pprof, NNN the second
+	// as in APIOpenLoop.Seconds), so that a slow second can be read apart
+	// from the rest: CPU samples in a compaction show work, an almost
+	// empty profile shows waiting. It cannot be combined with another CPU
+	// profile of the process.
+	SecondProfiles string
 	// Progress, when set, receives progress reports: the phases of Load,
 	// then "warmup" and "requests" with Done requests so far.
 	Progress func(Progress)
@@ -476,11 +484,22 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		// included.
 		runtime.GC()
 		interval := time.Duration(float64(opts.Clients) / opts.Rate * float64(time.Second))
+		var stopProfiles func() error
+		if opts.SecondProfiles != "" {
+			if stopProfiles, err = profileSeconds(opts.SecondProfiles); err != nil {
+				return nil, fmt.Errorf("api bench: %w", err)
+			}
+		}
 		began := time.Now()
 		gcBefore := gcCycles()
 		open, err := lg.run(ctx, opts.Clients, opts.Seed^0x6f70656e, 0, began.Add(opts.Duration), interval, func(done int) { // "open"
 			progress(Progress{Phase: "open loop", Done: done, Elapsed: time.Since(began)})
 		})
+		if stopProfiles != nil {
+			if perr := stopProfiles(); perr != nil && err == nil {
+				err = fmt.Errorf("api bench: %w", perr)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -495,6 +514,70 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	res.FinishedAt = time.Now().UTC()
 	progress(Progress{Phase: "done"})
 	return res, nil
+}
+
+// profileSeconds writes a CPU profile of each second into dir, from now
+// until the returned function is called, which stops the profiling and
+// reports the first error.
+func profileSeconds(dir string) (func() error, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("profiles per second: %w", err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	start := func(sec int) (*os.File, error) {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("open-%03d.pprof", sec)))
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("start CPU profile (is another one running, such as --cpuprofile?): %w", err)
+		}
+		return f, nil
+	}
+	f, err := start(0)
+	if err != nil {
+		return nil, fmt.Errorf("profiles per second: %w", err)
+	}
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var first error
+		for sec := 1; ; sec++ {
+			select {
+			case <-stop:
+				pprof.StopCPUProfile()
+				if err := f.Close(); err != nil && first == nil {
+					first = err
+				}
+				done <- first
+				return
+			case <-tick.C:
+			}
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil && first == nil {
+				first = err
+			}
+			if f, err = start(sec); err != nil {
+				done <- errors.Join(first, err)
+				<-stop
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() error {
+		var err error
+		once.Do(func() {
+			close(stop)
+			err = <-done
+		})
+		if err != nil {
+			return fmt.Errorf("profiles per second: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // normaliseMix checks the shares of mix and scales them to sum to 1.

@@ -2,8 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,15 +22,17 @@ func TestRunAPISmoke(t *testing.T) {
 	opts := graph.DefaultOptions()
 	opts.SyncWrites = false
 	dir := t.TempDir()
+	profiles := filepath.Join(t.TempDir(), "seconds")
 	res, err := RunAPI(context.Background(), APIOptions{
-		Objects:  3000,
-		Seed:     7,
-		Dir:      dir,
-		Clients:  4,
-		Duration: 2 * time.Second,
-		Rate:     100,
-		Samples:  200,
-		Store:    &opts,
+		Objects:        3000,
+		Seed:           7,
+		Dir:            dir,
+		Clients:        4,
+		Duration:       2 * time.Second,
+		Rate:           100,
+		Samples:        200,
+		Store:          &opts,
+		SecondProfiles: profiles,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +127,31 @@ func TestRunAPISmoke(t *testing.T) {
 	for _, tg := range res.Targets[:2] {
 		if !strings.HasPrefix(tg.Figure, "open_loop.ops.neighbours.") {
 			t.Errorf("latency target judged on %s", tg.Figure)
+		}
+	}
+
+	// A CPU profile per second of the open loop: seconds 0 and 1, and the
+	// end of the run, each a whole gzip stream as pprof writes them.
+	files, err := filepath.Glob(filepath.Join(profiles, "open-*.pprof"))
+	if err != nil || len(files) < 2 || len(files) > 4 {
+		t.Errorf("per-second profiles %v, %v; want one for each of the 2 seconds (and the last part)", files, err)
+	}
+	for _, f := range files {
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(r)
+		if err == nil {
+			var n int64
+			n, err = io.Copy(io.Discard, zr)
+			if err == nil && n == 0 {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		r.Close()
+		if err != nil {
+			t.Errorf("%s is no profile: %v", f, err)
 		}
 	}
 
