@@ -732,7 +732,7 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 			return err
 		}
 		x := s.auditIdx
-		first, final := x.buckets(lo, min(hi, last))
+		first, final := x.bucket(lo), x.bucket(min(hi, last)) // one bucket in the flat layout
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: x.space(), Reverse: f.Newest})
 		defer it.Close()
 		read := func(item *badger.Item) ([]byte, error) { return orgEntry(txn, x, item.Key()) }

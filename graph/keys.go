@@ -483,12 +483,6 @@ func (x auditIndex) space() []byte {
 	return []byte{tagAudit, subAuditIndex}
 }
 
-// buckets returns the first and last bucket that may hold sequence numbers
-// from lo to hi; the flat layout has one.
-func (x auditIndex) buckets(lo, hi uint64) (uint32, uint32) {
-	return x.bucket(lo), x.bucket(hi)
-}
-
 // prefix is the prefix of org's keys in bucket b; org is cut to
 // maxVarPart bytes.
 func (x auditIndex) prefix(org string, b uint32) []byte {

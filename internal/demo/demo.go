@@ -51,10 +51,18 @@ const (
 // time to date the objects of a list by.
 var sampleTime = time.Date(2026, 8, 23, 0, 0, 0, 0, time.UTC)
 
-// trails are the Maltrail families of the sample's intrusion sets (APT28,
-// APT29, Turla), embedded under sample/maltrail and read from the shared
-// data folder's maltrail/ when it is there.
-var trails = []string{"apt_sofacy.txt", "apt_duke.txt", "apt_turla.txt"}
+// trails returns the file names of the Maltrail families of the sample's
+// intrusion sets (APT28, APT29, Turla): those gen_feeds.go embedded under
+// sample/maltrail, less ".gz", which the shared data folder's maltrail/
+// holds too.
+func trails() []string {
+	entries, _ := sampleFS.ReadDir("sample/maltrail") // embedded: it exists
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = strings.TrimSuffix(e.Name(), ".gz")
+	}
+	return out
+}
 
 // Dataset is the data a demo loads.
 type Dataset struct {
@@ -101,7 +109,7 @@ func PickData(useShared bool) Data {
 					d.Sets = append(d.Sets, Dataset{Name: "ESET malware-ioc campaigns (shared data folder)", Paths: []string{eset}, Source: "eset", Containers: true})
 				}
 				var lists []string
-				for _, t := range trails {
+				for _, t := range trails() {
 					if p, ok := exists(false, "maltrail", t); ok {
 						lists = append(lists, p)
 					}
@@ -116,9 +124,9 @@ func PickData(useShared bool) Data {
 			}
 		}
 	}
-	lists := make([]string, len(trails))
-	for i, t := range trails {
-		lists[i] = "sample/maltrail/" + t + ".gz"
+	var lists []string
+	for _, t := range trails() {
+		lists = append(lists, "sample/maltrail/"+t+".gz")
 	}
 	return Data{Sets: []Dataset{
 		{Name: "MITRE ATT&CK sample embedded in Verband (4 intrusion sets)", Embedded: []string{samplePath}},

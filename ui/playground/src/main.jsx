@@ -27,13 +27,8 @@ const headers = JSON.stringify({ Authorization: "Bearer " + (token || placeholde
 // The API lives next to the playground: /playground talks to /graphql, and
 // /prefix/playground (behind a proxy) to /prefix/graphql.
 const base = window.location.pathname.replace(/playground\/?$/, "");
-const fetcher = createGraphiQLFetcher({ url: window.location.origin + base + "graphql" });
-
-// pickQuery (pick.graphql) finds, as the signed-in user, objects of their
-// own for the example tabs, so that on a first visit each tab runs against
-// real data rather than ids that exist only in the documentation. It asks
-// with the user's token, so it offers only what the user may see.
-
+const graphqlURL = window.location.origin + base + "graphql";
+const fetcher = createGraphiQLFetcher({ url: graphqlURL });
 
 // slots turns the answer of pickQuery into the values the examples' fill
 // maps name, each with a label for the note saying what was filled in; a
@@ -91,8 +86,12 @@ function fillExample(e, values) {
   return query;
 }
 
-// pickExamples asks the API for the slot values, giving up after a few
-// seconds or on any error: the examples then keep their own text.
+// pickExamples asks the API for the slot values with pickQuery
+// (pick.graphql), which finds, as the signed-in user, objects of their own
+// for the example tabs, so that on a first visit each tab runs against real
+// data rather than ids that exist only in the documentation; with the
+// user's token it offers only what the user may see. It gives up after a
+// few seconds or on any error: the examples then keep their own text.
 async function pickExamples() {
   if (!token) {
     return {};
@@ -100,7 +99,7 @@ async function pickExamples() {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 4000);
   try {
-    const resp = await fetch(window.location.origin + base + "graphql", {
+    const resp = await fetch(graphqlURL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
       body: JSON.stringify({ query: pickQuery }),
