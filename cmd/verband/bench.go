@@ -19,7 +19,7 @@ import (
 // newBenchCmd returns `verband bench`: it loads a seeded synthetic CTI graph
 // (or an edge list) into a fresh store, measures ingest, neighbourhood
 // queries, search, memory and disk, and writes the figures as JSON.
-func newBenchCmd() *cobra.Command {
+func newBenchCmd(a *app) *cobra.Command {
 	var (
 		opts  bench.Options
 		out   string
@@ -50,6 +50,13 @@ Progress goes to stderr.`,
   verband bench api --objects 1000000 --duration 30s --out /tmp/api-1m.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger(slog.LevelWarn)
+			if err != nil {
+				return err
+			}
+			so := a.storeOptions(log)
+			so.SyncWrites = opts.SyncEveryChunk
+			opts.Store = &so
 			if !quiet {
 				opts.Progress = progressPrinter(cmd.ErrOrStderr())
 			}
@@ -78,14 +85,14 @@ Progress goes to stderr.`,
 	f.BoolVar(&opts.Check, "check", false, "run the store's consistency check after measuring")
 	f.BoolVar(&opts.SyncEveryChunk, "sync-every-chunk", false, "make every chunk durable on disk before the next one commits (by default the load runs as ingest runs it, durable when the store closes)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
-	cmd.AddCommand(newBenchAPICmd(), newBenchClusterCmd())
+	cmd.AddCommand(newBenchAPICmd(a), newBenchClusterCmd())
 	return cmd
 }
 
 // newBenchAPICmd returns `verband bench api`: it builds (or reuses) a store
 // of the synthetic graph, serves it with the real HTTP server on a loopback
 // port and runs a GraphQL request mix against it from concurrent clients.
-func newBenchAPICmd() *cobra.Command {
+func newBenchAPICmd(a *app) *cobra.Command {
 	var (
 		opts  bench.APIOptions
 		out   string
@@ -133,7 +140,12 @@ process and its processors. Progress goes to stderr.`,
 				}
 			}
 			stderr := cmd.ErrOrStderr()
-			opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			log, err := a.logger(slog.LevelWarn)
+			if err != nil {
+				return err
+			}
+			so := a.storeOptions(log)
+			opts.Logger, opts.Store = log, &so
 			if !quiet {
 				show := progressPrinter(stderr)
 				opts.Progress = func(p bench.Progress) {
