@@ -35,6 +35,7 @@ is given. --data-dir is ignored: the demo never touches your store.`,
   verband demo --keep --addr 127.0.0.1:9000`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			useServerProcs()
 			log, err := a.logger(slog.LevelInfo)
 			if err != nil {
 				return err

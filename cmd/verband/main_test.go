@@ -366,3 +366,23 @@ func TestProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestProcs checks the processor count Verband runs with: two beyond the
+// runtime's default, unless the operator chose one with GOMAXPROCS.
+func TestProcs(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		def  int
+		want int
+	}{
+		{"", 2, 4},
+		{"", 1, 3},
+		{"", 16, 18},
+		{"2", 2, 0},
+		{"64", 2, 0},
+	} {
+		if got := procs(c.env, c.def); got != c.want {
+			t.Errorf("procs(GOMAXPROCS=%q, default %d) = %d, want %d", c.env, c.def, got, c.want)
+		}
+	}
+}

@@ -72,6 +72,7 @@ and --tls-key to serve others.`,
   verband serve --cluster-schedule "0 6 * * *" --cluster-out /var/lib/verband/reports`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			useServerProcs()
 			log, err := a.logger(slog.LevelInfo)
 			if err != nil {
 				return err
