@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -50,11 +49,10 @@ Progress goes to stderr.`,
   verband bench api --objects 1000000 --duration 30s --out /tmp/api-1m.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := a.logger(slog.LevelWarn)
+			so, err := a.openOptions()
 			if err != nil {
 				return err
 			}
-			so := a.storeOptions(log)
 			so.SyncWrites = opts.SyncEveryChunk
 			opts.Store = &so
 			if !quiet {
@@ -143,12 +141,11 @@ goes to stderr.`,
 			}
 			useServerProcs()
 			stderr := cmd.ErrOrStderr()
-			log, err := a.logger(slog.LevelWarn)
+			so, err := a.openOptions()
 			if err != nil {
 				return err
 			}
-			so := a.storeOptions(log)
-			opts.Logger, opts.Store = log, &so
+			opts.Logger, opts.Store = so.Logger, &so
 			if !quiet {
 				show := progressPrinter(stderr)
 				opts.Progress = func(p bench.Progress) {
