@@ -30,7 +30,7 @@ ingest run from the command line, saying who asked, what they asked, which
 objects came back and how it ended. Entries are chained by SHA-256 hashes, so
 an entry that was changed, removed or moved, or a cut tail, shows.
 
-Every request adds about a kilobyte to the log. "audit prune" removes the
+Every request adds one to two kilobytes to the log. "audit prune" removes the
 oldest entries, and "verband serve --audit-retention 90d" does so hourly.
 
 Audit commands open the store directly, so stop "verband serve" first.`,
