@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -469,10 +470,7 @@ func (x auditIndex) bucket(seq uint64) uint32 {
 	if x.flat {
 		return 0
 	}
-	if x.bits != 0 {
-		return uint32(seq >> x.bits)
-	}
-	return uint32(seq >> auditBucketBits)
+	return uint32(seq >> cmp.Or(x.bits, auditBucketBits))
 }
 
 // space is the prefix of every key of the index.

@@ -211,7 +211,7 @@ func runDemo(t *testing.T, noShared bool, stop func(url, banner string)) string 
 func TestRunServesAndCleansUp(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	var url string
-	var links linked
+	var members map[string]bool
 	banner := runDemo(t, true, func(u, banner string) {
 		url = u
 		resp, err := http.Get(url + "/healthz")
@@ -223,7 +223,7 @@ func TestRunServesAndCleansUp(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"ok"`) {
 			t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 		}
-		links = checkLinks(t, url, banner)
+		members = checkLinks(t, url, banner)
 	})
 	for _, want := range []string{"running at " + url, "embedded", "ESET", "Maltrail", "Clustered ", "intrusion-set", "APT29", "Removed "} {
 		if !strings.Contains(banner, want) {
@@ -232,8 +232,8 @@ func TestRunServesAndCleansUp(t *testing.T) {
 	}
 	// The embedded sample links ESET's events to Maltrail's lists of the
 	// same sets through the indicators they share.
-	if !links.members["maltrail: apt_turla.txt"] || !links.members["Turla: Mosquito Whitepaper"] {
-		t.Errorf("the first cluster lacks the Turla list or the Mosquito event: %v", links.members)
+	if !members["maltrail: apt_turla.txt"] || !members["Turla: Mosquito Whitepaper"] {
+		t.Errorf("the first cluster lacks the Turla list or the Mosquito event: %v", members)
 	}
 	entries, err := os.ReadDir(os.Getenv("TMPDIR"))
 	if err != nil {
@@ -249,16 +249,13 @@ func TestRunServesAndCleansUp(t *testing.T) {
 // tokenRE matches the API token the demo prints.
 var tokenRE = regexp.MustCompile(`vbt_[A-Za-z0-9_-]+`)
 
-// linked is what checkLinks saw: the names of the first cluster's members.
-type linked struct{ members map[string]bool }
-
 // checkLinks asks a running demo, as its user, for its clusters and the
 // correlations of their first member, and checks that the demo has
 // something to show: a cluster, correlations, and no link through a
 // benign value (google.com, on the warninglists) or through the blog of
 // the publisher that every ESET event cites (www.welivesecurity.com),
-// from any report.
-func checkLinks(t *testing.T, url, banner string) linked {
+// from any report. It returns the names of the first cluster's members.
+func checkLinks(t *testing.T, url, banner string) map[string]bool {
 	t.Helper()
 	token := tokenRE.FindString(banner)
 	post := func(q string, into any) {
@@ -299,9 +296,9 @@ func checkLinks(t *testing.T, url, banner string) linked {
 		post(fmt.Sprintf(`{ correlations(id: %q, first: 50) { totalCount edges { node { evidence { value } } } } }`, id), &corr)
 		return string(corr)
 	}
-	out := linked{members: map[string]bool{}}
+	out := map[string]bool{}
 	for _, m := range answer.Data.Clusters.Edges[0].Node.Members {
-		out.members[m.Name] = true
+		out[m.Name] = true
 	}
 	related := correlations(answer.Data.Clusters.Edges[0].Node.Members[0].StixID)
 	if !strings.Contains(related, `"totalCount":`) || strings.Contains(related, `"totalCount":0`) {
