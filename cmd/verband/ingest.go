@@ -1,7 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +41,9 @@ content, plain or gzip-compressed:
 
 Directories are walked for .json, .json.gz, .txt, .csv, .tsv and .list files
 (licence and README files aside); a folder with a manifest.json is a MISP feed.
+The other files a walk passes over (hash lists named samples.sha256, say) are
+listed in a note; they load when named. Two list files of one load may not
+share a name under one source: both would make the same container.
 MISP warninglists and taxonomies hold no objects and are skipped with a warning.
 
 Cyber observables get canonical values and deterministic ids (the id the
@@ -96,9 +103,12 @@ the cost of two disk flushes per chunk.`,
 					return fmt.Errorf("ingest: --galaxies: %w", err)
 				}
 			}
-			files, err := pipeline.Files(paths)
+			files, skipped, err := pipeline.Files(paths)
 			if err != nil {
 				return fmt.Errorf("ingest: %w", err)
+			}
+			if len(skipped) > 0 {
+				fmt.Fprintf(a.stderr, "note: %s\n", leftOut(skipped))
 			}
 			opts, err := a.openOptions()
 			if err != nil {
@@ -119,7 +129,7 @@ the cost of two disk flushes per chunk.`,
 				Lists: lists.Options{Format: lf, TLP: level, Labels: splitList(labels), Indicators: indicators, Container: cont, Columns: cols},
 			})
 			stats, loadErr := loader.LoadFiles(cmd.Context(), files)
-			args := map[string]any{"paths": paths, "files": files, "source": source, "owner": owner, "tlp": tlp, "on_error": onError}
+			args := map[string]any{"paths": paths, "files": files, "skipped": skipped, "source": source, "owner": owner, "tlp": tlp, "on_error": onError}
 			if err := appendCLIAudit(cmd.Context(), store, "cli ingest", []string{owner}, args, stats, nil, loadErr); err != nil {
 				return err
 			}
@@ -155,7 +165,8 @@ the cost of two disk flushes per chunk.`,
 					IndexSegments   int      `json:"index_segments"`
 					RejectedErrors  []string `json:"rejected_errors"`
 					Warnings        []string `json:"warnings,omitempty"`
-				}{Stats: stats, DurationSeconds: stats.Duration.Seconds(), ObjectsPerSec: rate(stats.Objects, stats.Duration),
+					Skipped         []string `json:"skipped_files,omitempty"`
+				}{Stats: stats, Skipped: skipped, DurationSeconds: stats.Duration.Seconds(), ObjectsPerSec: rate(stats.Objects, stats.Duration),
 					IndexWaitSecond: wait.Seconds(), IndexDocs: status.Docs, IndexSegments: status.Segments, RejectedErrors: errorStrings(stats.Errors), Warnings: errorStrings(stats.Warnings)}
 				return a.printJSON(out)
 			}
@@ -199,6 +210,21 @@ the cost of two disk flushes per chunk.`,
 }
 
 // summary renders load stats in one line.
+// leftOut says which files the directory walks passed over, by ending,
+// and how to load one.
+func leftOut(skipped []string) string {
+	count := map[string]int{}
+	for _, p := range skipped {
+		count[cmp.Or(strings.ToLower(filepath.Ext(p)), "no ending")]++
+	}
+	var kinds []string
+	for _, ext := range slices.Sorted(maps.Keys(count)) {
+		kinds = append(kinds, fmt.Sprintf("%d %s", count[ext], ext))
+	}
+	return fmt.Sprintf("left out %d %s that directories held but whose names say no format ingest reads (%s), such as %s; name a file to load it, with its own --source when several share a name",
+		len(skipped), plural(len(skipped), "file"), strings.Join(kinds, ", "), skipped[0])
+}
+
 func summary(s pipeline.Stats) string {
 	return fmt.Sprintf("%d %s (%s) in %s: %d objects read, %d created, %d updated, %d unchanged, %d older, %d rejected (%.0f objects/s)",
 		s.Files, plural(s.Files, "file"), byteCount(s.Bytes), s.Duration.Round(time.Millisecond), s.Objects, s.Created, s.Updated, s.Unchanged, s.Older, s.Rejected, rate(s.Objects, s.Duration))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -385,4 +386,36 @@ func TestProcs(t *testing.T) {
 			t.Errorf("procs(GOMAXPROCS=%q, default %d) = %d, want %d", c.env, c.def, got, c.want)
 		}
 	}
+}
+
+// TestIngestLeftOut checks that ingest says which files a directory walk
+// passed over, so that a hash list named samples.sha256 is not left out
+// silently, and that such a file loads when named.
+func TestIngestLeftOut(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	for name, body := range map[string]string{"iocs.txt": "198.51.100.7\n", "samples.sha256": strings.Repeat("a", 64) + "\n", "README.adoc": "= Notes\n"} {
+		if err := os.WriteFile(filepath.Join(data, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := ok(t, dir, "ingest", data)
+	contains(t, "walk", r.stderr, "note: left out 1 file ", "(1 .sha256)", filepath.Join(data, "samples.sha256"))
+	if strings.Contains(r.stderr, "README") {
+		t.Errorf("the note lists README.adoc:\n%s", r.stderr)
+	}
+	contains(t, "walk", r.stdout, "1 file ")
+
+	r = ok(t, dir, "--json", "ingest", data)
+	var out struct {
+		Skipped []string `json:"skipped_files"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Skipped) != 1 {
+		t.Errorf("--json: skipped_files = %v (%v)\n%s", out.Skipped, err, r.stdout)
+	}
+
+	r = ok(t, dir, "ingest", data, filepath.Join(data, "samples.sha256"))
+	if strings.Contains(r.stderr, "left out") {
+		t.Errorf("a named file is still reported as left out:\n%s", r.stderr)
+	}
+	contains(t, "named", r.stdout, "2 files")
 }

@@ -90,7 +90,7 @@ func loadInto(root string) error {
 		{"mitre-attack", "attack"}, {"maltrail", "maltrail"}, {"misp", "misp/events"}, {"misp-galaxy", "misp/galaxy/threat-actor.json"},
 		{"misp-galaxy", "misp/galaxy/botnet.json"}, {"stix", "stix"},
 	} {
-		files, err := pipeline.Files([]string{filepath.Join(root, l.path)})
+		files, _, err := pipeline.Files([]string{filepath.Join(root, l.path)})
 		if err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ func BenchmarkLoadATTACK(b *testing.B) {
 // BenchmarkLoadMaltrail loads the 60 Maltrail files into an empty store
 // (without the search index).
 func BenchmarkLoadMaltrail(b *testing.B) {
-	files, err := pipeline.Files([]string{shareddata.Dir(b, "maltrail")})
+	files, _, err := pipeline.Files([]string{shareddata.Dir(b, "maltrail")})
 	if err != nil {
 		b.Fatal(err)
 	}

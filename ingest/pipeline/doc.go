@@ -6,8 +6,11 @@
 // The main types:
 //
 //   - Loader runs loads with fixed Options. LoadFiles loads files (see Files
-//     for walking directories), LoadReader one stream, LoadSource any
-//     ingest.Source (a TAXII page, a decoder of another format).
+//     for walking directories, and for the files a walk passes over),
+//     LoadReader one stream, LoadSource any ingest.Source (a TAXII page, a
+//     decoder of another format). A list file whose source and file name
+//     are those of another list of the same load is refused (ErrSameList):
+//     both would make one container.
 //   - Format and Detect tell STIX (a bundle, an object or an array of
 //     objects) from MISP ({"Event"…}, {"response"…}, a feed manifest) and
 //     from CSV and plain lists (by extension, or by content that is not

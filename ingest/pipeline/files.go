@@ -17,7 +17,7 @@ import (
 // a JSON schema ("schema.json", "_schema.json").
 func IsBundleFile(name string) bool {
 	n := strings.ToLower(name)
-	if n == "schema.json" || n == "_schema.json" {
+	if isSchema(n) {
 		return false
 	}
 	return strings.HasSuffix(n, ".json") || strings.HasSuffix(n, ".json.gz")
@@ -35,11 +35,7 @@ func IsInputFile(name string) bool {
 	if IsBundleFile(name) {
 		return true
 	}
-	base := strings.ToUpper(name)
-	if i := strings.IndexAny(base, ".-_"); i >= 0 {
-		base = base[:i]
-	}
-	if notData[base] {
+	if IsNote(name) {
 		return false
 	}
 	n := name
@@ -47,6 +43,23 @@ func IsInputFile(name string) bool {
 		n = n[:len(n)-3]
 	}
 	return lists.IsListFile(n)
+}
+
+// isSchema reports whether a lower-case file name is that of a JSON schema.
+func isSchema(n string) bool { return n == "schema.json" || n == "_schema.json" }
+
+// IsNote reports whether a file's name says it is a licence, a note or a
+// JSON schema that comes with a data set (LICENSE*.txt, README.adoc,
+// NOTICE, schema.json, …).
+func IsNote(name string) bool {
+	if isSchema(strings.ToLower(name)) {
+		return true
+	}
+	base := strings.ToUpper(name)
+	if i := strings.IndexAny(base, ".-_"); i >= 0 {
+		base = base[:i]
+	}
+	return notData[base]
 }
 
 // Files expands the command-line arguments of an ingest into the inputs to
@@ -57,7 +70,12 @@ func IsInputFile(name string) bool {
 // folder below it. Hidden files and directories (names starting with ".")
 // are skipped. A path named twice is loaded once. It fails when a path does
 // not exist or a directory holds nothing to load.
-func Files(args []string) ([]string, error) {
+//
+// Skipped lists the other regular files the walks passed over, licences
+// and notes aside (IsNote), so that a caller can say what was not loaded
+// rather than leave it out silently: hash lists named samples.sha256, say,
+// which load when named.
+func Files(args []string) (files, skipped []string, err error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(p string) {
@@ -69,7 +87,7 @@ func Files(args []string) ([]string, error) {
 	for _, arg := range args {
 		st, err := os.Stat(arg)
 		if err != nil {
-			return nil, fmt.Errorf("find input files: %w", err)
+			return nil, nil, fmt.Errorf("find input files: %w", err)
 		}
 		if !st.IsDir() || isFeed(arg) {
 			add(filepath.Clean(arg))
@@ -90,23 +108,29 @@ func Files(args []string) ([]string, error) {
 				found = append(found, p)
 				return filepath.SkipDir
 			}
-			if d.Type().IsRegular() && IsInputFile(d.Name()) {
-				found = append(found, p)
+			if d.Type().IsRegular() {
+				if IsInputFile(d.Name()) {
+					found = append(found, p)
+				} else if !IsNote(d.Name()) {
+					skipped = append(skipped, p)
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("find input files under %s: %w", arg, err)
+			return nil, nil, fmt.Errorf("find input files under %s: %w", arg, err)
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("find input files: nothing to load under %s (no .json, .json.gz, .txt, .csv, .tsv or .list file)", arg)
+			return nil, nil, fmt.Errorf("find input files: nothing to load under %s (no .json, .json.gz, .txt, .csv, .tsv or .list file)", arg)
 		}
 		slices.Sort(found)
 		for _, p := range found {
 			add(p)
 		}
 	}
-	return out, nil
+	skipped = slices.DeleteFunc(skipped, func(p string) bool { return seen[p] })
+	slices.Sort(skipped)
+	return out, slices.Compact(skipped), nil
 }
 
 // isFeed reports whether dir is a MISP feed folder: it holds a

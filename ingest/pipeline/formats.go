@@ -46,6 +46,13 @@ const (
 // loads skip it with a warning.
 var ErrReferenceData = errors.New("reference data without objects to load")
 
+// ErrSameList reports a list file whose container is that of another list
+// file of the same load: same source and same file name, say two folders'
+// "iocs.txt". A list's container is named after its file so that loading a
+// newer copy of a list updates it; two different files under one name
+// would silently replace each other's members instead.
+var ErrSameList = errors.New("another input of this load is the same list")
+
 // ErrUnsupportedFormat reports an input in a format this build cannot
 // decode.
 var ErrUnsupportedFormat = errors.New("unsupported input format")

@@ -298,6 +298,10 @@ type run struct {
 	// for: no owner, or nothing discoverable in the store).
 	values map[string]struct{}
 
+	// lists maps the container id of each list loaded so far to its
+	// input's name.
+	lists map[string]string
+
 	files, fileIndex int
 	file             string
 	bytesBefore      int64 // bytes of the files finished
@@ -411,6 +415,17 @@ func (r *run) loadStream(rd io.Reader, in input) error {
 	}
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
+	}
+	if d, ok := src.(*lists.Decoder); ok {
+		id := d.ContainerID()
+		if first, seen := r.lists[id]; seen && first != in.name {
+			return r.badInput(&ingest.ObjectError{File: in.name, Index: -1, Offset: -1, Fatal: true, ID: id,
+				Err: fmt.Errorf("%w: %s was loaded as the same list (same source, same file name), and this file's container and indicators would replace that one's; give one of them another source or file name", ErrSameList, first)})
+		}
+		if r.lists == nil {
+			r.lists = map[string]string{}
+		}
+		r.lists[id] = in.name
 	}
 	return r.loadObjects(src, in.name)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/graphtest"
 	"github.com/verband-cti/verband/ingest"
+	"github.com/verband-cti/verband/ingest/lists"
 	"github.com/verband-cti/verband/ingest/pipeline"
 	"github.com/verband-cti/verband/schema"
 )
@@ -366,7 +368,7 @@ func TestOversizedObject(t *testing.T) {
 
 func TestFiles(t *testing.T) {
 	dir := t.TempDir()
-	for _, p := range []string{"b.json", "a.JSON.gz", "notes.txt", "iocs.csv.gz", "README.adoc", "LICENSE-ATTACK.txt", "_schema.json", "sub/c.json", ".hidden/d.json", "sub/.e.json", "feed/manifest.json", "feed/x.json"} {
+	for _, p := range []string{"b.json", "a.JSON.gz", "notes.txt", "iocs.csv.gz", "README.adoc", "LICENSE-ATTACK.txt", "_schema.json", "sub/c.json", ".hidden/d.json", "sub/.e.json", "feed/manifest.json", "feed/x.json", "sub/samples.sha256", "rules.yar", "named.md5", ".hidden/z.md5"} {
 		full := filepath.Join(dir, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			t.Fatal(err)
@@ -375,12 +377,18 @@ func TestFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := pipeline.Files([]string{dir, filepath.Join(dir, "README.adoc"), filepath.Join(dir, "b.json")})
+	got, skipped, err := pipeline.Files([]string{dir, filepath.Join(dir, "README.adoc"), filepath.Join(dir, "b.json"), filepath.Join(dir, "named.md5")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The walk reports the files it passed over, but not the licences,
+	// notes and hidden files, nor a file named on the command line.
+	wantSkipped := []string{filepath.Join(dir, "rules.yar"), filepath.Join(dir, "sub", "samples.sha256")}
+	if !slices.Equal(skipped, wantSkipped) {
+		t.Errorf("skipped = %v, want %v", skipped, wantSkipped)
+	}
 	// The feed folder is one input; README.adoc only when named.
-	want := []string{"a.JSON.gz", "b.json", "feed", "iocs.csv.gz", "notes.txt", "sub/c.json", "README.adoc"}
+	want := []string{"a.JSON.gz", "b.json", "feed", "iocs.csv.gz", "notes.txt", "sub/c.json", "README.adoc", "named.md5"}
 	if len(got) != len(want) {
 		t.Fatalf("Files = %v, want %v", got, want)
 	}
@@ -389,11 +397,11 @@ func TestFiles(t *testing.T) {
 			t.Errorf("Files[%d] = %s, want %s", i, got[i], want[i])
 		}
 	}
-	if _, err := pipeline.Files([]string{filepath.Join(dir, "sub", "nothing")}); err == nil {
+	if _, _, err := pipeline.Files([]string{filepath.Join(dir, "sub", "nothing")}); err == nil {
 		t.Error("missing path: no error")
 	}
 	empty := t.TempDir()
-	if _, err := pipeline.Files([]string{empty}); err == nil {
+	if _, _, err := pipeline.Files([]string{empty}); err == nil {
 		t.Error("empty directory: no error")
 	}
 }
@@ -493,5 +501,75 @@ func TestLoadStreams(t *testing.T) {
 	}
 	if o.Created != "2026-08-23T00:00:00.000Z" || !strings.Contains(o.Name, "blocklist.txt") || strings.Contains(o.Name, ".gz") {
 		t.Errorf("list container %q created %s; want it named after blocklist.txt and dated by the stream", o.Name, o.Created)
+	}
+}
+
+// TestSameListTwice loads two different list files that share a name, as two
+// folders' iocs.txt would, under one source: the second would make the same
+// container and replace the first one's members, so it is refused: with
+// --on-error=stop the load ends there (and, as for any bad input, the open
+// chunk with the first list is discarded), with skip the first list stays
+// as it was loaded.
+func TestSameListTwice(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a", "iocs.txt"), filepath.Join(dir, "b", "iocs.txt")
+	for p, body := range map[string]string{a: "198.51.100.7\n", b: "203.0.113.9\n"} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	members := func(s *graph.Store) []string {
+		t.Helper()
+		var refs []string
+		err := s.View(graph.System(), func(tx *graph.Tx) error {
+			id, err := tx.Lookup(lists.DeterministicID("grouping", "feeds", "iocs.txt"))
+			if err != nil {
+				return err
+			}
+			n, err := tx.Node(id)
+			if err != nil {
+				return err
+			}
+			o, err := n.Object()
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(o.Props["object_refs"], &refs)
+		})
+		if err != nil {
+			t.Fatalf("read the list's grouping: %v", err)
+		}
+		return refs
+	}
+	ip := func(s *graph.Store, v string) string { return nodeByValue(t, s, v).StixID }
+
+	for _, mode := range []pipeline.ErrorMode{pipeline.Stop, pipeline.Skip} {
+		s := graphtest.Open(t)
+		st, err := pipeline.New(s, pipeline.Options{Source: "feeds", OnError: mode}).LoadFiles(context.Background(), []string{a, b, a})
+		if mode == pipeline.Stop {
+			if !errors.Is(err, pipeline.ErrSameList) || !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
+				t.Fatalf("stop: err = %v, want ErrSameList naming both files", err)
+			}
+		} else if err != nil || st.Rejected != 1 || len(st.Errors) != 1 || !errors.Is(st.Errors[0], pipeline.ErrSameList) {
+			t.Fatalf("skip: err = %v, stats = %+v, want the second file rejected", err, st)
+		}
+		if mode == pipeline.Skip {
+			if got := members(s); !slices.Equal(got, []string{ip(s, "198.51.100.7")}) {
+				t.Errorf("skip: grouping members = %v, want only a/iocs.txt's address", got)
+			}
+		}
+		err = s.View(graph.System(), func(tx *graph.Tx) error {
+			ids, err := tx.ByValue("203.0.113.9")
+			if err == nil && len(ids) > 0 {
+				err = fmt.Errorf("b/iocs.txt's address was loaded: %v", ids)
+			}
+			return err
+		})
+		if err != nil {
+			t.Errorf("%v: %v", mode, err)
+		}
 	}
 }

@@ -154,7 +154,7 @@ func Load(ctx context.Context, store *graph.Store, d Dataset, opts pipeline.Opti
 	}
 	l := pipeline.New(store, opts)
 	if len(d.Paths) > 0 {
-		files, err := pipeline.Files(d.Paths)
+		files, _, err := pipeline.Files(d.Paths)
 		if err != nil {
 			return pipeline.Stats{}, fmt.Errorf("load demo data: %w", err)
 		}
