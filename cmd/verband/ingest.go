@@ -209,7 +209,6 @@ the cost of two disk flushes per chunk.`,
 	return cmd
 }
 
-// summary renders load stats in one line.
 // leftOut says which files the directory walks passed over, by ending,
 // and how to load one.
 func leftOut(skipped []string) string {
@@ -225,6 +224,7 @@ func leftOut(skipped []string) string {
 		len(skipped), plural(len(skipped), "file"), strings.Join(kinds, ", "), skipped[0])
 }
 
+// summary renders load stats in one line.
 func summary(s pipeline.Stats) string {
 	return fmt.Sprintf("%d %s (%s) in %s: %d objects read, %d created, %d updated, %d unchanged, %d older, %d rejected (%.0f objects/s)",
 		s.Files, plural(s.Files, "file"), byteCount(s.Bytes), s.Duration.Round(time.Millisecond), s.Objects, s.Created, s.Updated, s.Unchanged, s.Older, s.Rejected, rate(s.Objects, s.Duration))

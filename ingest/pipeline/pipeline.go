@@ -195,19 +195,12 @@ func New(store *graph.Store, opts Options) *Loader {
 // what was committed before it.
 func (l *Loader) LoadFiles(ctx context.Context, paths []string) (Stats, error) {
 	r := l.newRun(ctx)
-	r.files = len(paths)
 	for _, p := range paths {
 		if st, err := os.Stat(p); err == nil {
 			r.bytesTotal += st.Size()
 		}
 	}
-	for i, p := range paths {
-		r.fileIndex = i
-		if err := r.loadFile(p); err != nil {
-			return r.fail(err)
-		}
-	}
-	return r.finish()
+	return r.each(len(paths), func(i int) error { return r.loadFile(paths[i]) })
 }
 
 // LoadReader loads one stream named name (used in errors and provenance) of
@@ -234,17 +227,25 @@ type Stream struct {
 // loads files.
 func (l *Loader) LoadStreams(ctx context.Context, streams []Stream) (Stats, error) {
 	r := l.newRun(ctx)
-	r.files = len(streams)
 	for _, st := range streams {
 		r.bytesTotal += st.Size
 	}
-	for i, st := range streams {
+	return r.each(len(streams), func(i int) error {
+		st := streams[i]
+		defer func() { r.bytesBefore += st.Size; r.counter = nil }()
+		return r.loadStream(st.R, input{name: st.Name, modTime: st.ModTime})
+	})
+}
+
+// each loads inputs 0 to n-1 in turn with load, as one load, and returns
+// what the load did.
+func (r *run) each(n int, load func(i int) error) (Stats, error) {
+	r.files = n
+	for i := range n {
 		r.fileIndex = i
-		if err := r.loadStream(st.R, input{name: st.Name, modTime: st.ModTime}); err != nil {
+		if err := load(i); err != nil {
 			return r.fail(err)
 		}
-		r.bytesBefore += st.Size
-		r.counter = nil
 	}
 	return r.finish()
 }
@@ -334,7 +335,7 @@ type where struct {
 }
 
 func (l *Loader) newRun(ctx context.Context) *run {
-	r := &run{l: l, ctx: ctx, start: time.Now(), markings: map[string]schema.TLP{}, scoIDs: map[string]string{}, scoSeen: map[uint64]struct{}{}}
+	r := &run{l: l, ctx: ctx, start: time.Now(), markings: map[string]schema.TLP{}, scoIDs: map[string]string{}, scoSeen: map[uint64]struct{}{}, lists: map[string]string{}}
 	if l.opts.Owner != "" && l.store.AnyDiscoverable() {
 		r.values = map[string]struct{}{}
 	}
@@ -421,9 +422,6 @@ func (r *run) loadStream(rd io.Reader, in input) error {
 		if first, seen := r.lists[id]; seen && first != in.name {
 			return r.badInput(&ingest.ObjectError{File: in.name, Index: -1, Offset: -1, Fatal: true, ID: id,
 				Err: fmt.Errorf("%w: %s was loaded as the same list (same source, same file name), and this file's container and indicators would replace that one's; give one of them another source or file name", ErrSameList, first)})
-		}
-		if r.lists == nil {
-			r.lists = map[string]string{}
 		}
 		r.lists[id] = in.name
 	}
