@@ -104,7 +104,7 @@ func startIndexer(s *Store, dir string) (*indexer, error) {
 func openIndex(s *Store, dir string) (*textindex.Index, error) {
 	ix, err := textindex.Open(dir, s.indexOptions())
 	if errors.Is(err, textindex.ErrCorrupt) {
-		s.log.Warn("search index is damaged; removing it to rebuild", "dir", dir, "err", err)
+		s.log.Warn("search index is damaged or of an older format; removing it to rebuild", "dir", dir, "err", err)
 		if err := textindex.Remove(dir); err != nil {
 			return nil, fmt.Errorf("remove damaged search index: %w", err)
 		}

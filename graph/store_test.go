@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -579,5 +580,56 @@ func TestIndicatorPatternLinksObservables(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestOlderSearchIndexIsRebuilt checks that a store whose search index was
+// written in an older format (one that kept "apt_turla" as one word)
+// rebuilds it when it opens, so that an upgrade finds what the new
+// analyzer finds.
+func TestOlderSearchIndexIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	s, err := graph.Open(dir, graph.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mal := graphtest.Object(t, map[string]any{
+		"type": "malware", "spec_version": "2.1", "id": "malware--6c1f3a52-8a47-4f6e-9c4e-0d1b2c3d4e5f",
+		"created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z",
+		"name": "apt_turla", "is_family": true,
+	})
+	graphtest.Put(t, s, graph.Meta{}, mal)
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(dir, "search", "textindex.json")
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.Replace(string(b), `"format":3`, `"format":2`, 1)
+	if old == string(b) {
+		t.Fatalf("%s does not record format 3: %s", meta, b)
+	}
+	if err := os.WriteFile(meta, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = graphtest.OpenWith(t, dir, graph.DefaultOptions())
+	if err := s.WaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(context.Background(), graph.System(), graph.SearchQuery{Text: "turla"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hits) != 1 {
+		t.Fatalf("search turla after the upgrade: %d hits, want the malware apt_turla", len(res.Hits))
+	}
+	b, err = os.ReadFile(meta)
+	if err != nil || !strings.Contains(string(b), `"format":3`) {
+		t.Errorf("rebuilt index meta: %s, %v", b, err)
 	}
 }

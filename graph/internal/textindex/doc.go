@@ -25,9 +25,10 @@
 // The mapping is static and lean, because indexing speed bounds how soon
 // new objects become searchable: nothing is stored, no term vectors (so no
 // phrase queries), no _all field, doc values only on the type field for
-// facets. Name and Text are analysed; Type, Class, Keywords, IPs and dates
-// are built as exact terms without going through bleve's analyzers or its
-// reflection-based mapper. Dates are a five-level trie of exact terms at
+// facets. Name and Text are analysed with TextAnalyzer, which splits words
+// at underscores as well (so "duke" finds Maltrail's apt_duke); Type,
+// Class, Keywords, IPs and dates are built as exact terms without going
+// through bleve's analyzers or its reflection-based mapper. Dates are a five-level trie of exact terms at
 // whole-second precision (see dateShifts) rather than bleve date fields,
 // which cost 16 terms per value. A Doc with no Name, Text, Keywords or IPs
 // (a relationship, a sighting without description) is applied as a delete

@@ -22,8 +22,9 @@ import (
 
 // formatVersion is the on-disk format of this package: the mapping, the
 // field names and the document encoding. An index of another version opens
-// with ErrCorrupt, so that the caller rebuilds it.
-const formatVersion = 2
+// with ErrCorrupt, so that the caller rebuilds it. Version 3 analyses Name
+// and Text with TextAnalyzer, which splits words at underscores.
+const formatVersion = 3
 
 // metaFile names the file, written last when an index is created, that
 // records the format version and the shard count.

@@ -12,9 +12,10 @@ type Options struct {
 	// shard did not raise throughput (see BenchmarkApply).
 	Shards int
 
-	// Analyzer is the bleve analyzer for Name and Text. Default "standard"
-	// (Unicode word segmentation, lower-casing, English stop words). It only
-	// takes effect when the index is created.
+	// Analyzer is the bleve analyzer for Name and Text. Default TextAnalyzer
+	// (Unicode word segmentation that also splits at underscores,
+	// lower-casing, English stop words). It only takes effect when the
+	// index is created.
 	Analyzer string
 
 	// IndexBare makes Apply index documents that carry no Name, Text,
@@ -86,7 +87,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Shards:         1,
-		Analyzer:       "standard",
+		Analyzer:       TextAnalyzer,
 		PersisterNap:   time.Second,
 		CloseTimeout:   30 * time.Second,
 		SearchTimeout:  10 * time.Second,

@@ -673,3 +673,50 @@ func TestCloseSkipsPersisterNap(t *testing.T) {
 		mustDo(t, ix.Close())
 	}
 }
+
+// TestUnderscoreSplitsWords checks that names joined by underscores, as
+// Maltrail names its trail lists, are found by their parts.
+func TestUnderscoreSplitsWords(t *testing.T) {
+	ix, _ := openTest(t, testOptions())
+	docs := []Doc{
+		{ID: 1, Type: "malware", Name: "apt_duke", Keywords: []string{"apt_duke"}, Text: []string{"The Dukes, CozyDuke"}},
+		{ID: 2, Type: "malware", Name: "android_anubis"},
+		{ID: 3, Type: "intrusion-set", Name: "APT29", Text: []string{"also known as Cozy Bear"}},
+		{ID: 4, Type: "indicator", Name: "/rainloop/forecast", Text: []string{"Listed in Maltrail's apt_turla trails."}},
+	}
+	mustDo(t, ix.Apply(docs, nil, 4))
+	for _, tc := range []struct {
+		text  string
+		want  []uint64
+		first uint64
+	}{
+		{"duke", []uint64{1}, 1},
+		{"apt_duke", []uint64{1}, 1},
+		{"APT_DUKE", []uint64{1}, 1},
+		{"anubis", []uint64{2}, 2},
+		{"android anubis", []uint64{2}, 2},
+		{"turla", []uint64{4}, 4},
+		{"name:duke", []uint64{1}, 1},
+		{"cozy", []uint64{3}, 3},
+	} {
+		r, err := ix.Search(context.Background(), Query{Text: tc.text})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", tc.text, err)
+		}
+		if got := sorted(ids(r)); !slices.Equal(got, tc.want) || r.Hits[0].ID != tc.first {
+			t.Errorf("Search(%q) = %v, want %v with %d first", tc.text, ids(r), tc.want, tc.first)
+		}
+	}
+}
+
+func TestUnderscoreFilterLeavesInputAlone(t *testing.T) {
+	in := []byte("apt_duke_2")
+	out := underscoreFilter{}.Filter(in)
+	if string(out) != "apt duke 2" || string(in) != "apt_duke_2" {
+		t.Errorf("Filter(apt_duke_2) = %q, input now %q", out, in)
+	}
+	plain := []byte("no underscore")
+	if out := (underscoreFilter{}).Filter(plain); &out[0] != &plain[0] {
+		t.Error("Filter copied an input without underscores")
+	}
+}
