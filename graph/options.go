@@ -30,7 +30,23 @@ type Options struct {
 	// EncryptionKeyEnv names an environment variable holding the key, hex or
 	// base64 encoded. Used when EncryptionKeyFile is empty. Default empty.
 	EncryptionKeyEnv string
-	// BlockCacheSize is Badger's block cache in bytes. Default 64 MiB.
+	// CompressTables compresses Badger's tables (the LSM tree of keys and
+	// small values) with Snappy. Default false: uncompressed tables are
+	// read straight from their memory map, while compressed ones are
+	// decoded block by block into a block cache of BlockCacheSize. That
+	// cache was most of what the garbage collector had to mark under API
+	// load (tens of thousands of cached blocks), and decoding cost CPU on
+	// every miss. Measured with verband bench at one million objects, off
+	// against on: 13% less CPU to load, 2-hop reads 30% faster in process,
+	// and the mark phase under 3,000 API requests/s at 10 ms instead of
+	// 32; the tables take 335 MB instead of 181 MB (the whole store about
+	// 1.0 GB instead of 0.9 GB). It applies to tables written from then
+	// on: a store with tables compressed earlier reads them through the
+	// block cache until compactions rewrite them.
+	CompressTables bool
+	// BlockCacheSize is Badger's block cache in bytes, used when tables are
+	// compressed (CompressTables, or tables of an older store) or encrypted.
+	// Default 64 MiB.
 	BlockCacheSize int64
 	// IndexCacheSize is Badger's table index cache in bytes; required (and
 	// defaulted to 64 MiB) when encryption is on. Default 0: indexes in memory.

@@ -1,9 +1,11 @@
 package graph
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // ID is a node's internal id. IDs come from a leased, persisted sequence;
@@ -112,23 +115,26 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ValueLogFileSize > 0 {
 		bopts = bopts.WithValueLogFileSize(opts.ValueLogFileSize)
 	}
-	if opts.BlockCacheSize > 0 {
-		bopts = bopts.WithBlockCacheSize(opts.BlockCacheSize)
+	// Badger decodes compressed and encrypted blocks into its block cache;
+	// uncompressed, unencrypted tables are read from their memory map and
+	// need none (see Options.CompressTables).
+	cacheSize := cmp.Or(max(opts.BlockCacheSize, 0), DefaultOptions().BlockCacheSize)
+	bopts = bopts.WithCompression(options.None).WithBlockCacheSize(0)
+	if opts.CompressTables {
+		bopts = bopts.WithCompression(options.Snappy)
 	}
-	if opts.MemTableSize > 0 {
-		bopts = bopts.WithMemTableSize(opts.MemTableSize)
-	}
-	if opts.NumMemtables > 0 {
-		bopts = bopts.WithNumMemtables(opts.NumMemtables)
-	}
-	if opts.IndexCacheSize > 0 {
-		bopts = bopts.WithIndexCacheSize(opts.IndexCacheSize)
-	}
-	if key != nil {
-		bopts = bopts.WithEncryptionKey(key)
-		if opts.IndexCacheSize == 0 {
-			bopts = bopts.WithIndexCacheSize(64 << 20)
-		}
+	if opts.CompressTables || key != nil {
+		bopts = bopts.WithBlockCacheSize(cacheSize)
+	} else if n, err := compressedTables(bopts); err != nil {
+		// Badger reports a damaged manifest itself; the cache is safe.
+		opts.Logger.Warn("cannot tell whether the store holds compressed tables; using a block cache", "err", err)
+		bopts = bopts.WithBlockCacheSize(cacheSize)
+	} else if n > 0 {
+		// Tables compressed by an earlier version: without a cache every
+		// read of theirs would decode a block anew.
+		opts.Logger.Info("the store holds tables compressed by an earlier version; reading them through a block cache until compactions rewrite them",
+			"tables", n, "block_cache_bytes", cacheSize)
+		bopts = bopts.WithBlockCacheSize(cacheSize)
 	}
 	db, err := openBadger(bopts, opts.Logger)
 	if err != nil {
@@ -164,6 +170,30 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.gc = startPeriodic(opts.ValueLogGCInterval, s.collectValueLogNow)
 	}
 	return s, nil
+}
+
+// compressedTables counts the tables that Badger's manifest lists as
+// compressed, without opening the database.
+func compressedTables(bopts badger.Options) (int, error) {
+	f, err := os.Open(filepath.Join(bopts.Dir, badger.ManifestFilename))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read badger manifest: %w", err)
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, bopts.ExternalMagicVersion, bopts)
+	if err != nil {
+		return 0, fmt.Errorf("read badger manifest: %w", err)
+	}
+	n := 0
+	for _, t := range m.Tables {
+		if t.Compression != options.None {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // openBadger opens Badger, repairing one known crash artefact first: when

@@ -1,13 +1,16 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -631,5 +634,56 @@ func TestOlderSearchIndexIsRebuilt(t *testing.T) {
 	b, err = os.ReadFile(meta)
 	if err != nil || !strings.Contains(string(b), `"format":3`) {
 		t.Errorf("rebuilt index meta: %s, %v", b, err)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCompressedTablesStayReadable checks the upgrade from compressed
+// tables: a store whose tables an earlier version compressed opens with a
+// block cache for them and reads everything, while a store written
+// uncompressed opens without one.
+func TestCompressedTablesStayReadable(t *testing.T) {
+	const notice = "compressed by an earlier version"
+	for _, compressed := range []bool{true, false} {
+		dir := t.TempDir()
+		opts := graph.DefaultOptions()
+		opts.CompressTables = compressed
+		s, err := graph.Open(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		graphtest.Load(t, s, graphtest.Fixture(t))
+		if err := s.Close(); err != nil { // flushes the memtable into a table
+			t.Fatal(err)
+		}
+		var log lockedBuffer
+		opts = graph.DefaultOptions()
+		opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+		s = graphtest.OpenWith(t, dir, opts)
+		if got := strings.Contains(log.String(), notice); got != compressed {
+			t.Errorf("compressed tables %v: block cache notice %v; log:\n%s", compressed, got, log.String())
+		}
+		view(t, s, graph.Viewer{Org: graphtest.OrgA}, func(tx *graph.Tx) error {
+			mustLookup(t, tx, ids.Malware)
+			mustLookup(t, tx, ids.IP)
+			return nil
+		})
 	}
 }

@@ -21,11 +21,15 @@ import (
 // twice its live size between collections; with it the collector works
 // harder as the limit nears. Resident memory is this heap plus the pages of
 // Badger's and bleve's memory-mapped files that the process touched (about
-// 0.9 GiB after a million-object load, most of it the value log written
-// through its mapping), so 640 MiB keeps such a load near 1.4 GiB of RSS.
-// Measured with verband bench at one million objects: 1.44 GiB and 125 CPU
-// seconds at 640 MiB, 1.62 GiB and 114 at 800 MiB.
-const defaultMemoryLimit = 640 << 20
+// 0.9 GiB after a million-object load: the value log written through its
+// mapping, 540 MB, and the tables, 300 MB, sampled from /proc/PID/smaps),
+// so 560 MiB keeps such a load under 1.5 GiB of RSS. Measured with verband
+// bench at one million objects, in one sitting: 1.46 GiB and 126 CPU
+// seconds at 560 MiB, 1.48 GiB and 126 at 576 MiB; before the tables were
+// left uncompressed (graph.Options.CompressTables), 1.40 GiB and 136 CPU
+// seconds at 640 MiB. An earlier sitting gave 1.44 GiB and 125 CPU seconds
+// at 640 MiB, 1.62 GiB and 114 at 800 MiB, with compressed tables.
+const defaultMemoryLimit = 560 << 20
 
 // extraProcs is how many Go processors the commands that answer requests
 // (serve, demo and bench api) run beyond the runtime's default (the CPUs
