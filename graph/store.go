@@ -115,6 +115,21 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ValueLogFileSize > 0 {
 		bopts = bopts.WithValueLogFileSize(opts.ValueLogFileSize)
 	}
+	if opts.MemTableSize > 0 {
+		bopts = bopts.WithMemTableSize(opts.MemTableSize)
+	}
+	if opts.NumMemtables > 0 {
+		bopts = bopts.WithNumMemtables(opts.NumMemtables)
+	}
+	if opts.IndexCacheSize > 0 {
+		bopts = bopts.WithIndexCacheSize(opts.IndexCacheSize)
+	}
+	if key != nil {
+		bopts = bopts.WithEncryptionKey(key)
+		if opts.IndexCacheSize == 0 {
+			bopts = bopts.WithIndexCacheSize(64 << 20)
+		}
+	}
 	// Badger decodes compressed and encrypted blocks into its block cache;
 	// uncompressed, unencrypted tables are read from their memory map and
 	// need none (see Options.CompressTables).

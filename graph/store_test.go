@@ -402,6 +402,22 @@ func TestEncryptionAtRest(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// No file of the graph or the audit log holds a STIX id in clear.
+	for _, sub := range []string{"badger", "audit"} {
+		files, err := filepath.Glob(filepath.Join(dir, sub, "*"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("files of %s: %v, %v", sub, files, err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(ids.Malware)) {
+				t.Errorf("%s holds %s in clear", f, ids.Malware)
+			}
+		}
+	}
 	if _, err := graph.Open(dir, graph.DefaultOptions()); err == nil {
 		t.Fatal("encrypted store opened without its key")
 	}
