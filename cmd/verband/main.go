@@ -23,13 +23,14 @@ import (
 // Badger's and bleve's memory-mapped files that the process touched (about
 // 0.9 GiB after a million-object load: the value log written through its
 // mapping, 540 MB, and the tables, 300 MB, sampled from /proc/PID/smaps),
-// so 560 MiB keeps such a load under 1.5 GiB of RSS. Measured with verband
-// bench at one million objects, in one sitting: 1.46 GiB and 126 CPU
-// seconds at 560 MiB, 1.48 GiB and 126 at 576 MiB; before the tables were
-// left uncompressed (graph.Options.CompressTables), 1.40 GiB and 136 CPU
-// seconds at 640 MiB. An earlier sitting gave 1.44 GiB and 125 CPU seconds
-// at 640 MiB, 1.62 GiB and 114 at 800 MiB, with compressed tables.
-const defaultMemoryLimit = 560 << 20
+// so 544 MiB keeps such a load under 1.5 GiB of RSS. Measured with verband
+// bench at one million objects (peak RSS, CPU seconds of the load): 1.41
+// GiB and 120 s at 512 MiB, 1.47 GiB and 111 s at 544 MiB, 1.45 to 1.49
+// GiB and 111 s at 560 MiB (three runs), 1.48 GiB and 126 s at 576 MiB in
+// a slower hour. Before the tables were left uncompressed
+// (graph.Options.CompressTables), 640 MiB gave 1.40 to 1.44 GiB and 125 to
+// 136 s, and 800 MiB 1.62 GiB and 114 s.
+const defaultMemoryLimit = 544 << 20
 
 // extraProcs is how many Go processors the commands that answer requests
 // (serve, demo and bench api) run beyond the runtime's default (the CPUs
