@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -653,24 +652,6 @@ func TestOlderSearchIndexIsRebuilt(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestCompressedTablesStayReadable checks the upgrade from compressed
 // tables: a store whose tables an earlier version compressed opens with a
 // block cache for them and reads everything, while a store written
@@ -689,7 +670,7 @@ func TestCompressedTablesStayReadable(t *testing.T) {
 		if err := s.Close(); err != nil { // flushes the memtable into a table
 			t.Fatal(err)
 		}
-		var log lockedBuffer
+		var log graphtest.SyncBuffer
 		opts = graph.DefaultOptions()
 		opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
 		s = graphtest.OpenWith(t, dir, opts)

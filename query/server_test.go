@@ -1,14 +1,12 @@
 package query_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,28 +14,10 @@ import (
 	"github.com/verband-cti/verband/query"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestServerHealth(t *testing.T) {
 	store := graphtest.Open(t)
 	graphtest.Load(t, store, graphtest.Fixture(t))
-	var logs syncBuffer
+	var logs graphtest.SyncBuffer
 	srv := query.NewServer(store, query.ServerOptions{
 		Addr:   "127.0.0.1:0",
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

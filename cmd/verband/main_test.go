@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/verband-cti/verband/graph/graphtest"
 )
 
 const (
@@ -258,24 +260,6 @@ func TestHelp(t *testing.T) {
 	contains(t, "help", r.stdout, "ingest", "search", "neighbours", "check", "demo", "--data-dir", "--json")
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	ok(t, dir, "ingest", actorFile)
@@ -298,8 +282,8 @@ func TestServe(t *testing.T) {
 // server is a "verband serve" the test runs in-process.
 type server struct {
 	url  string
-	log  *syncBuffer // stderr: the structured log
-	stop func() int  // stops it (once) and returns its exit status
+	log  *graphtest.SyncBuffer // stderr: the structured log
+	stop func() int            // stops it (once) and returns its exit status
 }
 
 // serve starts "verband serve" over dir on a loopback port, with more
@@ -308,8 +292,8 @@ type server struct {
 func serve(t *testing.T, dir string, flags ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	srv := &server{log: &syncBuffer{}}
+	var out graphtest.SyncBuffer
+	srv := &server{log: &graphtest.SyncBuffer{}}
 	done := make(chan int, 1)
 	args := append([]string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0"}, flags...)
 	go func() { done <- run(ctx, args, &out, srv.log) }()

@@ -11,7 +11,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -158,23 +157,6 @@ func TestSampleWalksStopAtAuthors(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // runDemo runs the demo until stop returns, calling it with the server's
 // URL and the banner printed so far (all of it but the goodbye), and
 // returns the whole banner.
@@ -182,7 +164,7 @@ func runDemo(t *testing.T, noShared bool, stop func(url, banner string)) string 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out graphtest.SyncBuffer
 	urls := make(chan string, 1)
 	opts := graph.DefaultOptions()
 	opts.SyncWrites = false
