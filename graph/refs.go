@@ -117,7 +117,7 @@ func (c *refCache) get(id ID) (stixID string, typ sym, ok bool) {
 
 // put caches the STIX id and type symbol of node id.
 func (c *refCache) put(id ID, stixID string, typ sym) {
-	if len(stixID) > refMaxID {
+	if len(stixID) == 0 || len(stixID) > refMaxID {
 		return
 	}
 	sh := c.shard(id)
