@@ -109,6 +109,41 @@ type pathSearch struct {
 	// slice of their own grows; it comes from arenas and goes back there
 	// when kShortest returns, since no edge it holds outlives the search.
 	arena *[]graph.Edge
+	// sides are the two ends of shortest's search (see pathSide); like
+	// the arena, they come from a pool and go back when kShortest returns.
+	sides *[2]pathSide
+}
+
+// sidePools recycles the search sides of path searches.
+var sidePools = sync.Pool{New: func() any { return new([2]pathSide) }}
+
+// pathSide is one end of a bidirectional search in shortest: how each
+// node reached was reached, and the frontier. A pathSearch keeps two and
+// reuses their memory across the spur searches of Yen's algorithm, which
+// call shortest again and again.
+type pathSide struct {
+	parent         map[graph.ID]pathVia
+	frontier, next []graph.ID
+	depth          int
+	backward       bool
+}
+
+// pathVia is how a search reached a node: from prev along e.
+type pathVia struct {
+	prev graph.ID
+	e    graph.Edge
+}
+
+// reset starts the side afresh at start.
+func (s *pathSide) reset(start graph.ID, backward bool) {
+	if s.parent == nil {
+		s.parent = map[graph.ID]pathVia{}
+	} else {
+		clear(s.parent)
+	}
+	s.parent[start] = pathVia{}
+	s.frontier = append(s.frontier[:0], start)
+	s.depth, s.backward = 0, backward
 }
 
 // arenas recycles the edge arenas of path searches.
@@ -202,18 +237,12 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 	if src == dst {
 		return path{nodes: []graph.ID{src}}, true, nil
 	}
-	type via struct {
-		prev graph.ID
-		e    graph.Edge
+	if ps.sides == nil {
+		ps.sides = sidePools.Get().(*[2]pathSide)
 	}
-	type side struct {
-		parent   map[graph.ID]via
-		frontier []graph.ID
-		depth    int
-		backward bool
-	}
-	fwd := &side{parent: map[graph.ID]via{src: {}}, frontier: []graph.ID{src}}
-	bwd := &side{parent: map[graph.ID]via{dst: {}}, frontier: []graph.ID{dst}, backward: true}
+	fwd, bwd := &ps.sides[0], &ps.sides[1]
+	fwd.reset(src, false)
+	bwd.reset(dst, true)
 	meet := graph.ID(0)
 	for meet == 0 && fwd.depth+bwd.depth < maxLen && len(fwd.frontier) > 0 && len(bwd.frontier) > 0 {
 		this, other := fwd, bwd
@@ -223,7 +252,7 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 		// On the last level the nodes reached lead nowhere further: only a
 		// meeting counts, so they are neither remembered nor queued.
 		last := fwd.depth+bwd.depth+1 == maxLen
-		var next []graph.ID
+		next := this.next[:0]
 		for _, id := range this.frontier {
 			es, err := ps.edges(id, this.backward)
 			if err != nil {
@@ -238,12 +267,12 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 					continue
 				}
 				if _, ok := other.parent[o]; ok {
-					this.parent[o] = via{prev: id, e: e}
+					this.parent[o] = pathVia{prev: id, e: e}
 					meet = o
 					break
 				}
 				if !last {
-					this.parent[o] = via{prev: id, e: e}
+					this.parent[o] = pathVia{prev: id, e: e}
 					next = append(next, o)
 				}
 			}
@@ -251,7 +280,7 @@ func (ps *pathSearch) shortest(src, dst graph.ID, maxLen int, noNode map[graph.I
 				break
 			}
 		}
-		this.frontier = next
+		this.frontier, this.next = next, this.frontier
 		this.depth++
 	}
 	if meet == 0 {
@@ -329,14 +358,19 @@ func (ps *pathSearch) kShortest(src, dst graph.ID, maxLen, k int) ([]path, error
 	return found, nil
 }
 
-// release gives the edge arena back; the paths found hold copies of their
-// edges. The edges left in it are not cleared: they hold nothing but ids
-// and edge type names, which the store's symbol table holds for good.
+// release gives the edge arena and the search sides back; the paths found
+// hold copies of their edges. Neither is cleared here (the sides are when
+// next used): they hold nothing but ids and edge type names, which the
+// store's symbol table holds for good.
 func (ps *pathSearch) release() {
 	if ps.arena != nil {
 		*ps.arena = (*ps.arena)[:0]
 		arenas.Put(ps.arena)
 		ps.arena, ps.adj = nil, nil
+	}
+	if ps.sides != nil {
+		sidePools.Put(ps.sides)
+		ps.sides = nil
 	}
 }
 
