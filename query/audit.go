@@ -143,7 +143,8 @@ func httpArgs(r *http.Request) json.RawMessage {
 func audited(store *graph.Store, log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &AuditRecord{op: "http", args: httpArgs(r), ids: map[string]struct{}{}}
-		bw := &heldResponse{header: http.Header{}}
+		bw := &heldResponse{header: http.Header{}, body: heldBodies.Get().(*bytes.Buffer)}
+		defer bw.release()
 		h.ServeHTTP(bw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)))
 		if bw.status == 0 {
 			bw.status = http.StatusOK
@@ -164,7 +165,24 @@ func audited(store *graph.Store, log *slog.Logger, h http.Handler) http.Handler 
 type heldResponse struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer
+}
+
+// heldBodies recycles the buffers of held answers, which every request
+// through the API fills.
+var heldBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxHeldBody is the largest buffer kept for reuse, so that one huge answer
+// does not stay in memory.
+const maxHeldBody = 1 << 20
+
+// release gives the body buffer back once the answer is sent.
+func (h *heldResponse) release() {
+	if h.body.Cap() <= maxHeldBody {
+		h.body.Reset()
+		heldBodies.Put(h.body)
+	}
+	h.body = nil
 }
 
 func (h *heldResponse) Header() http.Header { return h.header }
