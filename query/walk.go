@@ -134,10 +134,16 @@ type pathVia struct {
 	e    graph.Edge
 }
 
+// pathSideKeep is the most nodes a side's last search may have reached for
+// its memory to be reused. Clearing a map costs its capacity, which only
+// grows, so the map of a search through a hub is dropped rather than
+// cleared for every search after it in the pool.
+const pathSideKeep = 1 << 12
+
 // reset starts the side afresh at start.
 func (s *pathSide) reset(start graph.ID, backward bool) {
-	if s.parent == nil {
-		s.parent = map[graph.ID]pathVia{}
+	if s.parent == nil || len(s.parent) > pathSideKeep {
+		*s = pathSide{parent: map[graph.ID]pathVia{}}
 	} else {
 		clear(s.parent)
 	}
