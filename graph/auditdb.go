@@ -98,7 +98,7 @@ func (s *Store) openAuditDB(key []byte) error {
 	}
 	strict := s.opts.AuditFlushInterval <= 0
 	bopts := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{s.log}).
+		WithLogger(badgerLogger{s.log.With("db", "audit")}).
 		WithSyncWrites(s.opts.SyncWrites && strict).
 		WithReadOnly(s.opts.ReadOnly).
 		WithDetectConflicts(false).
