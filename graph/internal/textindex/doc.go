@@ -28,9 +28,9 @@
 // facets. Name and Text are analysed with TextAnalyzer, which splits words
 // at underscores as well (so "duke" finds Maltrail's apt_duke); Type,
 // Class, Keywords, IPs and dates are built as exact terms without going
-// through bleve's analyzers or its reflection-based mapper. Dates are a five-level trie of exact terms at
-// whole-second precision (see dateShifts) rather than bleve date fields,
-// which cost 16 terms per value. A Doc with no Name, Text, Keywords or IPs
+// through bleve's analyzers or its reflection-based mapper. Dates are a
+// five-level trie of exact terms at whole-second precision (see
+// dateShifts) rather than bleve date fields, which cost 16 terms per value. A Doc with no Name, Text, Keywords or IPs
 // (a relationship, a sighting without description) is applied as a delete
 // unless Options.IndexBare is set. Documents need not carry their STIX ids:
 // with Options.ResolveID a query that is a STIX id matches the document of
