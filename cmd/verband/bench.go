@@ -127,8 +127,10 @@ The JSON result holds, for each run, the request rate, latency percentiles
 per operation and overall and the errors, then the mix and the targets with
 the figure each was judged on and pass or fail. Client and server share one
 process and its processors, two more than the CPUs as with serve (GOMAXPROCS
-in the environment overrides; "gomaxprocs" in the JSON says how many). Progress
-goes to stderr.`,
+in the environment overrides; "gomaxprocs" in the JSON says how many). So that
+the clients take little of them, each client keeps one connection and writes
+its requests and reads the answers itself, without http.Transport's
+goroutines. Progress goes to stderr.`,
 		Example: `  verband bench api --objects 1000000 --duration 30s --out /tmp/api-1m.json
   verband bench api --dir /var/tmp/bench-1m --objects 1000000 --mix neighbours=1 --clients 1`,
 		Args: cobra.NoArgs,

@@ -9,8 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -156,8 +156,8 @@ type APIResult struct {
 	Optimize *APIOptimize `json:"optimize,omitempty"`
 	// Viewer is the organization of the analyst token the clients use.
 	Viewer string `json:"viewer"`
-	// Clients is the number of concurrent clients, each with keep-alive
-	// connections.
+	// Clients is the number of concurrent clients, each with a keep-alive
+	// connection of its own.
 	Clients int `json:"clients"`
 	// WarmupSeconds is the untimed warm-up.
 	WarmupSeconds float64 `json:"warmup_seconds"`
@@ -360,7 +360,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		NumCPU:     runtime.NumCPU(),
 		Setup: fmt.Sprintf("client and server in one process sharing GOMAXPROCS=%d (%d CPUs): "+
-			"the real query.Server on a loopback port, GraphQL over HTTP/1.1 keep-alive connections", runtime.GOMAXPROCS(0), runtime.NumCPU()),
+			"the real query.Server on a loopback port, GraphQL over HTTP/1.1, one keep-alive connection per client", runtime.GOMAXPROCS(0), runtime.NumCPU()),
 		Seed:    opts.Seed,
 		Objects: opts.Objects,
 		Viewer:  viewer.Org,
@@ -416,17 +416,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 		}
 	}()
 
-	transport := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * opts.Clients,
-		MaxIdleConnsPerHost: 2 * opts.Clients,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	defer transport.CloseIdleConnections()
 	lg := &loadGen{
-		client:  &http.Client{Transport: transport, Timeout: 30 * time.Second},
 		url:     srv.URL() + "/graphql",
 		auth:    "Bearer " + secret,
 		samples: samples,
@@ -708,7 +698,6 @@ func replaySamples(ctx context.Context, src Source, size int, seed uint64) (*Sam
 
 // loadGen sends the request mix.
 type loadGen struct {
-	client  *http.Client
 	url     string
 	auth    string
 	samples *Samples
@@ -764,6 +753,8 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(c)+1))
 			var buf bytes.Buffer
+			conn := newAPIConn(lg.addr(), requestTimeout)
+			defer conn.Close()
 			due := began.Add(interval * time.Duration(c) / time.Duration(clients))
 			for ctx.Err() == nil {
 				var start time.Time // the closed loop times from sending
@@ -796,7 +787,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 						break
 					}
 				}
-				o := lg.do(ctx, op, rng, &buf, start)
+				o := lg.do(ctx, conn, op, rng, &buf, start)
 				if ctx.Err() != nil {
 					// Interrupted: the request is neither a success nor a
 					// failure of the server.
@@ -865,9 +856,24 @@ func gcCycles() uint64 {
 	return m[0].Value.Uint64()
 }
 
-// do sends one request of operation op with arguments drawn by rng. Its
-// latency counts from start, or from sending it when start is zero.
-func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Buffer, start time.Time) outcome {
+// requestTimeout is how long a request of the load generator may take,
+// from sending it to the last byte of its answer.
+const requestTimeout = 30 * time.Second
+
+// addr returns the host and port of the server.
+func (lg *loadGen) addr() string {
+	u, err := url.Parse(lg.url)
+	if err != nil {
+		// The URL comes from query.Server.URL.
+		panic(fmt.Sprintf("api bench: server URL %q: %v", lg.url, err))
+	}
+	return u.Host
+}
+
+// do sends one request of operation op with arguments drawn by rng over
+// conn. Its latency counts from start, or from sending it when start is
+// zero.
+func (lg *loadGen) do(ctx context.Context, conn *apiConn, op int, rng *rand.Rand, buf *bytes.Buffer, start time.Time) outcome {
 	sm := lg.samples
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	var doc string
@@ -904,26 +910,23 @@ func (lg *loadGen) do(ctx context.Context, op int, rng *rand.Rand, buf *bytes.Bu
 	if t0.IsZero() {
 		t0 = time.Now()
 	}
-	resp, err := lg.client.Do(req)
-	if err != nil {
-		o.latency = time.Since(t0)
-		o.errKind, o.errMsg = "transport", err.Error()
-		return o
-	}
 	buf.Reset()
-	_, err = buf.ReadFrom(resp.Body)
-	resp.Body.Close()
+	status, statusLine, err := conn.roundTrip(ctx, req, buf)
 	// The latency ends with the last byte of the answer; decoding it is
 	// the client's work.
 	o.latency = time.Since(t0)
+	if err != nil {
+		o.errKind, o.errMsg = "transport", err.Error()
+		return o
+	}
 	var r gqlResponse
-	if err == nil && resp.StatusCode == http.StatusOK {
+	if status == http.StatusOK {
 		err = json.Unmarshal(buf.Bytes(), &r)
 	}
 	o.bytes = buf.Len()
 	switch {
-	case resp.StatusCode != http.StatusOK:
-		o.errKind, o.errMsg = "http", fmt.Sprintf("%s: %.200s", resp.Status, buf.Bytes())
+	case status != http.StatusOK:
+		o.errKind, o.errMsg = "http", fmt.Sprintf("%s: %.200s", statusLine, buf.Bytes())
 	case err != nil:
 		o.errKind, o.errMsg = "decode", err.Error()
 	case len(r.Errors) > 0:
