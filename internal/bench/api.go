@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -417,6 +416,7 @@ func RunAPI(ctx context.Context, opts APIOptions) (*APIResult, error) {
 	}()
 
 	lg := &loadGen{
+		host:    srv.Addr().String(),
 		url:     srv.URL() + "/graphql",
 		auth:    "Bearer " + secret,
 		samples: samples,
@@ -698,6 +698,7 @@ func replaySamples(ctx context.Context, src Source, size int, seed uint64) (*Sam
 
 // loadGen sends the request mix.
 type loadGen struct {
+	host    string // the server's host:port
 	url     string
 	auth    string
 	samples *Samples
@@ -753,7 +754,7 @@ func (lg *loadGen) run(ctx context.Context, clients int, seed uint64, limit int,
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(c)+1))
 			var buf bytes.Buffer
-			conn := newAPIConn(lg.addr(), requestTimeout)
+			conn := newAPIConn(lg.host, requestTimeout)
 			defer conn.Close()
 			due := began.Add(interval * time.Duration(c) / time.Duration(clients))
 			for ctx.Err() == nil {
@@ -859,16 +860,6 @@ func gcCycles() uint64 {
 // requestTimeout is how long a request of the load generator may take,
 // from sending it to the last byte of its answer.
 const requestTimeout = 30 * time.Second
-
-// addr returns the host and port of the server.
-func (lg *loadGen) addr() string {
-	u, err := url.Parse(lg.url)
-	if err != nil {
-		// The URL comes from query.Server.URL.
-		panic(fmt.Sprintf("api bench: server URL %q: %v", lg.url, err))
-	}
-	return u.Host
-}
 
 // do sends one request of operation op with arguments drawn by rng over
 // conn. Its latency counts from start, or from sending it when start is
