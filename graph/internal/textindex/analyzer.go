@@ -59,13 +59,8 @@ type underscoreFilter struct{}
 // Filter implements analysis.CharFilter. It returns input itself when there
 // is no underscore, and otherwise a copy: input belongs to the document.
 func (underscoreFilter) Filter(input []byte) []byte {
-	i := bytes.IndexByte(input, '_')
-	if i < 0 {
+	if bytes.IndexByte(input, '_') < 0 {
 		return input
 	}
-	out := bytes.Clone(input)
-	for ; i >= 0; i = bytes.IndexByte(out, '_') {
-		out[i] = ' '
-	}
-	return out
+	return bytes.ReplaceAll(input, []byte{'_'}, []byte{' '})
 }
