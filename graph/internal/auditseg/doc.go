@@ -1,5 +1,5 @@
 // Package auditseg is an append-only log of numbered records in segment
-// files, written with pwrite and flushed with fdatasync. It is meant to
+// files, written with pwrite and flushed with fsync. It is meant to
 // hold the store's audit log outside Badger.
 //
 // Why a log of its own: every API request appends an audit entry, and at
@@ -40,8 +40,14 @@
 // process that opens it (the store holds Badger's lock on its data
 // directory for as long as it is open).
 //
+// Each segment has an index (index.go) of the records by organization,
+// with the bounds of their times, so that Find reads only the records of
+// one organization, and skips the segments outside a time window.
+//
 // Status: the package is complete for appending, reading by sequence
-// number in both directions, dropping old segments and recovering the
-// tail. The store does not use it yet; see the issue note for what remains
-// (an index by organization and by time, and moving the audit log over).
+// number, organization and time in both directions, dropping old segments
+// and recovering the tail. The store does not use it yet: moving the audit
+// log into it (its head, base, pruning, verification and the migration of
+// existing logs out of Badger) is the next step, described in the issue
+// note.
 package auditseg

@@ -66,6 +66,7 @@ type Log struct {
 	segs    []segment  // ascending by first; the last one grows
 	f       *os.File   // the last segment, open for writing
 	size    int64      // bytes in the last segment
+	idx     *segIndex  // the last segment's index
 	next    uint64     // sequence number of the next record; 0 while empty
 	buf     []byte     // frames being written
 	dirty   bool       // appended since the last Sync
@@ -94,7 +95,13 @@ func Open(dir string, opts Options) (*Log, Recovery, error) {
 	if l.segs, err = listSegments(dir); err != nil {
 		return nil, rec, fmt.Errorf("open audit segments in %s: %w", dir, err)
 	}
+	if tmps, err := filepath.Glob(filepath.Join(dir, "*"+tmpExt)); err == nil {
+		for _, t := range tmps {
+			os.Remove(t) // an index a crash left half-written; rebuilt when read
+		}
+	}
 	if len(l.segs) == 0 {
+		l.idx = newSegIndex()
 		return l, rec, nil
 	}
 	last := l.segs[len(l.segs)-1]
@@ -152,8 +159,10 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 		return rec, fmt.Errorf("recover %s: %w", last.name, err)
 	}
 	r := frameReader{r: bufio.NewReaderSize(io.NewSectionReader(l.f, 0, st.Size()), 1<<20), want: last.first}
+	l.idx = newSegIndex()
 	for {
-		_, err := r.next()
+		off := r.off
+		body, err := r.next()
 		if err == io.EOF {
 			break
 		}
@@ -166,6 +175,11 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 			rec.Reason = err.Error()
 			break
 		}
+		x, err := decodeBody(body, l.seal)
+		if err != nil {
+			return rec, fmt.Errorf("recover %s: %w", last.name, err)
+		}
+		l.idx.add(x.Seq, off, x.Time.UnixNano(), x.Orgs)
 	}
 	l.size, l.next = r.off, r.want
 	if r.off < st.Size() {
@@ -267,8 +281,10 @@ func (l *Log) Append(recs ...Record) error {
 	}
 	// The frames go out in runs, one for each segment they fall in.
 	buf, run, start := l.buf[:0], 0, 0
+	offs := make([]int, len(recs)+1) // where each frame starts in buf
 	for i := range recs {
 		before := len(buf)
+		offs[i] = before
 		var err error
 		if buf, err = appendRecord(buf, &recs[i], l.seal); err != nil {
 			return fmt.Errorf("append audit record: %w", err)
@@ -277,7 +293,7 @@ func (l *Log) Append(recs ...Record) error {
 		if l.f != nil && (used <= l.max || l.size+int64(before-run) == 0) {
 			continue // it fits, or it is the first of an empty segment
 		}
-		if err := l.write(buf[run:before], recs[start:i]); err != nil {
+		if err := l.write(buf[run:before], recs[start:i], offs[start:i], run); err != nil {
 			return err
 		}
 		if err := l.startSegment(recs[i].Seq); err != nil {
@@ -288,11 +304,12 @@ func (l *Log) Append(recs ...Record) error {
 	if cap(buf) <= maxKeptBuffer {
 		l.buf = buf[:0]
 	}
-	return l.write(buf[run:], recs[start:])
+	return l.write(buf[run:], recs[start:], offs[start:len(recs)], run)
 }
 
-// write writes the frames of recs at the end of the last segment.
-func (l *Log) write(frames []byte, recs []Record) error {
+// write writes the frames of recs at the end of the last segment; offs
+// are where they start in the buffer whose bytes from base on are frames.
+func (l *Log) write(frames []byte, recs []Record, offs []int, base int) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -304,15 +321,23 @@ func (l *Log) write(frames []byte, recs []Record) error {
 		}
 		return fmt.Errorf("append audit records %d-%d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
 	}
+	for i := range recs {
+		l.idx.add(recs[i].Seq, l.size+int64(offs[i]-base), recs[i].Time.UnixNano(), recs[i].Orgs)
+	}
 	l.size += int64(len(frames))
 	l.next = recs[len(recs)-1].Seq + 1
 	l.dirty = true
 	return nil
 }
 
-// startSegment seals the last segment, if any, and creates the one whose
-// first record is first.
+// startSegment seals the last segment, if any, writing its index, and
+// creates the one whose first record is first.
 func (l *Log) startSegment(first uint64) error {
+	if l.f != nil {
+		if err := l.writeIndex(l.segs[len(l.segs)-1], l.idx); err != nil {
+			return fmt.Errorf("seal audit segment: %w", err)
+		}
+	}
 	name := segmentName(first)
 	f, err := os.OpenFile(filepath.Join(l.dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -321,7 +346,7 @@ func (l *Log) startSegment(first uint64) error {
 	if l.f != nil {
 		l.sealed = append(l.sealed, l.f)
 	}
-	l.f, l.size, l.newFile = f, 0, true
+	l.f, l.size, l.idx, l.newFile = f, 0, newSegIndex(), true
 	l.segs = append(l.segs, segment{first: first, name: name})
 	return nil
 }
@@ -404,6 +429,9 @@ func (l *Log) DropBefore(seq uint64) (int, error) {
 			l.segs = l.segs[n:]
 			return n, fmt.Errorf("drop audit segment %s: %w", l.segs[0].name, err)
 		}
+		// The index goes with it; one left behind is never read, since
+		// no segment of that name can come back.
+		os.Remove(filepath.Join(l.dir, indexName(l.segs[n])))
 		n++
 	}
 	l.segs = slices.Delete(l.segs, 0, n)

@@ -218,10 +218,23 @@ func TestWrongKeyIsAnError(t *testing.T) {
 	if bytes.Contains(raw, []byte("cert-a")) {
 		t.Fatal("an organization is readable in a sealed segment")
 	}
+	// Open reads the last segment through, and refuses it whole: a record
+	// that does not open is no torn tail to cut.
+	if _, _, err := Open(dir, Options{Key: []byte("key two key two key two key two!")}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open with the wrong key: %v, want ErrCorrupt", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, segmentName(1))); !bytes.Equal(raw, after) {
+		t.Fatal("open with the wrong key changed the segment")
+	}
+	// Sealed segments are read when asked for: behind an empty last one,
+	// Open does not meet the wrong key.
+	writeSegment(t, dir, 4)
 	l, _ = open(t, dir, Options{Key: []byte("key two key two key two key two!")})
 	defer l.Close()
-	if err := l.Scan(1, 3, false, func(Record) bool { return true }); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("scan with the wrong key: %v, want ErrCorrupt", err)
+	for _, f := range []Filter{{Lo: 1, Hi: 3}, {Lo: 1, Hi: 3, Org: "cert-a"}} {
+		if err := l.Find(f, func(Record) bool { return true }); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("find %+v with the wrong key: %v, want ErrCorrupt", f, err)
+		}
 	}
 }
 
@@ -396,4 +409,140 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// find returns the records Find passes on.
+func find(t *testing.T, l *Log, f Filter) []Record {
+	t.Helper()
+	var out []Record
+	if err := l.Find(f, func(r Record) bool { out = append(out, r); return true }); err != nil {
+		t.Fatalf("find %+v: %v", f, err)
+	}
+	return out
+}
+
+// brute returns what Find should pass on for f over the records from to to.
+func brute(from, to uint64, f Filter) []uint64 {
+	var want []uint64
+	for s := from; s <= to; s++ {
+		r := rec(s)
+		if s < f.Lo || s > f.Hi || f.Org != "" && !slices.Contains(r.Orgs, f.Org) || !f.keeps(&r) {
+			continue
+		}
+		want = append(want, s)
+	}
+	if f.Reverse {
+		slices.Reverse(want)
+	}
+	return want
+}
+
+func TestFindByOrganizationAndTime(t *testing.T) {
+	for _, key := range [][]byte{nil, []byte("0123456789abcdef0123456789abcdef")} {
+		t.Run(fmt.Sprintf("sealed=%v", key != nil), func(t *testing.T) {
+			dir := t.TempDir()
+			opts := Options{SegmentBytes: 3 << 10, Key: key}
+			l, _ := open(t, dir, opts)
+			appendN(t, l, 1, 400)
+			at := func(seq uint64) time.Time { return rec(seq).Time }
+			var filters []Filter
+			for _, org := range []string{"", "cert-a", "org-3", "org-5", "nobody"} {
+				for _, b := range [][2]uint64{{1, 400}, {37, 311}, {250, 250}, {390, 1000}} {
+					for _, w := range [][2]time.Time{{}, {at(100), time.Time{}}, {time.Time{}, at(120)}, {at(50), at(333)}, {at(401), time.Time{}}} {
+						for _, rev := range []bool{false, true} {
+							filters = append(filters, Filter{Lo: b[0], Hi: b[1], Org: org, Since: w[0], Until: w[1], Reverse: rev})
+						}
+					}
+				}
+			}
+			check := func(stage string, l *Log, to uint64) {
+				t.Helper()
+				for _, f := range filters {
+					var got []uint64
+					for _, r := range find(t, l, f) {
+						if want := rec(r.Seq); !bytes.Equal(r.Data, want.Data) || !slices.Equal(r.Orgs, want.Orgs) {
+							t.Fatalf("%s: %+v: record %d read back wrong", stage, f, r.Seq)
+						}
+						got = append(got, r.Seq)
+					}
+					if want := brute(1, to, f); !slices.Equal(got, want) {
+						t.Fatalf("%s: %+v:\n got %v\nwant %v", stage, f, got, want)
+					}
+				}
+			}
+			check("open", l, 400)
+			idx, _ := filepath.Glob(filepath.Join(dir, "*.idx"))
+			segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+			if len(segs) < 4 || len(idx) != len(segs)-1 {
+				t.Fatalf("%d segments and %d index files; want several, each sealed one indexed", len(segs), len(idx))
+			}
+			if key != nil {
+				raw, _ := os.ReadFile(idx[0])
+				if bytes.Contains(raw, []byte("cert-a")) {
+					t.Fatal("an organization is readable in a sealed index")
+				}
+			}
+			l.Close()
+			// Indexes missing or damaged are built again from their segments.
+			os.Remove(idx[0])
+			raw, _ := os.ReadFile(idx[1])
+			raw[len(raw)/2] ^= 1
+			os.WriteFile(idx[1], raw, 0o600)
+			os.WriteFile(filepath.Join(dir, "x.idx.123"+tmpExt), []byte("half"), 0o600)
+			l, _ = open(t, dir, opts)
+			defer l.Close()
+			check("reopened, indexes rebuilt", l, 400)
+			if _, err := os.Stat(idx[0]); err != nil {
+				t.Fatalf("the missing index was not written again: %v", err)
+			}
+			if tmps, _ := filepath.Glob(filepath.Join(dir, "*"+tmpExt)); len(tmps) != 0 {
+				t.Fatalf("Open left %v", tmps)
+			}
+			appendN(t, l, 401, 420)
+			filters = append(filters, Filter{Lo: 1, Hi: 1000, Org: "cert-a", Since: at(405)})
+			check("appended after reopening", l, 420)
+		})
+	}
+}
+
+func TestFindReadsOnlyWhatItNeeds(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := open(t, dir, Options{SegmentBytes: 3 << 10})
+	defer l.Close()
+	appendN(t, l, 1, 200)
+	segs, _ := listSegments(dir)
+	// Damage the first segment's records that concern no org-3 (every
+	// third record does).
+	name := filepath.Join(dir, segs[0].name)
+	raw, _ := os.ReadFile(name)
+	off := int64(0)
+	for s := segs[0].first; s < segs[1].first; s++ {
+		n := frameLen(len(mustFrame(t, rec(s))))
+		if s%3 != 0 {
+			raw[off+headerLen+seqLen+1] ^= 0xff
+		}
+		off += n
+	}
+	os.WriteFile(name, raw, 0o600)
+	if err := l.Find(Filter{Lo: 1, Hi: 200}, func(Record) bool { return true }); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("the damage does not show: %v", err)
+	}
+	// A window after the first segment does not read it.
+	since := rec(segs[1].first).Time
+	if got := find(t, l, Filter{Lo: 1, Hi: 200, Since: since}); len(got) != int(201-segs[1].first) {
+		t.Fatalf("window after the damaged segment: %d records", len(got))
+	}
+	// Nor does a read by organization touch the records of others.
+	got := find(t, l, Filter{Lo: 1, Hi: 200, Org: "org-3", Reverse: true})
+	if want := brute(1, 200, Filter{Lo: 1, Hi: 200, Org: "org-3", Reverse: true}); !slices.Equal(seqs(got), want) {
+		t.Fatalf("org-3: got %v, want %v", seqs(got), want)
+	}
+}
+
+func seqs(rs []Record) []uint64 {
+	out := make([]uint64, len(rs))
+	for i, r := range rs {
+		out[i] = r.Seq
+	}
+	return out
 }

@@ -9,28 +9,70 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 )
 
+// Filter chooses the records a Find passes on.
+type Filter struct {
+	// Lo and Hi bound the sequence numbers, both included.
+	Lo, Hi uint64
+	// Org, when set, keeps the records that concern it; each segment's
+	// index leads to them.
+	Org string
+	// Since and Until, when set, keep the records made at or after Since
+	// and before Until. Segments whose records all lie outside are not
+	// read; in the others each record is checked.
+	Since, Until time.Time
+	// Reverse passes the records on newest first.
+	Reverse bool
+}
+
+// keeps reports whether r passes the time window of f.
+func (f *Filter) keeps(r *Record) bool {
+	return (f.Since.IsZero() || !r.Time.Before(f.Since)) && (f.Until.IsZero() || r.Time.Before(f.Until))
+}
+
+// skips reports whether no record of a segment with index x can pass the
+// time window of f.
+func (f *Filter) skips(x *segIndex) bool {
+	if x.minTime > x.maxTime {
+		return true // no records
+	}
+	return !f.Since.IsZero() && x.maxTime < f.Since.UnixNano() || !f.Until.IsZero() && x.minTime >= f.Until.UnixNano()
+}
+
 // Scan calls fn with the records whose sequence numbers are from lo to hi,
-// ascending, or descending when reverse is set, until fn returns false. It
-// sees the log as it was when Scan began: records appended meanwhile are
-// left out, and a segment dropped meanwhile is skipped. Reading a segment
-// forward starts at its beginning, so a scan that starts in the middle of
-// a segment reads the records before lo in it too (at most a segment's
-// worth); backward it reads only what it returns.
+// ascending, or descending when reverse is set, until fn returns false.
+// It is Find without an organization or a time window.
 func (l *Log) Scan(lo, hi uint64, reverse bool, fn func(Record) bool) error {
+	return l.Find(Filter{Lo: lo, Hi: hi, Reverse: reverse}, fn)
+}
+
+// Find calls fn with the records that f keeps, in the order f asks for,
+// until fn returns false. It sees the log as it was when Find began:
+// records appended meanwhile are left out, and a segment dropped meanwhile
+// is skipped. Reading a segment forward without an organization starts at
+// its beginning, so it reads the records before f.Lo in that segment too
+// (at most a segment's worth); the other reads touch only the records
+// they return.
+func (l *Log) Find(f Filter, fn func(Record) bool) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		return ErrClosed
 	}
 	segs, size, next := append([]segment(nil), l.segs...), l.size, l.next
+	var active *segIndex
+	if f.Org != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		active = l.idx.copy()
+	}
 	l.mu.Unlock()
-	if next == 0 || lo > hi || lo >= next || len(segs) == 0 {
+	if next == 0 || f.Lo > f.Hi || f.Lo >= next || len(segs) == 0 {
 		return nil
 	}
-	hi = min(hi, next-1)
-	lo = max(lo, segs[0].first)
+	f.Hi = min(f.Hi, next-1)
+	f.Lo = max(f.Lo, segs[0].first)
 	// Segment i holds segs[i].first to end(i).
 	end := func(i int) uint64 {
 		if i+1 < len(segs) {
@@ -38,33 +80,109 @@ func (l *Log) Scan(lo, hi uint64, reverse bool, fn func(Record) bool) error {
 		}
 		return next - 1
 	}
+	keep := fn
+	if !f.Since.IsZero() || !f.Until.IsZero() {
+		keep = func(r Record) bool { return !f.keeps(&r) || fn(r) }
+	}
 	for k := range segs {
 		i := k
-		if reverse {
+		if f.Reverse {
 			i = len(segs) - 1 - k
 		}
-		if end(i) < lo || segs[i].first > hi {
+		seg, last := segs[i], end(i)
+		if last < f.Lo || seg.first > f.Hi {
 			continue
 		}
 		limit := int64(-1) // a sealed segment is read to its end
+		x := active
 		if i == len(segs)-1 {
 			limit = size
+		} else if active != nil {
+			var err error
+			if x, err = l.sealedIndex(seg, last); err != nil {
+				return fmt.Errorf("read audit segment %s: %w", seg.name, err)
+			}
+			if x == nil {
+				continue // dropped meanwhile
+			}
+		}
+		if x != nil && f.skips(x) {
+			continue
 		}
 		var more bool
 		var err error
-		if reverse {
-			more, err = l.scanBackward(segs[i], end(i), limit, lo, hi, fn)
-		} else {
-			more, err = l.scanForward(segs[i], end(i), limit, lo, hi, fn)
+		switch {
+		case f.Org != "":
+			more, err = l.readRefs(seg, x.orgs[f.Org], f, keep)
+		case f.Reverse:
+			more, err = l.scanBackward(seg, last, limit, f.Lo, f.Hi, keep)
+		default:
+			more, err = l.scanForwardRaw(seg, last, limit, f.Lo, f.Hi, func(r Record, _ int64) bool { return keep(r) })
 		}
 		if err != nil {
-			return fmt.Errorf("read audit segment %s: %w", segs[i].name, err)
+			return fmt.Errorf("read audit segment %s: %w", seg.name, err)
 		}
 		if !more {
 			return nil
 		}
 	}
 	return nil
+}
+
+// readRefs passes on the records of one segment that refs locate and
+// whose sequence numbers lie in f's bounds, in f's order.
+func (l *Log) readRefs(seg segment, refs []ref, f Filter, fn func(Record) bool) (bool, error) {
+	from, _ := slices.BinarySearchFunc(refs, f.Lo, func(r ref, seq uint64) int { return cmpU64(r.seq, seq) })
+	to, found := slices.BinarySearchFunc(refs, f.Hi, func(r ref, seq uint64) int { return cmpU64(r.seq, seq) })
+	if found {
+		to++
+	}
+	if from >= to {
+		return true, nil
+	}
+	file, _, err := l.openSegment(seg, 0)
+	if file == nil {
+		return true, err
+	}
+	defer file.Close()
+	var buf []byte
+	for k := range to - from {
+		i := from + k
+		if f.Reverse {
+			i = to - 1 - k
+		}
+		r := refs[i]
+		var h [headerLen]byte
+		if _, err := file.ReadAt(h[:], r.off); err != nil {
+			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
+		}
+		size := frameLen(int(binary.BigEndian.Uint32(h[:])))
+		if size > frameLen(MaxRecordBytes) {
+			return false, fmt.Errorf("record %d at offset %d: length %d: %w", r.seq, r.off, size, ErrCorrupt)
+		}
+		if int64(cap(buf)) < size {
+			buf = make([]byte, size)
+		}
+		frame := buf[:size]
+		if _, err := file.ReadAt(frame, r.off); err != nil {
+			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
+		}
+		body, err := checkFrame(frame)
+		if err != nil {
+			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
+		}
+		if seq := binary.BigEndian.Uint64(body); seq != r.seq {
+			return false, fmt.Errorf("record at offset %d has sequence number %d, the index says %d: %w", r.off, seq, r.seq, errSeqMismatch)
+		}
+		rec, err := decodeBody(body, l.seal)
+		if err != nil {
+			return false, err
+		}
+		if !fn(rec) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // openSegment opens a segment for reading and returns how much of it to
@@ -89,9 +207,10 @@ func (l *Log) openSegment(seg segment, limit int64) (*os.File, int64, error) {
 	return f, limit, nil
 }
 
-// scanForward passes on the records lo to hi of one segment, whose last
-// record is last, in order. It reports whether to go on.
-func (l *Log) scanForward(seg segment, last uint64, limit int64, lo, hi uint64, fn func(Record) bool) (bool, error) {
+// scanForwardRaw passes on the records lo to hi of one segment, whose
+// last record is last, in order, each with its offset. It reports whether
+// to go on.
+func (l *Log) scanForwardRaw(seg segment, last uint64, limit int64, lo, hi uint64, fn func(Record, int64) bool) (bool, error) {
 	f, limit, err := l.openSegment(seg, limit)
 	if f == nil {
 		return true, err
@@ -99,6 +218,7 @@ func (l *Log) scanForward(seg segment, last uint64, limit int64, lo, hi uint64, 
 	defer f.Close()
 	r := frameReader{r: bufio.NewReaderSize(io.NewSectionReader(f, 0, limit), 256<<10), want: seg.first}
 	for r.want <= min(hi, last) {
+		off := r.off
 		body, err := r.next()
 		if err == io.EOF {
 			return false, fmt.Errorf("ends before record %d: %w", r.want, ErrCorrupt)
@@ -106,15 +226,14 @@ func (l *Log) scanForward(seg segment, last uint64, limit int64, lo, hi uint64, 
 		if err != nil {
 			return false, err
 		}
-		seq := r.want - 1
-		if seq < lo {
+		if r.want-1 < lo {
 			continue
 		}
 		rec, err := decodeBody(body, l.seal)
 		if err != nil {
 			return false, err
 		}
-		if !fn(rec) {
+		if !fn(rec, off) {
 			return false, nil
 		}
 	}
