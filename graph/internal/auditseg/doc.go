@@ -17,7 +17,9 @@
 // A log is a directory of segments. A segment is named by the sequence
 // number of its first record (%020d.seg) and holds records with
 // consecutive sequence numbers; the next segment starts where it ends. Only
-// the last segment grows. A record is framed as
+// the last segment grows; it is sealed when it reaches Options.SegmentBytes
+// or, with Options.SegmentAge, when its records span that long, so that
+// DropBefore, which removes whole segments, can cut the log by age closely. A record is framed as
 //
 //	[4] n, the length of the body, big-endian
 //	[4] CRC-32C of the body

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultSegmentBytes is the size at which a segment is sealed and the
@@ -37,6 +38,11 @@ type Options struct {
 	// SegmentBytes is the size past which the next record starts a new
 	// segment; 0 means DefaultSegmentBytes.
 	SegmentBytes int64
+	// SegmentAge, when set, also starts a new segment with the first
+	// record made this long after the first record of the current one.
+	// DropBefore removes whole segments, so this bounds how much longer
+	// than asked a log cut by age keeps its oldest records.
+	SegmentAge time.Duration
 	// Key, when set, seals every payload (see the package comment).
 	Key []byte
 }
@@ -60,6 +66,7 @@ type segment struct {
 type Log struct {
 	dir  string
 	max  int64
+	age  int64 // Options.SegmentAge in nanoseconds; 0 for none
 	seal *sealer
 
 	mu      sync.Mutex
@@ -85,7 +92,7 @@ func Open(dir string, opts Options) (*Log, Recovery, error) {
 	if err != nil {
 		return nil, rec, fmt.Errorf("open audit segments in %s: %w", dir, err)
 	}
-	l := &Log{dir: dir, max: opts.SegmentBytes, seal: s}
+	l := &Log{dir: dir, max: opts.SegmentBytes, age: int64(opts.SegmentAge), seal: s}
 	if l.max <= 0 {
 		l.max = DefaultSegmentBytes
 	}
@@ -289,8 +296,8 @@ func (l *Log) Append(recs ...Record) error {
 		if buf, err = appendRecord(buf, &recs[i], l.seal); err != nil {
 			return fmt.Errorf("append audit record: %w", err)
 		}
-		used := l.size + int64(len(buf)-run)
-		if l.f != nil && (used <= l.max || l.size+int64(before-run) == 0) {
+		empty := l.size+int64(before-run) == 0
+		if l.f != nil && (empty || l.fits(int64(len(buf)-run), &recs[start], &recs[i])) {
 			continue // it fits, or it is the first of an empty segment
 		}
 		if err := l.write(buf[run:before], recs[start:i], offs[start:i], run); err != nil {
@@ -305,6 +312,22 @@ func (l *Log) Append(recs ...Record) error {
 		l.buf = buf[:0]
 	}
 	return l.write(buf[run:], recs[start:], offs[start:len(recs)], run)
+}
+
+// fits reports whether a record r can join the last segment, which holds
+// run bytes of frames besides its own, the first of them for runFirst.
+func (l *Log) fits(run int64, runFirst, r *Record) bool {
+	if l.size+run > l.max {
+		return false
+	}
+	if l.age <= 0 {
+		return true
+	}
+	first := l.idx.minTime
+	if l.size == 0 {
+		first = runFirst.Time.UnixNano()
+	}
+	return r.Time.UnixNano()-first < l.age
 }
 
 // write writes the frames of recs at the end of the last segment; offs

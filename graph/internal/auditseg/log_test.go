@@ -546,3 +546,38 @@ func seqs(rs []Record) []uint64 {
 	}
 	return out
 }
+
+func TestSegmentAge(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentAge: 50 * time.Millisecond} // rec's records are a millisecond apart
+	l, _ := open(t, dir, opts)
+	appendN(t, l, 1, 100)
+	var batch []Record
+	for s := uint64(101); s <= 300; s++ {
+		batch = append(batch, rec(s))
+	}
+	if err := l.Append(batch...); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, _ = open(t, dir, opts)
+	defer l.Close()
+	appendN(t, l, 301, 320)
+	segs, _ := listSegments(dir)
+	if len(segs) != 7 {
+		t.Fatalf("%d segments for 320 records over 320 ms in segments of 50 ms; want 7", len(segs))
+	}
+	for i, seg := range segs {
+		last := uint64(320)
+		if i+1 < len(segs) {
+			last = segs[i+1].first - 1
+		}
+		if span := rec(last).Time.Sub(rec(seg.first).Time); span >= opts.SegmentAge {
+			t.Fatalf("segment %s spans %v", seg.name, span)
+		}
+		if i+1 < len(segs) && rec(last+1).Time.Sub(rec(seg.first).Time) < opts.SegmentAge {
+			t.Fatalf("segment %s ended early, at record %d", seg.name, last)
+		}
+	}
+	checkRange(t, collect(t, l, 1, 1000, false), 1, 320, false)
+}
