@@ -2,6 +2,7 @@ package auditseg
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -140,18 +141,8 @@ func listSegments(dir string) ([]segment, error) {
 		}
 		segs = append(segs, segment{first: first, name: e.Name()})
 	}
-	slices.SortFunc(segs, func(a, b segment) int { return cmpU64(a.first, b.first) })
+	slices.SortFunc(segs, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
 	return segs, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // segmentName names the segment whose first record is first.
@@ -288,10 +279,8 @@ func (l *Log) Append(recs ...Record) error {
 	}
 	// The frames go out in runs, one for each segment they fall in.
 	buf, run, start := l.buf[:0], 0, 0
-	offs := make([]int, len(recs)+1) // where each frame starts in buf
 	for i := range recs {
 		before := len(buf)
-		offs[i] = before
 		var err error
 		if buf, err = appendRecord(buf, &recs[i], l.seal); err != nil {
 			return fmt.Errorf("append audit record: %w", err)
@@ -300,7 +289,7 @@ func (l *Log) Append(recs ...Record) error {
 		if l.f != nil && (empty || l.fits(int64(len(buf)-run), &recs[start], &recs[i])) {
 			continue // it fits, or it is the first of an empty segment
 		}
-		if err := l.write(buf[run:before], recs[start:i], offs[start:i], run); err != nil {
+		if err := l.write(buf[run:before], recs[start:i]); err != nil {
 			return err
 		}
 		if err := l.startSegment(recs[i].Seq); err != nil {
@@ -311,7 +300,7 @@ func (l *Log) Append(recs ...Record) error {
 	if cap(buf) <= maxKeptBuffer {
 		l.buf = buf[:0]
 	}
-	return l.write(buf[run:], recs[start:], offs[start:len(recs)], run)
+	return l.write(buf[run:], recs[start:])
 }
 
 // fits reports whether a record r can join the last segment, which holds
@@ -330,9 +319,8 @@ func (l *Log) fits(run int64, runFirst, r *Record) bool {
 	return r.Time.UnixNano()-first < l.age
 }
 
-// write writes the frames of recs at the end of the last segment; offs
-// are where they start in the buffer whose bytes from base on are frames.
-func (l *Log) write(frames []byte, recs []Record, offs []int, base int) error {
+// write writes the frames of recs at the end of the last segment.
+func (l *Log) write(frames []byte, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -344,8 +332,11 @@ func (l *Log) write(frames []byte, recs []Record, offs []int, base int) error {
 		}
 		return fmt.Errorf("append audit records %d-%d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
 	}
+	// Each frame starts with its body's length, which leads to the next.
+	off := 0
 	for i := range recs {
-		l.idx.add(recs[i].Seq, l.size+int64(offs[i]-base), recs[i].Time.UnixNano(), recs[i].Orgs)
+		l.idx.add(recs[i].Seq, l.size+int64(off), recs[i].Time.UnixNano(), recs[i].Orgs)
+		off += int(frameLen(int(binary.BigEndian.Uint32(frames[off:]))))
 	}
 	l.size += int64(len(frames))
 	l.next = recs[len(recs)-1].Seq + 1

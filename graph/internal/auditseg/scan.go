@@ -2,6 +2,7 @@ package auditseg
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -132,8 +133,8 @@ func (l *Log) Find(f Filter, fn func(Record) bool) error {
 // readRefs passes on the records of one segment that refs locate and
 // whose sequence numbers lie in f's bounds, in f's order.
 func (l *Log) readRefs(seg segment, refs []ref, f Filter, fn func(Record) bool) (bool, error) {
-	from, _ := slices.BinarySearchFunc(refs, f.Lo, func(r ref, seq uint64) int { return cmpU64(r.seq, seq) })
-	to, found := slices.BinarySearchFunc(refs, f.Hi, func(r ref, seq uint64) int { return cmpU64(r.seq, seq) })
+	from, _ := slices.BinarySearchFunc(refs, f.Lo, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
+	to, found := slices.BinarySearchFunc(refs, f.Hi, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
 	if found {
 		to++
 	}
@@ -156,23 +157,9 @@ func (l *Log) readRefs(seg segment, refs []ref, f Filter, fn func(Record) bool) 
 		if _, err := file.ReadAt(h[:], r.off); err != nil {
 			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
 		}
-		size := frameLen(int(binary.BigEndian.Uint32(h[:])))
-		if size > frameLen(MaxRecordBytes) {
-			return false, fmt.Errorf("record %d at offset %d: length %d: %w", r.seq, r.off, size, ErrCorrupt)
-		}
-		if int64(cap(buf)) < size {
-			buf = make([]byte, size)
-		}
-		frame := buf[:size]
-		if _, err := file.ReadAt(frame, r.off); err != nil {
-			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
-		}
-		body, err := checkFrame(frame)
+		body, err := readFrameAt(file, r.off, frameLen(int(binary.BigEndian.Uint32(h[:]))), r.seq, &buf)
 		if err != nil {
-			return false, fmt.Errorf("record %d at offset %d: %w", r.seq, r.off, err)
-		}
-		if seq := binary.BigEndian.Uint64(body); seq != r.seq {
-			return false, fmt.Errorf("record at offset %d has sequence number %d, the index says %d: %w", r.off, seq, r.seq, errSeqMismatch)
+			return false, err
 		}
 		rec, err := decodeBody(body, l.seal)
 		if err != nil {
@@ -183,6 +170,29 @@ func (l *Log) readRefs(seg segment, refs []ref, f Filter, fn func(Record) bool) 
 		}
 	}
 	return true, nil
+}
+
+// readFrameAt reads the frame of size bytes at off, which must be record
+// want, into *buf (grown as needed) and returns its checked body.
+func readFrameAt(f *os.File, off, size int64, want uint64, buf *[]byte) ([]byte, error) {
+	if size > frameLen(MaxRecordBytes) {
+		return nil, fmt.Errorf("record %d at offset %d: length %d: %w", want, off, size, ErrCorrupt)
+	}
+	if int64(cap(*buf)) < size {
+		*buf = make([]byte, size)
+	}
+	frame := (*buf)[:size]
+	if _, err := f.ReadAt(frame, off); err != nil {
+		return nil, fmt.Errorf("record %d at offset %d: %w", want, off, err)
+	}
+	body, err := checkFrame(frame)
+	if err != nil {
+		return nil, fmt.Errorf("record %d at offset %d: %w", want, off, err)
+	}
+	if seq := binary.BigEndian.Uint64(body); seq != want {
+		return nil, fmt.Errorf("record at offset %d has sequence number %d, want %d: %w", off, seq, want, errSeqMismatch)
+	}
+	return body, nil
 }
 
 // openSegment opens a segment for reading and returns how much of it to
@@ -262,22 +272,12 @@ func (l *Log) scanBackward(seg segment, last uint64, limit int64, lo, hi uint64,
 			return false, fmt.Errorf("record %d before offset %d: %w", want, pos, err)
 		}
 		size := frameLen(int(binary.BigEndian.Uint32(t[:])))
-		if size > pos || size > frameLen(MaxRecordBytes) {
+		if size > pos {
 			return false, fmt.Errorf("record %d before offset %d: trailer gives %d bytes: %w", want, pos, size, ErrCorrupt)
 		}
-		if int64(cap(buf)) < size {
-			buf = make([]byte, size)
-		}
-		frame := buf[:size]
-		if _, err := f.ReadAt(frame, pos-size); err != nil {
-			return false, fmt.Errorf("record %d at offset %d: %w", want, pos-size, err)
-		}
-		body, err := checkFrame(frame)
+		body, err := readFrameAt(f, pos-size, size, want, &buf)
 		if err != nil {
-			return false, fmt.Errorf("record %d at offset %d: %w", want, pos-size, err)
-		}
-		if seq := binary.BigEndian.Uint64(body); seq != want {
-			return false, fmt.Errorf("record at offset %d has sequence number %d, want %d: %w", pos-size, seq, want, errSeqMismatch)
+			return false, err
 		}
 		pos -= size
 		if want <= hi {
