@@ -34,6 +34,9 @@ var errSeqMismatch = fmt.Errorf("sequence numbers out of order: %w", ErrCorrupt)
 // ErrClosed is returned by the methods of a closed log.
 var ErrClosed = errors.New("audit segment log closed")
 
+// ErrReadOnly is returned by Append on a log opened with Options.ReadOnly.
+var ErrReadOnly = errors.New("audit segment log opened read-only")
+
 // Options tune a log.
 type Options struct {
 	// SegmentBytes is the size past which the next record starts a new
@@ -46,6 +49,10 @@ type Options struct {
 	SegmentAge time.Duration
 	// Key, when set, seals every payload (see the package comment).
 	Key []byte
+	// ReadOnly opens the log for reading: Open neither creates the
+	// directory nor cuts a torn tail (reads stop before it), and Append
+	// fails with ErrReadOnly.
+	ReadOnly bool
 }
 
 // Recovery says what Open cut from the end of the log: the tail of a
@@ -65,10 +72,15 @@ type segment struct {
 
 // Log is an open segment log. Its methods are safe for concurrent use.
 type Log struct {
-	dir  string
-	max  int64
-	age  int64 // Options.SegmentAge in nanoseconds; 0 for none
-	seal *sealer
+	dir      string
+	max      int64
+	age      int64 // Options.SegmentAge in nanoseconds; 0 for none
+	seal     *sealer
+	readOnly bool
+	// damaged says why the last segment cannot take more records: it
+	// holds a whole record that is out of order or does not decode (see
+	// Damaged). It is set by Open only.
+	damaged error
 
 	mu      sync.Mutex
 	segs    []segment  // ascending by first; the last one grows
@@ -93,17 +105,19 @@ func Open(dir string, opts Options) (*Log, Recovery, error) {
 	if err != nil {
 		return nil, rec, fmt.Errorf("open audit segments in %s: %w", dir, err)
 	}
-	l := &Log{dir: dir, max: opts.SegmentBytes, age: int64(opts.SegmentAge), seal: s}
+	l := &Log{dir: dir, max: opts.SegmentBytes, age: int64(opts.SegmentAge), seal: s, readOnly: opts.ReadOnly}
 	if l.max <= 0 {
 		l.max = DefaultSegmentBytes
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, rec, fmt.Errorf("open audit segments: %w", err)
+	if !l.readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, rec, fmt.Errorf("open audit segments: %w", err)
+		}
 	}
-	if l.segs, err = listSegments(dir); err != nil {
+	if l.segs, err = listSegments(dir); err != nil && !(l.readOnly && errors.Is(err, fs.ErrNotExist)) {
 		return nil, rec, fmt.Errorf("open audit segments in %s: %w", dir, err)
 	}
-	if tmps, err := filepath.Glob(filepath.Join(dir, "*"+tmpExt)); err == nil {
+	if tmps, err := filepath.Glob(filepath.Join(dir, "*"+tmpExt)); err == nil && !l.readOnly {
 		for _, t := range tmps {
 			os.Remove(t) // an index a crash left half-written; rebuilt when read
 		}
@@ -113,7 +127,11 @@ func Open(dir string, opts Options) (*Log, Recovery, error) {
 		return l, rec, nil
 	}
 	last := l.segs[len(l.segs)-1]
-	if l.f, err = os.OpenFile(filepath.Join(dir, last.name), os.O_RDWR, 0); err != nil {
+	mode := os.O_RDWR
+	if l.readOnly {
+		mode = os.O_RDONLY
+	}
+	if l.f, err = os.OpenFile(filepath.Join(dir, last.name), mode, 0); err != nil {
 		return nil, rec, fmt.Errorf("open audit segments: %w", err)
 	}
 	if rec, err = l.recoverTail(last); err != nil {
@@ -149,7 +167,9 @@ func listSegments(dir string) ([]segment, error) {
 func segmentName(first uint64) string { return fmt.Sprintf("%020d%s", first, segExt) }
 
 // recoverTail reads the last segment through, sets size and next, and cuts
-// the file after its last whole record.
+// the file after its last whole record (a read-only log only stops
+// before it). A whole record that is out of order or does not decode is no
+// torn write: the segment is kept as it is, and the log is marked damaged.
 func (l *Log) recoverTail(last segment) (Recovery, error) {
 	rec := Recovery{Segment: last.name}
 	st, err := l.f.Stat()
@@ -165,9 +185,9 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 			break
 		}
 		if errors.Is(err, errSeqMismatch) {
-			// A whole record with another number is no torn write: the
-			// segment is misnamed or was pieced together. Keep it as it is.
-			return rec, fmt.Errorf("recover %s: %w", last.name, err)
+			// A whole record with another number: the segment is misnamed
+			// or was pieced together.
+			return l.markDamaged(last, r.want, st.Size(), err)
 		}
 		if err != nil {
 			rec.Reason = err.Error()
@@ -175,12 +195,14 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 		}
 		x, err := decodeBody(body, l.seal)
 		if err != nil {
-			return rec, fmt.Errorf("recover %s: %w", last.name, err)
+			return l.markDamaged(last, r.want-1, st.Size(), err)
 		}
 		l.idx.add(x.Seq, off, x.Time.UnixNano(), x.Orgs)
 	}
 	l.size, l.next = r.off, r.want
-	if r.off < st.Size() {
+	if r.off < st.Size() && l.readOnly {
+		rec.Offset = r.off
+	} else if r.off < st.Size() {
 		rec.Offset, rec.Dropped = r.off, st.Size()-r.off
 		if err := l.f.Truncate(r.off); err != nil {
 			return rec, fmt.Errorf("recover %s: cut the torn tail at %d: %w", last.name, r.off, err)
@@ -192,11 +214,26 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 	return rec, nil
 }
 
+// markDamaged keeps the last segment whole, to be read up to the record
+// before next and walked through (Walk), and refuses appends.
+func (l *Log) markDamaged(last segment, next uint64, size int64, err error) (Recovery, error) {
+	l.damaged = fmt.Errorf("the last segment %s holds a record that does not belong there, so no record can follow it: %w", last.name, err)
+	l.size, l.next = size, next
+	return Recovery{Segment: last.name, Offset: size, Reason: err.Error()}, nil
+}
+
+// Damaged returns why the log takes no more records, or nil: Open found a
+// whole record in the last segment that is out of order or does not
+// decode, which no crash leaves. The log stays readable up to the record
+// before it, and Walk reads all of it.
+func (l *Log) Damaged() error { return l.damaged }
+
 // frameReader reads the frames of one segment from its start.
 type frameReader struct {
 	r    *bufio.Reader
 	off  int64  // offset of the next frame
 	want uint64 // its sequence number
+	any  bool   // take any sequence number (Walk)
 	buf  []byte
 }
 
@@ -227,7 +264,7 @@ func (fr *frameReader) next() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record %d at offset %d: %w", fr.want, fr.off, err)
 	}
-	if seq := binary.BigEndian.Uint64(body); seq != fr.want {
+	if seq := binary.BigEndian.Uint64(body); seq != fr.want && !fr.any {
 		return nil, fmt.Errorf("record at offset %d has sequence number %d, want %d: %w", fr.off, seq, fr.want, errSeqMismatch)
 	}
 	fr.off += size
@@ -265,8 +302,13 @@ func (l *Log) Append(recs ...Record) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	switch {
+	case l.closed:
 		return ErrClosed
+	case l.readOnly:
+		return ErrReadOnly
+	case l.damaged != nil:
+		return fmt.Errorf("append audit records: %w", l.damaged)
 	}
 	want := l.next
 	if want == 0 {
@@ -436,6 +478,9 @@ func (l *Log) DropBefore(seq uint64) (int, error) {
 	defer l.mu.Unlock()
 	if l.closed {
 		return 0, ErrClosed
+	}
+	if l.readOnly {
+		return 0, ErrReadOnly
 	}
 	n := 0
 	for n+1 < len(l.segs) && l.segs[n+1].first <= seq {

@@ -218,11 +218,17 @@ func TestWrongKeyIsAnError(t *testing.T) {
 	if bytes.Contains(raw, []byte("cert-a")) {
 		t.Fatal("an organization is readable in a sealed segment")
 	}
-	// Open reads the last segment through, and refuses it whole: a record
-	// that does not open is no torn tail to cut.
-	if _, _, err := Open(dir, Options{Key: []byte("key two key two key two key two!")}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("open with the wrong key: %v, want ErrCorrupt", err)
+	// Open reads the last segment through and keeps it whole: a record
+	// that does not open is no torn tail to cut. The log is damaged: it
+	// takes no records after one it cannot read.
+	wrong, _ := open(t, dir, Options{Key: []byte("key two key two key two key two!")})
+	if err := wrong.Damaged(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open with the wrong key: damaged = %v, want ErrCorrupt", err)
 	}
+	if err := wrong.Append(rec(4)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("append to a log opened with the wrong key: %v, want ErrCorrupt", err)
+	}
+	wrong.Close()
 	if after, _ := os.ReadFile(filepath.Join(dir, segmentName(1))); !bytes.Equal(raw, after) {
 		t.Fatal("open with the wrong key changed the segment")
 	}
@@ -340,13 +346,32 @@ func TestRecordsOutOfOrderAreAnError(t *testing.T) {
 		}
 	}
 	// A last segment named for another first record is not cut as a torn
-	// tail: Open refuses it and leaves it whole.
+	// tail: Open leaves it whole and marks the log damaged, which refuses
+	// appends, and Walk still finds every record in it.
 	dir = t.TempDir()
 	writeSegment(t, dir, 7, rec(1), rec(2))
 	name := filepath.Join(dir, segmentName(7))
 	before, _ := os.ReadFile(name)
-	if _, _, err := Open(dir, Options{}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("open a misnamed segment: %v, want ErrCorrupt", err)
+	l2, _ := open(t, dir, Options{})
+	defer l2.Close()
+	if err := l2.Damaged(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open a misnamed segment: damaged = %v, want ErrCorrupt", err)
+	}
+	if err := l2.Append(rec(7)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("append after a misnamed segment: %v, want ErrCorrupt", err)
+	}
+	var seqs []uint64
+	if err := l2.Walk(func(f Found) bool {
+		if f.Err != nil {
+			t.Errorf("walk: %v", f.Err)
+		}
+		seqs = append(seqs, f.Record.Seq)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seqs, []uint64{1, 2}) {
+		t.Errorf("walk found %v, want [1 2]", seqs)
 	}
 	if after, _ := os.ReadFile(name); !bytes.Equal(before, after) {
 		t.Fatal("open changed a misnamed segment")
