@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,12 +13,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/dgraph-io/badger/v4"
-
+	"github.com/verband-cti/verband/graph/internal/auditseg"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -64,11 +61,12 @@ import (
 // with "hash", and compare "prev" with the previous line's "hash" and "seq"
 // with the previous line's "seq" plus one.
 //
-// Storage. Entry seq is stored under l|e|seq as a version byte, the 32-byte
-// hash and the canonical body (keys.go). The head key holds the sequence
-// number and hash of the last entry and is written in the same transaction
-// as the entries, so a log whose tail was cut no longer matches its head.
-// An index l|o|org|seq lists the entries of each organization.
+// Storage. Entry seq is stored as record seq of the segment log
+// (auditstore.go): a version byte, the 32-byte hash and the canonical
+// body, filed under the entry's organizations and time for the segments'
+// indexes. A head file records the sequence number and hash of the last
+// entry written to disk, so a log whose tail was cut no longer reaches its
+// head.
 //
 // What verification can and cannot show. Store.AuditVerify detects an
 // entry changed, removed, moved or added out of turn, and a cut tail. Like
@@ -78,10 +76,9 @@ import (
 // by checking that the next export continues from it.
 //
 // Concurrency. AppendAudit is safe for any number of concurrent callers.
-// Appends are serialized by the log, not by the store's writer lock, so
-// auditing never waits for a bulk load. Concurrent appends are committed
-// together: the first caller commits what is queued while the others wait,
-// and hands the next batch to the first of those waiting.
+// Appends are serialized by the log's own lock, held to chain and write
+// one entry (a few microseconds), not by the store's writer lock, so
+// auditing never waits for a bulk load.
 
 // Bounds of one audit entry.
 const (
@@ -100,13 +97,6 @@ const (
 	maxAuditID = 512
 	// maxAuditList bounds the number of errors and organizations.
 	maxAuditList = 1000
-)
-
-// Batching of concurrent appends: the most entries and body bytes one
-// commit holds (well under Badger's transaction size limit).
-const (
-	auditBatchEntries = 256
-	auditBatchBytes   = 4 << 20
 )
 
 // Outcomes of an audited request.
@@ -483,32 +473,12 @@ func sha256Hex(b []byte) string {
 // auditClock stamps entries; tests may replace it.
 var auditClock = func() time.Time { return time.Now().UTC() }
 
-// auditLog is the append side of a store's audit log.
-type auditLog struct {
-	mu      sync.Mutex
-	queue   []*auditAppend // waiting to be committed, oldest first
-	leading bool           // an append is committing; the others wait
-
-	// Owned by the committing append.
-	loaded    bool
-	seq       uint64
-	hash      string
-	batchSize int // entries per commit; 0 means auditBatchEntries
-}
-
-// auditAppend is one AppendAudit call waiting in the queue.
-type auditAppend struct {
-	e    AuditEntry
-	wake chan struct{} // closed when committed, or when it is to lead
-	lead bool
-	err  error
-}
-
 // AppendAudit appends e to the audit log and returns it as stored, with its
 // sequence number, time and hashes. It is safe for concurrent use:
-// sequence numbers increase strictly, without gaps, in commit order, and
-// concurrent appends are committed together. The entry is durable (as far
-// as Options.SyncWrites makes commits durable) when AppendAudit returns.
+// sequence numbers increase strictly, without gaps, in the order of the
+// appends. The entry survives a crash of the process when AppendAudit
+// returns, and reaches the disk within Options.AuditFlushInterval (with
+// an interval of 0, before AppendAudit returns).
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
@@ -522,166 +492,42 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 	if err := s.AuditErr(); err != nil {
 		return AuditEntry{}, fmt.Errorf("append audit entry: %w", err)
 	}
-	a := &auditAppend{e: prepareAudit(e), wake: make(chan struct{})}
+	e = prepareAudit(e)
 	l := &s.audit
 	l.mu.Lock()
-	l.queue = append(l.queue, a)
-	if l.leading {
+	if l.refused != nil {
 		l.mu.Unlock()
-		<-a.wake
-		if !a.lead {
-			return a.e, a.err
-		}
-	} else {
-		l.leading = true
-		l.mu.Unlock()
+		return AuditEntry{}, fmt.Errorf("append audit entry: %w", l.refused)
 	}
-	// a leads: it is first in the queue.
-	l.mu.Lock()
-	batch := l.take()
-	l.mu.Unlock()
-	err := s.commitAudit(batch)
-	l.mu.Lock()
-	for _, b := range batch {
-		b.err = err
-		if b != a {
-			close(b.wake)
-		}
-	}
-	if len(l.queue) > 0 {
-		next := l.queue[0]
-		next.lead = true
-		close(next.wake)
-	} else {
-		l.leading = false
+	e.Seq, e.Prev, e.Time = l.seq+1, l.hash, auditClock()
+	body := appendAuditJSON(nil, &e, false)
+	hash := sha256.Sum256(body)
+	err := l.seg.Append(auditseg.Record{Seq: e.Seq, Time: e.Time, Orgs: e.Orgs, Data: encodeAuditValue(hash, body)})
+	if err == nil {
+		e.Hash = hex.EncodeToString(hash[:])
+		l.seq, l.hash = e.Seq, e.Hash
 	}
 	l.mu.Unlock()
-	return a.e, err
-}
-
-// take removes the next batch from the queue; it holds at least one entry.
-func (l *auditLog) take() []*auditAppend {
-	limit := l.batchSize
-	if limit <= 0 {
-		limit = auditBatchEntries
-	}
-	n, size := 0, 0
-	for n < len(l.queue) && n < limit && (n == 0 || size < auditBatchBytes) {
-		size += len(l.queue[n].e.Args) + len(l.queue[n].e.Result) + 64*len(l.queue[n].e.IDs)
-		n++
-	}
-	batch := slices.Clone(l.queue[:n])
-	l.queue = slices.Delete(l.queue, 0, n)
-	return batch
-}
-
-// commitAudit chains and commits a batch in one transaction, with the new
-// head. Only the leading append calls it.
-func (s *Store) commitAudit(batch []*auditAppend) error {
-	l := &s.audit
-	if !l.loaded {
-		if err := s.loadAuditHead(); err != nil {
-			return err
-		}
-	}
-	seq, prev := l.seq, l.hash
-	err := s.auditDB.Update(func(txn *badger.Txn) error {
-		for _, a := range batch {
-			seq++
-			a.e.Seq, a.e.Prev, a.e.Time = seq, prev, auditClock()
-			body := appendAuditJSON(nil, &a.e, false)
-			hash := sha256.Sum256(body)
-			a.e.Hash = hex.EncodeToString(hash[:])
-			prev = a.e.Hash
-			if err := txn.Set(auditEntryKey(seq), encodeAuditValue(hash, body)); err != nil {
-				return fmt.Errorf("write audit entry %d: %w", seq, err)
-			}
-			for _, org := range a.e.Orgs {
-				if err := txn.Set(s.auditIdx.key(org, seq), nil); err != nil {
-					return fmt.Errorf("index audit entry %d: %w", seq, err)
-				}
-			}
-		}
-		h, _ := hex.DecodeString(prev)
-		return txn.Set(auditHeadKey(), append(binary.BigEndian.AppendUint64(nil, seq), h...))
-	})
 	if err != nil {
-		// Whether anything reached the disk is unknown: read the head again
-		// before the next commit rather than reuse sequence numbers.
-		l.loaded = false
-		return fmt.Errorf("append audit entry: %w", err)
+		return AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.Seq, err)
 	}
-	l.seq, l.hash = seq, prev
-	if f := s.auditFlush; f != nil {
-		f.dirty.Store(true)
+	switch {
+	case l.flush != nil:
+		l.flush.dirty.Store(true)
+	case s.opts.SyncWrites:
+		if err := l.sync(); err != nil {
+			return AuditEntry{}, fmt.Errorf("append audit entry %d: the entry is written but could not be flushed to disk: %w", e.Seq, err)
+		}
 	}
-	return nil
+	return e, nil
 }
 
-// loadAuditHead reads the head of the log. It refuses a log whose entries
-// run past its head, where appending would overwrite entries.
-func (s *Store) loadAuditHead() error {
-	l := &s.audit
-	var seq uint64
-	hash := zeroAuditHash
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		head, ok, err := readAuditHead(txn)
-		if err != nil {
-			return err
-		}
-		if ok {
-			seq, hash = head.seq, head.hash
-		}
-		last, err := lastAuditSeq(txn)
-		if err != nil {
-			return err
-		}
-		if last > seq {
-			return fmt.Errorf("the audit log has entries up to %d past its head %d (run verband audit verify): %w", last, seq, ErrCorrupt)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("read audit log head: %w", err)
+// auditReady returns an error when the audit log cannot be read.
+func (s *Store) auditReady() error {
+	if s.closed.Load() {
+		return ErrClosed
 	}
-	l.seq, l.hash, l.loaded = seq, hash, true
-	return nil
-}
-
-// auditHead is the content of the head key.
-type auditHead struct {
-	seq  uint64
-	hash string
-}
-
-// readAuditHead returns the head, and false when there is none.
-func readAuditHead(txn *badger.Txn) (auditHead, bool, error) {
-	item, err := txn.Get(auditHeadKey())
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return auditHead{}, false, nil
-	}
-	if err != nil {
-		return auditHead{}, false, err
-	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
-		return auditHead{}, false, err
-	}
-	if len(v) != 8+auditHashLen {
-		return auditHead{}, false, fmt.Errorf("audit head of %d bytes: %w", len(v), ErrCorrupt)
-	}
-	return auditHead{seq: binary.BigEndian.Uint64(v), hash: hex.EncodeToString(v[8:])}, true, nil
-}
-
-// lastAuditSeq returns the sequence number of the last stored entry, or 0.
-func lastAuditSeq(txn *badger.Txn) (uint64, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: auditEntryPrefix()})
-	defer it.Close()
-	it.Seek(auditEntryKey(^uint64(0)))
-	if !it.Valid() {
-		return 0, nil
-	}
-	return parseAuditEntryKey(it.Item().Key())
+	return s.audit.upgrade
 }
 
 // AuditFilter chooses entries of the audit log.
@@ -701,14 +547,14 @@ type AuditFilter struct {
 }
 
 // AuditEntries calls fn with each entry that f keeps, in sequence order
-// (reversed with f.Newest), until fn returns false. It reads one snapshot.
-// Time bounds are checked entry by entry, so a narrow time window over a
-// long log reads the whole log; sequence bounds are seeks, and so is each
-// bucket of the organization index (one per 65,536 entries) that an
-// organization's entries are read from.
+// (reversed with f.Newest), until fn returns false. It reads the log as it
+// was when it began: entries appended meanwhile are left out. Sequence
+// bounds are seeks; an organization's entries are read through the index
+// of each segment, and segments whose entries all lie outside the time
+// window are skipped.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEntry) bool) error {
-	if s.closed.Load() {
-		return ErrClosed
+	if err := s.auditReady(); err != nil {
+		return err
 	}
 	lo, hi := f.After+1, ^uint64(0)
 	if f.Before != 0 {
@@ -717,103 +563,29 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 	if f.After == ^uint64(0) || lo > hi {
 		return nil // no sequence number is in range
 	}
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		r := auditReader{ctx: ctx, f: f, fn: fn}
-		if f.Org == "" {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: auditEntryPrefix(), Reverse: f.Newest, PrefetchValues: true})
-			defer it.Close()
-			_, err := r.scan(it, auditEntryKey(lo), auditEntryKey(hi), func(item *badger.Item) ([]byte, error) {
-				return item.ValueCopy(nil)
-			})
-			return err
-		}
-		last, err := lastAuditSeq(txn)
-		if err != nil || last < lo {
-			return err
-		}
-		x := s.auditIdx
-		first, final := x.bucket(lo), x.bucket(min(hi, last)) // one bucket in the flat layout
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: x.space(), Reverse: f.Newest})
-		defer it.Close()
-		read := func(item *badger.Item) ([]byte, error) { return orgEntry(txn, x, item.Key()) }
-		for i := range final - first + 1 {
-			b := first + i
-			if f.Newest {
-				b = final - i
-			}
-			p := slices.Clip(x.prefix(f.Org, b)) // so that lo and hi do not share an array
-			more, err := r.scan(it, binary.BigEndian.AppendUint64(p, lo), binary.BigEndian.AppendUint64(p, hi), read)
-			if !more || err != nil {
-				return err
+	// Entries up to the base were pruned, though the segment of the first
+	// entry kept may still hold some.
+	lo = max(lo, s.audit.base.Load().Seq+1)
+	var stop error
+	read, sent := 0, 0
+	err := s.audit.seg.Find(auditseg.Filter{Lo: lo, Hi: hi, Org: f.Org, Since: f.Since, Until: f.Until, Reverse: f.Newest}, func(r auditseg.Record) bool {
+		if read++; read%256 == 0 {
+			if stop = ctx.Err(); stop != nil {
+				return false
 			}
 		}
-		return nil
+		e, err := readAuditEntry(r.Data)
+		if err != nil {
+			stop = fmt.Errorf("entry %d: %w", r.Seq, err)
+			return false
+		}
+		sent++
+		return fn(e) && (f.Limit <= 0 || sent < f.Limit)
 	})
-	if err != nil {
+	if err = errors.Join(err, stop); err != nil {
 		return fmt.Errorf("read audit log: %w", err)
 	}
 	return nil
-}
-
-// auditReader passes the entries of one AuditEntries call on.
-type auditReader struct {
-	ctx  context.Context
-	f    AuditFilter
-	fn   func(AuditEntry) bool
-	keys int // keys read, for checking ctx now and then
-	sent int // entries passed on, for f.Limit
-}
-
-// scan passes on the entries of the keys from lo to hi, in the order of
-// it, reading each with read. It reports whether the caller should go on.
-func (r *auditReader) scan(it *badger.Iterator, lo, hi []byte, read func(*badger.Item) ([]byte, error)) (bool, error) {
-	seek, stop := lo, hi
-	if r.f.Newest {
-		seek, stop = hi, lo
-	}
-	for it.Seek(seek); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if c := bytes.Compare(k, stop); (!r.f.Newest && c > 0) || (r.f.Newest && c < 0) {
-			return true, nil
-		}
-		if r.keys++; r.keys%256 == 0 {
-			if err := r.ctx.Err(); err != nil {
-				return false, err
-			}
-		}
-		v, err := read(it.Item())
-		if err != nil {
-			return false, err
-		}
-		e, err := readAuditEntry(v)
-		if err != nil {
-			return false, err
-		}
-		if (!r.f.Since.IsZero() && e.Time.Before(r.f.Since)) || (!r.f.Until.IsZero() && !e.Time.Before(r.f.Until)) {
-			continue
-		}
-		r.sent++
-		if !r.fn(e) || (r.f.Limit > 0 && r.sent >= r.f.Limit) {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// orgEntry reads the entry an organization index key names.
-func orgEntry(txn *badger.Txn, x auditIndex, k []byte) ([]byte, error) {
-	_, seq, err := x.parse(k)
-	if err != nil {
-		return nil, err
-	}
-	item, err := txn.Get(auditEntryKey(seq))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, fmt.Errorf("audit entry %d is indexed but missing: %w", seq, ErrCorrupt)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
 }
 
 // AuditProblemKind is what is wrong with the audit log at an entry.
@@ -905,83 +677,99 @@ func (r *AuditReport) add(seq uint64, kind AuditProblemKind, format string, args
 	}
 }
 
-// AuditVerify checks the whole audit log in one snapshot: that sequence
-// numbers run from 1 (or, in a pruned log, from the one after its base)
-// without gaps, that every entry matches its hash, is
-// in canonical form, is stored under its own sequence number and names the
-// hash of the entry before it as prev, that the last entry is the one the
-// head names, and that the organization index matches the entries. Each
-// anchor's entry must have the anchored hash, and the log must reach it.
-// It returns an error only when the log cannot be read; what is wrong with
-// it is in the report.
+// AuditVerify flushes the audit log, reads it whole from the disk and
+// checks: that
+// sequence numbers run from 1 (or, in a pruned log, from the one after its
+// base) without gaps, that every entry matches its hash, is in canonical
+// form, is stored in its own place and names the hash of the entry before
+// it as prev; that the log reaches the entry its head names, which has
+// the head's hash; and that each record is filed (for the indexes) under
+// the organizations and time of its entry, and each segment's index
+// matches its records. Each anchor's entry must have the anchored hash,
+// and the log must reach it. It returns an error only when the log cannot
+// be read; what is wrong with it is in the report.
 func (s *Store) AuditVerify(ctx context.Context, anchors ...AuditAnchor) (AuditReport, error) {
-	if s.closed.Load() {
-		return AuditReport{}, ErrClosed
+	if err := s.auditReady(); err != nil {
+		return AuditReport{}, err
+	}
+	// The head on disk names the last entry flushed: flush first, so that
+	// it names the last entry appended.
+	if !s.opts.ReadOnly {
+		if err := s.audit.sync(); err != nil {
+			return AuditReport{}, fmt.Errorf("verify audit log: flush: %w", err)
+		}
 	}
 	var rep AuditReport
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		head, hasHead, err := readAuditHead(txn)
-		if errors.Is(err, ErrCorrupt) {
-			rep.add(0, AuditCorrupt, "the head record does not decode: %v", err)
-		} else if err != nil {
-			return err
-		}
-		rep.HeadSeq, rep.HeadHash = head.seq, head.hash
-		v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, orgs: map[string][]uint64{}, idx: s.auditIdx, anchors: map[uint64]string{}}
-		for _, a := range anchors {
-			v.anchors[a.Seq] = a.Hash
-		}
-		base, err := readAuditBase(txn)
-		if errors.Is(err, ErrCorrupt) {
-			rep.add(0, AuditCorrupt, "the base record does not decode: %v", err)
-		} else if err != nil {
-			return err
-		}
-		if base.Seq > 0 {
-			rep.Base = &base
-			v.base, v.next, v.prev, v.last = base.Seq, base.Seq+1, base.Hash, base.Seq
-			v.anchorBase(base)
-		}
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: auditEntryPrefix()})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if rep.Entries%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			rep.Entries++
-			seq, err := parseAuditEntryKey(it.Item().Key())
-			if err != nil {
-				rep.add(v.next, AuditCorrupt, "%v", err)
-				continue
-			}
-			val, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			v.entry(seq, val)
-		}
-		v.end(head, hasHead)
-		v.anchorsBeyond()
-		return v.index(ctx, txn)
-	})
+	dir := s.audit.dir
+	head, hasHead, err := readAuditHeadFile(dir)
 	if err != nil {
+		rep.add(0, AuditCorrupt, "the head record does not decode: %v", err)
+	}
+	rep.HeadSeq, rep.HeadHash = head.seq, head.hash
+	v := auditVerifier{rep: &rep, next: 1, prev: zeroAuditHash, anchors: map[uint64]string{}, headSeq: head.seq}
+	for _, a := range anchors {
+		v.anchors[a.Seq] = a.Hash
+	}
+	base, err := readAuditBaseFile(dir)
+	if err != nil {
+		rep.add(0, AuditCorrupt, "the base record does not decode: %v", err)
+	}
+	if base.Seq > 0 {
+		rep.Base = &base
+		v.base, v.next, v.prev, v.last = base.Seq, base.Seq+1, base.Hash, base.Seq
+		v.anchorBase(base)
+	}
+	// An entry's place is the sequence number its segment's name and its
+	// position in the segment give it.
+	var stop error
+	var segment string
+	var place uint64
+	err = s.audit.seg.Walk(func(fd auditseg.Found) bool {
+		if rep.Entries%256 == 255 {
+			if stop = ctx.Err(); stop != nil {
+				return false
+			}
+		}
+		switch {
+		case errors.Is(fd.Err, auditseg.ErrIndex):
+			rep.add(fd.First, AuditIndex, "%v", fd.Err)
+			return true
+		case fd.Err != nil:
+			rep.add(max(v.next, fd.First), AuditCorrupt, "segment %s does not read from offset %d on: %v", fd.Segment, fd.Offset, fd.Err)
+			v.prev = "" // the link across what does not read cannot be checked
+			return true
+		}
+		if fd.Segment != segment {
+			segment, place = fd.Segment, fd.First
+		} else {
+			place++
+		}
+		if place > v.base {
+			rep.Entries++
+			v.record(place, fd.Record)
+		}
+		return true
+	})
+	if err = errors.Join(err, stop); err != nil {
 		return AuditReport{}, fmt.Errorf("verify audit log: %w", err)
 	}
+	v.end(head.auditHead, hasHead)
+	v.anchorsBeyond()
 	slices.SortStableFunc(rep.Problems, func(a, b AuditProblem) int { return cmp.Compare(a.Seq, b.Seq) })
 	return rep, nil
 }
 
-// auditVerifier walks the entries in key order.
+// auditVerifier walks the entries in the order they are stored.
 type auditVerifier struct {
 	rep  *AuditReport
 	next uint64 // the sequence number expected next
 	prev string // the hash of the entry before; "" when it could not be read
 	last uint64 // the last sequence number seen
 	base uint64 // the last entry pruned, or 0
-	orgs map[string][]uint64
-	idx  auditIndex // the layout of the organization index
+	// headSeq is the entry the head names, and headHash its hash as
+	// stored, once read.
+	headSeq  uint64
+	headHash string
 	// anchors are the hashes recorded outside the store, by sequence
 	// number; each is removed once compared.
 	anchors map[uint64]string
@@ -1023,12 +811,10 @@ func (v *auditVerifier) anchorsBeyond() {
 	}
 }
 
-// entry checks the entry stored under seq.
-func (v *auditVerifier) entry(seq uint64, val []byte) {
-	if seq <= v.base {
-		v.rep.add(seq, AuditCorrupt, "the entry is stored, but the log was pruned up to entry %d", v.base)
-		return
-	}
+// record checks the entry that the record at place seq holds, and that
+// the record is numbered and filed under the entry's organizations and
+// time.
+func (v *auditVerifier) record(seq uint64, r auditseg.Record) {
 	if seq > v.next {
 		if seq == v.next+1 {
 			v.rep.add(v.next, AuditMissing, "entry %d is missing", v.next)
@@ -1038,10 +824,13 @@ func (v *auditVerifier) entry(seq uint64, val []byte) {
 		v.prev = "" // the link across the gap cannot be checked
 	}
 	v.next, v.last = seq+1, seq
-	e, stored, p := checkAuditEntry(seq, v.prev, val)
+	e, stored, p := checkAuditEntry(seq, v.prev, r.Data)
 	v.prev = stored
 	if stored != "" {
 		v.anchor(seq, stored)
+		if seq == v.headSeq {
+			v.headHash = stored
+		}
 	}
 	if p != nil {
 		v.rep.add(p.Seq, p.Kind, "%s", p.Detail)
@@ -1049,8 +838,14 @@ func (v *auditVerifier) entry(seq uint64, val []byte) {
 			return
 		}
 	}
-	for _, org := range e.Orgs {
-		v.orgs[org] = append(v.orgs[org], seq)
+	if r.Seq != seq {
+		v.rep.add(seq, AuditCorrupt, "the record of entry %d is numbered %d", seq, r.Seq)
+	}
+	if !slices.Equal(r.Orgs, e.Orgs) {
+		v.rep.add(seq, AuditIndex, "the record is filed under organizations %q, but the entry concerns %q", r.Orgs, e.Orgs)
+	}
+	if !r.Time.Equal(e.Time) {
+		v.rep.add(seq, AuditIndex, "the record is filed under time %s, but the entry was appended at %s", r.Time.Format(time.RFC3339Nano), e.Time.Format(time.RFC3339Nano))
 	}
 }
 
@@ -1088,65 +883,16 @@ func checkAuditEntry(seq uint64, prev string, val []byte) (AuditEntry, string, *
 	return e, stored, nil
 }
 
-// end compares the last entry with the head.
+// end compares the last entry with the head. Entries after the head are
+// those appended after the last flush, which a crash keeps.
 func (v *auditVerifier) end(head auditHead, hasHead bool) {
 	switch {
-	case !hasHead && v.last > 0:
+	case !hasHead && v.last > v.base:
 		v.rep.add(v.last, AuditTruncated, "the head record is missing")
 	case !hasHead:
 	case v.last < head.seq:
 		v.rep.add(v.last+1, AuditTruncated, "the log ends at entry %d but its head names entry %d: entries %d to %d were cut", v.last, head.seq, v.last+1, head.seq)
-	case v.last > head.seq:
-		v.rep.add(head.seq+1, AuditTruncated, "the head names entry %d but entries run to %d", head.seq, v.last)
-	case v.prev != "" && v.prev != head.hash:
-		v.rep.add(v.last, AuditAltered, "the head names hash %s for entry %d, which has hash %s", head.hash, v.last, v.prev)
+	case v.headHash != "" && v.headHash != head.hash:
+		v.rep.add(head.seq, AuditAltered, "the head names hash %s for entry %d, which has hash %s", head.hash, head.seq, v.headHash)
 	}
-}
-
-// index compares the organization index with the orgs of the entries. It
-// gathers the index whole, because a bucketed index lists the newest
-// bucket first.
-func (v *auditVerifier) index(ctx context.Context, txn *badger.Txn) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: v.idx.space()})
-	defer it.Close()
-	got := map[string][]uint64{}
-	n := 0
-	for it.Rewind(); it.Valid(); it.Next() {
-		if n++; n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		org, seq, err := v.idx.parse(it.Item().Key())
-		if err != nil {
-			v.rep.add(0, AuditIndex, "%v", err)
-			continue
-		}
-		got[org] = append(got[org], seq)
-	}
-	orgs := slices.Collect(maps.Keys(got))
-	for org := range v.orgs {
-		if _, ok := got[org]; !ok {
-			orgs = append(orgs, org)
-		}
-	}
-	slices.Sort(orgs)
-	for _, org := range orgs {
-		have, want := got[org], v.orgs[org]
-		slices.Sort(have)
-		i, j := 0, 0
-		for i < len(have) || j < len(want) {
-			switch {
-			case j == len(want) || (i < len(have) && have[i] < want[j]):
-				v.rep.add(have[i], AuditIndex, "organization %q indexes an entry that does not concern it", org)
-				i++
-			case i == len(have) || want[j] < have[i]:
-				v.rep.add(want[j], AuditIndex, "the entry is not indexed under organization %q", org)
-				j++
-			default:
-				i, j = i+1, j+1
-			}
-		}
-	}
-	return nil
 }

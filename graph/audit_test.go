@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/verband-cti/verband/graph/internal/auditseg"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -161,48 +165,105 @@ func TestAuditChainSurvivesReopen(t *testing.T) {
 	}
 }
 
-// tamper changes the audit database's keys directly, as someone with
-// access to the data directory could.
-func tamper(t *testing.T, s *Store, fn func(txn *badger.Txn) error) {
+// tamperStore opens a store whose audit log a test tampers with: one
+// entry per segment file, so that an entry is a file to edit, remove or
+// move.
+func tamperStore(t *testing.T) *Store {
 	t.Helper()
-	if err := s.auditDB.Update(fn); err != nil {
-		t.Fatalf("tamper: %v", err)
+	opts := DefaultOptions()
+	opts.Search, opts.SyncWrites, opts.AuditSegmentBytes = false, false, 1
+	s, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-func getValue(txn *badger.Txn, k []byte) ([]byte, error) {
-	item, err := txn.Get(k)
-	if err != nil {
-		return nil, err
+// tamper closes s, lets fn change the files of its audit log as someone
+// with the data directory could, and opens the store again.
+func tamper(t *testing.T, s *Store, fn func(t *testing.T, dir string)) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
-	return item.ValueCopy(nil)
+	fn(t, filepath.Join(s.dir, auditDirName))
+	r, err := Open(s.dir, s.opts)
+	if err != nil {
+		t.Fatalf("open the tampered store: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// segFile is the segment file of entry seq in a log of one entry per file.
+func segFile(dir string, seq uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d.seg", seq))
+}
+
+// readRecord reads the record of entry seq from the log in dir.
+func readRecord(t *testing.T, dir string, seq uint64) auditseg.Record {
+	t.Helper()
+	l, _, err := auditseg.Open(dir, auditseg.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var r auditseg.Record
+	if err := l.Scan(seq, seq, false, func(x auditseg.Record) bool { r = x; return false }); err != nil || r.Seq != seq {
+		t.Fatalf("read record %d: %v", seq, err)
+	}
+	return r
+}
+
+// editRecord rewrites the record of entry seq, in its own segment file,
+// as edit changes it.
+func editRecord(seq uint64, edit func(r *auditseg.Record)) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		r := readRecord(t, dir, seq)
+		edit(&r)
+		removeFiles(seq)(t, dir)
+		// Written apart, so that a record renumbered keeps its file.
+		tmp := t.TempDir()
+		if err := auditseg.WriteSegment(tmp, nil, []auditseg.Record{r}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(segFile(tmp, r.Seq), segFile(dir, seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // rewrite replaces the body of entry seq by edit(body), keeping the stored
 // hash unless rehash is set.
-func rewrite(seq uint64, rehash bool, edit func(body []byte) []byte) func(txn *badger.Txn) error {
-	return func(txn *badger.Txn) error {
-		v, err := getValue(txn, auditEntryKey(seq))
-		if err != nil {
-			return err
-		}
-		hash, body, err := splitAuditValue(v)
-		if err != nil {
-			return err
-		}
+func rewrite(seq uint64, rehash bool, edit func(body []byte) []byte) func(t *testing.T, dir string) {
+	return editRecord(seq, func(r *auditseg.Record) {
+		hash, body, _ := splitAuditValue(r.Data)
 		body = edit(slices.Clone(body))
 		if rehash {
 			hash = sha256.Sum256(body)
 		}
-		return txn.Set(auditEntryKey(seq), encodeAuditValue(hash, body))
+		r.Data = encodeAuditValue(hash, body)
+	})
+}
+
+// removeFiles removes the segment files (and indexes) of entries seqs.
+func removeFiles(seqs ...uint64) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		for _, seq := range seqs {
+			if err := os.Remove(segFile(dir, seq)); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(strings.TrimSuffix(segFile(dir, seq), ".seg") + ".idx")
+		}
 	}
 }
 
-// tamperCase is a change to the audit database and the first problem
+// tamperCase is a change to the audit log's files and the first problem
 // verify must report for it.
 type tamperCase struct {
 	name    string
-	tamper  func(txn *badger.Txn) error
+	tamper  func(t *testing.T, dir string)
 	seq     uint64
 	kind    AuditProblemKind
 	message string
@@ -214,36 +275,47 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	cases := []tamperCase{
 		{"altered", rewrite(5, false, otherUser), 5, AuditAltered, "do not match the entry's hash"},
 		{"altered with a new hash", rewrite(5, true, otherUser), 5, AuditChainBroken, "entry 5 was replaced"},
-		{"removed", func(txn *badger.Txn) error { return txn.Delete(auditEntryKey(4)) }, 4, AuditMissing, "entry 4 is missing"},
-		{"removed two", func(txn *badger.Txn) error {
-			return errors.Join(txn.Delete(auditEntryKey(4)), txn.Delete(auditEntryKey(5)))
-		}, 4, AuditMissing, "entries 4 to 5 are missing"},
-		{"reordered", func(txn *badger.Txn) error {
-			a, err1 := getValue(txn, auditEntryKey(3))
-			b, err2 := getValue(txn, auditEntryKey(4))
-			if err := errors.Join(err1, err2); err != nil {
-				return err
+		{"removed", removeFiles(4), 4, AuditMissing, "entry 4 is missing"},
+		{"removed two", removeFiles(4, 5), 4, AuditMissing, "entries 4 to 5 are missing"},
+		{"reordered", func(t *testing.T, dir string) {
+			a, err1 := os.ReadFile(segFile(dir, 3))
+			b, err2 := os.ReadFile(segFile(dir, 4))
+			if err := errors.Join(err1, err2, os.WriteFile(segFile(dir, 3), b, 0o600), os.WriteFile(segFile(dir, 4), a, 0o600)); err != nil {
+				t.Fatal(err)
 			}
-			return errors.Join(txn.Set(auditEntryKey(3), b), txn.Set(auditEntryKey(4), a))
 		}, 3, AuditMoved, "the entry stored as 3 is entry 4"},
-		{"tail cut", func(txn *badger.Txn) error {
-			return errors.Join(txn.Delete(auditEntryKey(9)), txn.Delete(auditEntryKey(10)))
-		}, 9, AuditTruncated, "entries 9 to 10 were cut"},
-		{"head removed", func(txn *badger.Txn) error { return txn.Delete(auditHeadKey()) }, 10, AuditTruncated, "head record is missing"},
+		{"renumbered", editRecord(6, func(r *auditseg.Record) { r.Seq = 7 }), 6, AuditCorrupt, "the record of entry 6 is numbered 7"},
+		{"tail cut", removeFiles(9, 10), 9, AuditTruncated, "entries 9 to 10 were cut"},
+		{"head removed", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, auditHeadFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, 10, AuditTruncated, "head record is missing"},
 		{"not canonical", rewrite(2, true, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`{"args":`), []byte(`{ "args":`), 1)
 		}), 2, AuditCorrupt, "canonical form"},
-		{"index entry removed", func(txn *badger.Txn) error { return txn.Delete(auditIndex{}.key("org-b", 6)) }, 6, AuditIndex, "not indexed under organization \"org-b\""},
-		{"index entry added", func(txn *badger.Txn) error { return txn.Set(auditIndex{}.key("org-a", 6), nil) }, 6, AuditIndex, "does not concern it"},
+		{"filed under one organization less", editRecord(6, func(r *auditseg.Record) { r.Orgs = nil }), 6, AuditIndex, "filed under organizations []"},
+		{"filed under another organization", editRecord(6, func(r *auditseg.Record) { r.Orgs = []string{"org-a"} }), 6, AuditIndex, `filed under organizations ["org-a"], but the entry concerns ["org-b"]`},
+		{"filed under another time", editRecord(6, func(r *auditseg.Record) { r.Time = r.Time.Add(time.Hour) }), 6, AuditIndex, "filed under time"},
+		{"damaged on disk", func(t *testing.T, dir string) {
+			b, err := os.ReadFile(segFile(dir, 7))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(segFile(dir, 7), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, 7, AuditCorrupt, "does not read from offset 0 on"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := openAuditStore(t, t.TempDir(), false)
+			s := tamperStore(t)
 			appendN(t, s, n)
 			if rep := verifyReport(t, s); !rep.OK() {
 				t.Fatalf("clean log: %+v", rep)
 			}
-			tamper(t, s, c.tamper)
+			s = tamper(t, s, c.tamper)
 			rep := verifyReport(t, s)
 			if rep.OK() || len(rep.Problems) == 0 {
 				t.Fatalf("tampering not detected: %+v", rep)
@@ -256,17 +328,35 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}
 }
 
+// TestAuditRefusesToOverwrite: a log whose head is missing, or whose tail
+// was cut, takes no more entries, which would overwrite the evidence; it
+// still reads and verifies.
 func TestAuditRefusesToOverwrite(t *testing.T) {
-	s := reopened(t, func(s *Store) {
-		appendN(t, s, 3)
-		tamper(t, s, func(txn *badger.Txn) error { return txn.Delete(auditHeadKey()) })
-	})
-	_, err := s.AppendAudit(context.Background(), AuditEntry{Operation: "op", Outcome: AuditOK})
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("append to a log without head: %v, want ErrCorrupt", err)
-	}
-	if rep := verifyReport(t, s); rep.Entries != 3 {
-		t.Errorf("entries after the refused append: %d, want 3", rep.Entries)
+	for _, c := range []struct {
+		name   string
+		tamper func(t *testing.T, dir string)
+		left   uint64
+	}{
+		{"head removed", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, auditHeadFile)) }, 3},
+		{"tail cut", removeFiles(3), 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := tamperStore(t)
+			appendN(t, s, 3)
+			s = tamper(t, s, c.tamper)
+			_, err := s.AppendAudit(context.Background(), AuditEntry{Operation: "op", Outcome: AuditOK})
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "verband audit verify") {
+				t.Fatalf("append: %v, want ErrCorrupt naming verband audit verify", err)
+			}
+			if rep := verifyReport(t, s); rep.Entries != c.left || rep.OK() {
+				t.Errorf("report after the refused append: %+v, want %d entries and a problem", rep, c.left)
+			}
+			// Closing the store does not write a head over the evidence.
+			s = tamper(t, s, func(*testing.T, string) {})
+			if rep := verifyReport(t, s); rep.OK() {
+				t.Errorf("reopened, the log verifies: %+v", rep)
+			}
+		})
 	}
 }
 
@@ -422,193 +512,215 @@ func TestAuditEntriesFilter(t *testing.T) {
 	}
 }
 
-func TestAuditKeysRoundTrip(t *testing.T) {
-	layouts := []auditIndex{{}, {flat: true}}
-	for _, seq := range []uint64{1, 255, 256, 1<<auditBucketBits - 1, 1 << auditBucketBits, 1 << 40} {
-		if got, err := parseAuditEntryKey(auditEntryKey(seq)); err != nil || got != seq {
-			t.Errorf("entry key %d: %d %v", seq, got, err)
-		}
-		for _, x := range layouts {
-			for _, org := range []string{"", "org-a", strings.Repeat("o", 300)} {
-				o, got, err := x.parse(x.key(org, seq))
-				if err != nil || o != org || got != seq {
-					t.Errorf("org key %q %d (flat %v): %q %d %v", org, seq, x.flat, o, got, err)
-				}
+// BenchmarkAuditAppend appends entries the size of an API request's from
+// 16 goroutines, with the default flush interval.
+func BenchmarkAuditAppend(b *testing.B) {
+	s := openAuditStore(b, b.TempDir(), true)
+	e := AuditEntry{Viewer: AuditViewer{Org: "org-a", User: "alice", Role: "reader", TokenID: "00000000000000aa"},
+		Operation: "graphql:Search", Args: json.RawMessage(`{"query":"query Search($q: String!) { search(query: $q) { edges { node { stixId } } } }","variables":{"q":"emotet"}}`),
+		IDs: []string{"malware--00000000-0000-4000-8000-000000000001", "indicator--00000000-0000-4000-8000-000000000002"}, Outcome: AuditOK}
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.AppendAudit(context.Background(), e); err != nil {
+				b.Error(err)
+				return
 			}
-		}
-	}
-	if bytes.Compare(auditEntryKey(255), auditEntryKey(256)) >= 0 {
-		t.Error("entry keys do not sort by sequence number")
-	}
-	for _, x := range layouts {
-		// An organization whose name starts with another's has its own prefix.
-		if bytes.HasPrefix(x.key("org-ab", 1), x.prefix("org-a", 0)) {
-			t.Errorf("org prefix of org-a matches org-ab (flat %v)", x.flat)
-		}
-		for _, k := range [][]byte{nil, {tagAudit}, {tagAudit, subAuditEntry, 1}, append(x.space(), 0, 9, 'a')} {
-			_, err1 := parseAuditEntryKey(k)
-			_, _, err2 := x.parse(k)
-			if !errors.Is(err1, errBadKey) || !errors.Is(err2, errBadKey) {
-				t.Errorf("key %x accepted (flat %v): %v %v", k, x.flat, err1, err2)
-			}
-		}
-	}
-	// A key whose bucket is not the bucket of its sequence number is not
-	// an index key.
-	x := auditIndex{}
-	if _, _, err := x.parse(binary.BigEndian.AppendUint64(x.prefix("org-a", 0), 1<<auditBucketBits)); !errors.Is(err, errBadKey) {
-		t.Errorf("index key in the wrong bucket accepted: %v", err)
-	}
-}
-
-// TestAuditKeysStayAtTheTail checks the property the bucketed index is
-// for: the keys an append writes span no older key but those of the
-// current bucket, so that the LSM tree's compactions rewrite only the tail
-// of the log however long it grows.
-func TestAuditKeysStayAtTheTail(t *testing.T) {
-	x := auditIndex{}
-	const bucket = 1 << auditBucketBits
-	for _, seq := range []uint64{bucket, 5*bucket + 17, 9*bucket - 1} {
-		// The keys of appending entry seq for two organizations.
-		lo := auditEntryKey(seq)
-		hi := slices.MaxFunc([][]byte{lo, auditHeadKey(), x.key("org-a", seq), x.key("org-z", seq)}, bytes.Compare)
-		// Older keys outside the current bucket.
-		var old [][]byte
-		for _, prev := range []uint64{1, seq - bucket, bucket*uint64(x.bucket(seq)) - 1} {
-			old = append(old, auditEntryKey(prev), x.key("org-a", prev), x.key("org-m", prev), x.key("org-z", prev))
-		}
-		for _, k := range old {
-			if bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) <= 0 {
-				t.Errorf("appending entry %d writes keys from %x to %x, which span the older key %x", seq, lo, hi, k)
-			}
-		}
-	}
-}
-
-// FuzzParseAuditKeys checks that what parses as an audit key rebuilds to
-// the same bytes, and that no input makes the parsers or the entry decoder
-// panic.
-func FuzzParseAuditKeys(f *testing.F) {
-	f.Add(auditEntryKey(7))
-	f.Add(auditIndex{}.key("org-a", 9))
-	f.Add(auditIndex{flat: true}.key("org-a", 9))
-	f.Add([]byte(`{"args":null}`))
-	f.Fuzz(func(t *testing.T, k []byte) {
-		if seq, err := parseAuditEntryKey(k); err == nil && !bytes.Equal(auditEntryKey(seq), k) {
-			t.Errorf("entry key %x rebuilt as %x", k, auditEntryKey(seq))
-		}
-		for _, x := range []auditIndex{{}, {flat: true}} {
-			if org, seq, err := x.parse(k); err == nil && !bytes.Equal(x.key(org, seq), k) {
-				t.Errorf("org key %x rebuilt as %x (flat %v)", k, x.key(org, seq), x.flat)
-			}
-		}
-		_, _ = readAuditEntry(k)
-		var cut []string
-		if out, _, _ := boundJSON(k, 256, "args", &cut); len(out) > 0 && !json.Valid(out) {
-			t.Errorf("bounded %q to invalid JSON %q", k, out)
 		}
 	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
 
-// BenchmarkAuditAppend appends from many goroutines at once with synchronous
-// writes (the default), committing concurrent appends together ("batched")
-// or one commit per entry ("one-per-commit"). Compare entries/s.
-func BenchmarkAuditAppend(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		batch int
-	}{{"batched", 0}, {"one-per-commit", 1}} {
-		b.Run(bc.name, func(b *testing.B) {
-			s := openAuditStore(b, b.TempDir(), true)
-			s.audit.batchSize = bc.batch
-			e := AuditEntry{Viewer: AuditViewer{Org: "org-a", User: "alice", Role: "reader", TokenID: "00000000000000aa"},
-				Operation: "graphql:Search", Args: json.RawMessage(`{"query":"query Search($q: String!) { search(query: $q) { edges { node { stixId } } } }","variables":{"q":"emotet"}}`),
-				IDs: []string{"malware--00000000-0000-4000-8000-000000000001", "indicator--00000000-0000-4000-8000-000000000002"}, Outcome: AuditOK}
-			b.SetParallelism(16)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := s.AppendAudit(context.Background(), e); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
-		})
+// writeLegacyAudit writes n chained entries after base into db under the
+// keys of formats 1 to 3, with the base and the head, as an older build
+// did, and returns them.
+func writeLegacyAudit(t *testing.T, db *badger.DB, base AuditBase, n int) []AuditEntry {
+	t.Helper()
+	prev := cmpHash(base.Hash)
+	var out []AuditEntry
+	if err := db.Update(func(txn *badger.Txn) error {
+		for i := range n {
+			seq := base.Seq + uint64(i) + 1
+			e := prepareAudit(AuditEntry{Viewer: AuditViewer{Org: []string{"org-a", "org-b"}[seq%2]}, Operation: "graphql:Q", Outcome: AuditOK})
+			e.Seq, e.Prev, e.Time = seq, prev, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seq)*time.Minute)
+			body := appendAuditJSON(nil, &e, false)
+			hash := sha256.Sum256(body)
+			e.Hash, prev = hex.EncodeToString(hash[:]), hex.EncodeToString(hash[:])
+			if err := txn.Set(auditEntryKey(seq), encodeAuditValue(hash, body)); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		if base.Seq > 0 {
+			if err := txn.Set(auditBaseKey(), encodeAuditBase(base)); err != nil {
+				return err
+			}
+		}
+		h, _ := hex.DecodeString(prev)
+		return txn.Set(auditHeadKey(), append(binary.BigEndian.AppendUint64(nil, base.Seq+uint64(n)), h...))
+	}); err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
-// TestAuditMovesToItsOwnDatabase opens a store whose audit log an older
-// build kept in the graph database: read-only it reads the log there, and
-// opened for writing it moves the log into the audit database, whole, so
-// that the chain verifies and new entries continue it.
-func TestAuditMovesToItsOwnDatabase(t *testing.T) {
-	dir := t.TempDir()
+// legacyStore makes a store of format (1 to 3) whose audit log an older
+// build kept in Badger: for format 1 in the graph database, else in the
+// audit database. It returns the entries and the options.
+func legacyStore(t *testing.T, dir string, format uint32, base AuditBase, n int) ([]AuditEntry, Options) {
+	t.Helper()
 	opts := DefaultOptions()
 	opts.Search = false
 	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Write as the older build did: into the graph database.
-	if err := s.closeAuditDB(); err != nil {
-		t.Fatal(err)
+	var old []AuditEntry
+	if format == formatAuditInGraph {
+		old = writeLegacyAudit(t, s.db, base, n)
+	} else {
+		db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, legacyAuditDirName)).WithLogger(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = writeLegacyAudit(t, db, base, n)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.auditDB, s.auditFlush = s.db, nil
-	old := appendN(t, s, 5)
-	flattenAuditIndex(t, s.db)
-	closeAsFormat(t, s, formatAuditInGraph)
+	closeAsFormat(t, s, format)
 	if err := os.RemoveAll(filepath.Join(dir, auditDirName)); err != nil {
 		t.Fatal(err)
 	}
+	return old, opts
+}
 
+// TestAuditConvertsFromBadger opens stores of formats 1 to 3, which kept
+// the audit log in Badger: read-only the log cannot be read, and opened
+// for writing it is converted to segments, whole, so that the chain, the
+// base and the head carry over, exports made before still match, and new
+// entries continue the chain. A conversion that a crash interrupted is
+// started again.
+func TestAuditConvertsFromBadger(t *testing.T) {
+	for _, c := range []struct {
+		format uint32
+		base   AuditBase
+	}{
+		{formatAuditInGraph, AuditBase{}},
+		{2, AuditBase{}},
+		{3, AuditBase{Seq: 4, Hash: strings.Repeat("ab", 32), Time: time.Date(2025, 1, 1, 0, 4, 0, 0, time.UTC)}},
+	} {
+		t.Run(fmt.Sprintf("format %d", c.format), func(t *testing.T) {
+			dir := t.TempDir()
+			old, opts := legacyStore(t, dir, c.format, c.base, 7)
+			ro := opts
+			ro.ReadOnly = true
+			r, err := Open(dir, ro)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.AuditVerify(context.Background()); !errors.Is(err, ErrFormatVersion) || !strings.Contains(err.Error(), "open the store once for writing") {
+				t.Errorf("read-only verify of the old layout: %v, want ErrFormatVersion saying how to convert", err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// What an interrupted conversion leaves.
+			for _, d := range []string{auditDirName, auditDirName + ".converting"} {
+				if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, d, fmt.Sprintf("%020d.seg", 1)), []byte("half"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			s := openAuditStore(t, dir, true)
+			if s.format != FormatVersion {
+				t.Errorf("format %d after the conversion, want %d", s.format, FormatVersion)
+			}
+			rep := verifyReport(t, s)
+			if !rep.OK() || rep.Entries != 7 || rep.HeadSeq != old[6].Seq || rep.HeadHash != old[6].Hash {
+				t.Errorf("report after the conversion: %+v", rep)
+			}
+			if c.base.Seq > 0 && (rep.Base == nil || *rep.Base != c.base) {
+				t.Errorf("base after the conversion: %+v, want %+v", rep.Base, c.base)
+			}
+			var got []string
+			if err := s.AuditEntries(context.Background(), AuditFilter{Org: "org-b"}, func(e AuditEntry) bool {
+				got = append(got, e.Hash)
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, e := range old {
+				if e.Orgs[0] == "org-b" {
+					want = append(want, e.Hash)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("org-b's entries after the conversion: %v, want %v", got, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, legacyAuditDirName)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the old audit database is still there: %v", err)
+			}
+			if err := s.db.View(func(txn *badger.Txn) error {
+				if hasKeys(txn, []byte{tagAudit}) {
+					t.Error("audit keys left in the graph database")
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			next := appendN(t, s, 1)[0]
+			if next.Seq != old[6].Seq+1 || next.Prev != old[6].Hash {
+				t.Errorf("entry appended after the conversion: seq %d prev %s, want %d after %s", next.Seq, next.Prev, old[6].Seq+1, old[6].Hash)
+			}
+			if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 8 {
+				t.Errorf("report after appending: %+v", rep)
+			}
+		})
+	}
+}
+
+// TestAuditConversionRefusesAGap: an old log with an entry missing cannot
+// be held by segments; the store does not open for writing, and the old
+// log stays as it was, with the store's format.
+func TestAuditConversionRefusesAGap(t *testing.T) {
+	dir := t.TempDir()
+	_, opts := legacyStore(t, dir, 3, AuditBase{}, 5)
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, legacyAuditDirName)).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete(auditEntryKey(3)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, opts)
+	if err == nil {
+		s.Close()
+		t.Fatal("a log with a gap was converted")
+	}
+	if !errors.Is(err, ErrCorrupt) || !containsAll(err.Error(), "lacks entry 3", "the store was not changed") {
+		t.Errorf("open: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, auditDirName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a half-converted log was left: %v", err)
+	}
 	ro := opts
 	ro.ReadOnly = true
 	r, err := Open(dir, ro)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := verifyReport(t, r); !rep.OK() || rep.Entries != 5 {
-		t.Errorf("read-only report of the old layout: %+v", rep)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s = openAuditStore(t, dir, true)
-	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 5 {
-		t.Errorf("report after the move: %+v", rep)
-	}
-	var got []AuditEntry
-	if err := s.AuditEntries(context.Background(), AuditFilter{Org: "org-b"}, func(e AuditEntry) bool {
-		got = append(got, e)
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Hash != old[1].Hash || got[1].Hash != old[3].Hash {
-		t.Errorf("org-b's entries after the move: %+v", got)
-	}
-	if err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tagAudit}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			t.Errorf("audit key %q left in the graph database", it.Item().Key())
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if s.format != FormatVersion {
-		t.Errorf("format %d after the move, want %d", s.format, FormatVersion)
-	}
-	next := appendN(t, s, 1)[0]
-	if next.Seq != 6 || next.Prev != old[4].Hash {
-		t.Errorf("entry appended after the move: seq %d prev %s, want 6 after %s", next.Seq, next.Prev, old[4].Hash)
-	}
-	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 6 {
-		t.Errorf("report after appending: %+v", rep)
+	defer r.Close()
+	if r.format != 3 {
+		t.Errorf("format %d after the refused conversion, want 3", r.format)
 	}
 }
 
@@ -626,150 +738,52 @@ func closeAsFormat(t *testing.T, s *Store, format uint32) {
 	}
 }
 
-// flattenAuditIndex rewrites the organization index of the audit log in
-// db in the flat layout of format 2, as an older build wrote it.
-func flattenAuditIndex(t *testing.T, db *badger.DB) {
-	t.Helper()
-	flat, bucketed := auditIndex{flat: true}, auditIndex{}
-	if err := db.Update(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketed.space()})
-		var keys [][]byte
-		for it.Rewind(); it.Valid(); it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		it.Close()
-		for _, k := range keys {
-			org, seq, err := bucketed.parse(k)
-			if err != nil {
-				return err
-			}
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-			if err := txn.Set(flat.key(org, seq), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestAuditIndexUpgrade opens a store of format 2, whose audit log is
-// indexed by organization alone: read-only it reads that index, and
-// opened for writing it indexes the log by bucket, drops the old index,
-// and becomes format 3, with every organization's entries where they were.
-func TestAuditIndexUpgrade(t *testing.T) {
+// TestAuditEntriesAcrossSegments spreads the log over many segments (of
+// three or four entries) and checks every kind of filter against the
+// entries filtered one by one, before and after a prune: an auditor must
+// see the same entries of an organization however the log is cut.
+func TestAuditEntriesAcrossSegments(t *testing.T) {
+	base := fakeAuditClock(t)
+	opts := DefaultOptions()
+	opts.Search, opts.SyncWrites, opts.AuditSegmentBytes = false, false, 1200
 	dir := t.TempDir()
-	s := openAuditStore(t, dir, true)
-	old := appendN(t, s, 7)
-	flattenAuditIndex(t, s.auditDB)
-	closeAsFormat(t, s, formatAuditFlatIndex)
-	orgB := []uint64{2, 4, 6}
-
-	ro := DefaultOptions()
-	ro.Search, ro.ReadOnly = false, true
-	r, err := Open(dir, ro)
+	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := verifyReport(t, r); !rep.OK() || rep.Entries != 7 {
-		t.Errorf("read-only report of the flat index: %+v", rep)
-	}
-	if got := auditSeqs(t, r, AuditFilter{Org: "org-b"}); !slices.Equal(got, orgB) {
-		t.Errorf("org-b's entries read-only: %v, want %v", got, orgB)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s = openAuditStore(t, dir, true)
-	if s.format != FormatVersion {
-		t.Errorf("format %d after the upgrade, want %d", s.format, FormatVersion)
-	}
-	if got := auditSeqs(t, s, AuditFilter{Org: "org-b"}); !slices.Equal(got, orgB) {
-		t.Errorf("org-b's entries after the upgrade: %v, want %v", got, orgB)
-	}
-	if err := s.auditDB.View(func(txn *badger.Txn) error {
-		if hasKeys(txn, auditIndex{flat: true}.space()) {
-			t.Error("keys of the flat index were left after the upgrade")
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	next := appendN(t, s, 1)[0]
-	if next.Seq != 8 || next.Prev != old[6].Hash {
-		t.Errorf("entry appended after the upgrade: seq %d prev %s, want 8 after %s", next.Seq, next.Prev, old[6].Hash)
-	}
-	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 8 {
-		t.Errorf("report after the upgrade: %+v", rep)
-	}
-}
-
-// TestAuditIndexUpgradeAfterCrash opens a store of format 2 whose
-// upgrade stopped after copying the index and before dropping the flat
-// one: the upgrade runs again and leaves one index, whole.
-func TestAuditIndexUpgradeAfterCrash(t *testing.T) {
-	dir := t.TempDir()
-	s := openAuditStore(t, dir, true)
-	appendN(t, s, 5)
-	flattenAuditIndex(t, s.auditDB)
-	if err := s.auditDB.Update(func(txn *badger.Txn) error {
-		for seq := uint64(1); seq <= 5; seq++ {
-			if err := txn.Set(auditIndex{}.key([]string{"org-a", "org-b"}[(seq-1)%2], seq), nil); err != nil {
-				return err
-			}
-		}
-		return txn.Set(auditIndex{}.key("org-b", 1), nil) // a key the flat index does not have
-	}); err != nil {
-		t.Fatal(err)
-	}
-	closeAsFormat(t, s, formatAuditFlatIndex)
-	s = openAuditStore(t, dir, true)
-	if got := auditSeqs(t, s, AuditFilter{Org: "org-a"}); !slices.Equal(got, []uint64{1, 3, 5}) {
-		t.Errorf("org-a's entries after the second upgrade: %v", got)
-	}
-	// The stray key is the kind of problem verify exists to find.
-	rep := verifyReport(t, s)
-	if rep.ProblemCount != 1 || rep.Problems[0].Seq != 1 || rep.Problems[0].Kind != AuditIndex {
-		t.Errorf("report after the second upgrade: %+v", rep)
-	}
-}
-
-// TestAuditEntriesAcrossBuckets fills many buckets of the organization
-// index (narrowed to four entries) and checks every kind of filter against
-// the entries filtered one by one, before and after a prune: an auditor
-// must see the same entries of an organization however the index is cut.
-func TestAuditEntriesAcrossBuckets(t *testing.T) {
-	base := fakeAuditClock(t)
-	s := openAuditStore(t, t.TempDir(), false)
-	s.auditIdx.bits = 2
+	defer s.Close()
 	appendN(t, s, 29)
-	// Entries for both organizations, and for none, in some buckets.
+	// Entries for both organizations, and for none, in some segments.
 	for i, orgs := range [][]string{{"org-a", "org-b"}, nil, {"org-b"}, {"org-a", "org-b"}} {
 		if _, err := s.AppendAudit(context.Background(), AuditEntry{Orgs: orgs, Operation: "graphql:Q", Args: json.RawMessage(fmt.Sprint(i)), Outcome: AuditOK}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	check := func(stage string) {
+	segs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, auditDirName, "*.seg"))
+		return m
+	}
+	if n := len(segs()); n < 8 {
+		t.Fatalf("%d segments, want the log spread over many", n)
+	}
+	var all []AuditEntry
+	if err := s.AuditEntries(context.Background(), AuditFilter{}, func(e AuditEntry) bool { all = append(all, e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string, kept func(seq uint64) bool) {
 		t.Helper()
-		var all []AuditEntry
-		if err := s.AuditEntries(context.Background(), AuditFilter{}, func(e AuditEntry) bool { all = append(all, e); return true }); err != nil {
-			t.Fatal(err)
-		}
-		for _, org := range []string{"org-a", "org-b", "org-c"} {
+		for _, org := range []string{"org-a", "org-b", "org-c", ""} {
 			for _, f := range []AuditFilter{
 				{}, {After: 6}, {Before: 13}, {After: 3, Before: 21}, {After: 14, Before: 15},
 				{Limit: 5}, {Newest: true}, {Newest: true, Limit: 6}, {Newest: true, After: 9, Before: 27},
 				{Since: base.Add(10 * time.Minute), Until: base.Add(20 * time.Minute)},
+				{Org: org, Newest: true, Since: base.Add(12 * time.Minute)},
 				{After: 100}, {Before: 1},
 			} {
 				f.Org = org
 				var want []uint64
 				for _, e := range all {
-					if slices.Contains(e.Orgs, org) && e.Seq > f.After && (f.Before == 0 || e.Seq < f.Before) &&
+					if kept(e.Seq) && (org == "" || slices.Contains(e.Orgs, org)) && e.Seq > f.After && (f.Before == 0 || e.Seq < f.Before) &&
 						(f.Since.IsZero() || !e.Time.Before(f.Since)) && (f.Until.IsZero() || e.Time.Before(f.Until)) {
 						want = append(want, e.Seq)
 					}
@@ -789,28 +803,31 @@ func TestAuditEntriesAcrossBuckets(t *testing.T) {
 			t.Errorf("%s: verify: %v", stage, rep.Problems)
 		}
 	}
-	check("33 entries in 9 buckets")
-	if _, err := s.PruneAudit(context.Background(), base.Add(11*time.Minute), nil); err != nil {
-		t.Fatal(err)
+	check("33 entries", func(uint64) bool { return true })
+	before := len(segs())
+	res, err := s.PruneAudit(context.Background(), base.Add(11*time.Minute), nil)
+	if err != nil || res.Pruned != 10 {
+		t.Fatalf("prune: %+v, %v", res, err)
 	}
-	check("after pruning 10 entries")
-	if err := s.auditDB.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: s.auditIdx.space()})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if _, seq, err := s.auditIdx.parse(it.Item().Key()); err != nil || seq <= 10 {
-				t.Errorf("index key %x left after the prune: entry %d, %v", it.Item().Key(), seq, err)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	check("after pruning 10 entries", func(seq uint64) bool { return seq > 10 })
+	// The segments all of whose entries were pruned are gone; the first
+	// left holds entry 11.
+	left := segs()
+	if res.SegmentsRemoved == 0 || len(left) != before-res.SegmentsRemoved {
+		t.Errorf("%d segments before, %d after, %d removed", before, len(left), res.SegmentsRemoved)
+	}
+	first := func(name string) uint64 {
+		n, _ := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 10, 64)
+		return n
+	}
+	if first(left[0]) > 11 || first(left[1]) <= 11 {
+		t.Errorf("the first segments left begin at %d and %d; want the first to hold entry 11", first(left[0]), first(left[1]))
 	}
 }
 
 // TestAuditFlush checks the two durability modes of the audit log: with
-// an interval, appends are committed without a flush and the flusher
-// writes them to disk; without one, every append is flushed in its commit.
+// an interval, appends return without a flush and the flusher writes them
+// to disk; without one, every append waits for a flush.
 func TestAuditFlush(t *testing.T) {
 	opts := DefaultOptions()
 	opts.Search = false
@@ -820,14 +837,22 @@ func TestAuditFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.auditDB.Opts().SyncWrites || s.auditFlush == nil {
-		t.Fatal("with a flush interval, audit commits wait for the disk, or nothing flushes them")
+	if s.audit.flush == nil {
+		t.Fatal("with a flush interval, nothing flushes the audit log")
 	}
 	appendN(t, s, 3)
+	// The head records the entries flushed, once they are on disk.
 	deadline := time.Now().Add(5 * time.Second)
-	for s.auditFlush.dirty.Load() {
+	for {
+		h, ok, err := readAuditHeadFile(s.audit.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && h.seq == 3 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the flusher did not write the appended entries to disk within 5 s")
+			t.Fatalf("the flusher did not write the appended entries to disk within 5 s: head %+v", h)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -838,8 +863,13 @@ func TestAuditFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer strict.Close()
-	if !strict.auditDB.Opts().SyncWrites || strict.auditFlush != nil {
-		t.Error("without a flush interval, audit commits do not wait for the disk")
+	if strict.audit.flush != nil {
+		t.Error("without a flush interval, a flusher runs")
+	}
+	// Each append returns once its entry is on disk, and the head names it.
+	appendN(t, strict, 2)
+	if h, ok, err := readAuditHeadFile(strict.audit.dir); err != nil || !ok || h.seq != 2 {
+		t.Errorf("head after two strict appends: %+v %v %v, want entry 2", h, ok, err)
 	}
 }
 
@@ -855,7 +885,7 @@ func TestAuditRefusesAppendsWhileFlushesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	f := s.auditFlush
+	f := s.audit.flush
 	appendN(t, s, 2)
 	diskFull := errors.New("no space left on device")
 	s.flushAuditOnce(f, func() error { return diskFull })
@@ -867,7 +897,7 @@ func TestAuditRefusesAppendsWhileFlushesFail(t *testing.T) {
 		t.Fatalf("append while flushes fail: %v", err)
 	}
 	// The entries committed before stay waiting for a flush.
-	s.flushAuditOnce(f, s.auditDB.Sync)
+	s.flushAuditOnce(f, s.audit.sync)
 	if err := s.AuditErr(); err != nil {
 		t.Fatalf("AuditErr after a good flush = %v", err)
 	}

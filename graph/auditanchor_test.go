@@ -3,72 +3,66 @@ package graph
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/verband-cti/verband/graph/internal/auditseg"
 )
 
 // rechain rewrites the log from entry from to entry to, as an insider with
 // the data directory could: edit changes each body, every hash and prev is
-// computed anew, the entries after to are deleted with their index keys
-// and the head names
-// entry to. The chain is whole again; only anchors can tell.
-func rechain(from, to uint64, edit func(e *AuditEntry)) func(txn *badger.Txn) error {
-	return func(txn *badger.Txn) error {
+// computed anew, the entries after to are removed and the head names entry
+// to. The chain is whole again; only anchors can tell. It works on a log of
+// one entry per segment file (tamperStore).
+func rechain(from, to uint64, edit func(e *AuditEntry)) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
 		prev := zeroAuditHash
 		if from > 1 {
-			v, err := getValue(txn, auditEntryKey(from-1))
+			h, _, err := splitAuditValue(readRecord(t, dir, from-1).Data)
 			if err != nil {
-				return err
-			}
-			h, _, err := splitAuditValue(v)
-			if err != nil {
-				return err
+				t.Fatal(err)
 			}
 			prev = hex.EncodeToString(h[:])
 		}
 		for seq := from; ; seq++ {
-			v, err := getValue(txn, auditEntryKey(seq))
-			if err == badger.ErrKeyNotFound {
+			if _, err := os.Stat(segFile(dir, seq)); err != nil {
 				break
 			}
-			if err != nil {
-				return err
-			}
-			_, body, err := splitAuditValue(v)
-			if err != nil {
-				return err
-			}
-			e, err := decodeAuditBody(body)
-			if err != nil {
-				return err
-			}
 			if seq > to {
-				if err := txn.Delete(auditEntryKey(seq)); err != nil {
-					return err
-				}
-				for _, org := range e.Orgs {
-					if err := txn.Delete(auditIndex{}.key(org, seq)); err != nil {
-						return err
-					}
-				}
+				removeFiles(seq)(t, dir)
 				continue
 			}
-			edit(&e)
-			e.Prev = prev
-			body = appendAuditJSON(nil, &e, false)
-			hash := sha256.Sum256(body)
-			prev = hex.EncodeToString(hash[:])
-			if err := txn.Set(auditEntryKey(seq), encodeAuditValue(hash, body)); err != nil {
-				return err
-			}
+			editRecord(seq, func(r *auditseg.Record) {
+				_, body, err := splitAuditValue(r.Data)
+				e, derr := decodeAuditBody(body)
+				if err = errors.Join(err, derr); err != nil {
+					t.Fatal(err)
+				}
+				edit(&e)
+				e.Prev = prev
+				body = appendAuditJSON(nil, &e, false)
+				hash := sha256.Sum256(body)
+				prev = hex.EncodeToString(hash[:])
+				r.Data = encodeAuditValue(hash, body)
+			})(t, dir)
 		}
-		h, _ := hex.DecodeString(prev)
-		return txn.Set(auditHeadKey(), append(binary.BigEndian.AppendUint64(nil, to), h...))
+		h, _, err := readAuditHeadFile(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := auditLog{count: h.count}
+		if l.head, err = os.OpenFile(filepath.Join(dir, auditHeadFile), os.O_RDWR, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer l.head.Close()
+		if err := l.writeHead(to, prev); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -102,13 +96,13 @@ func TestAuditAnchors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := openAuditStore(t, t.TempDir(), false)
+			s := tamperStore(t)
 			entries := appendN(t, s, 10)
 			anchors := anchorsOf(entries, 4, 10)
 			if rep := verify(t, s, anchors); !rep.OK() || rep.AnchorsChecked != 2 {
 				t.Fatalf("clean log with anchors: %+v", rep)
 			}
-			tamper(t, s, c.tamper)
+			s = tamper(t, s, c.tamper)
 			if rep := verify(t, s, nil); !rep.OK() {
 				t.Fatalf("the chain alone shows the rewrite (the test rewrote it badly): %+v", rep)
 			}

@@ -2,14 +2,12 @@ package graph
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/verband-cti/verband/graph/internal/auditseg"
 )
 
 // Retention of the audit log. Every request adds an entry of about a
@@ -44,33 +42,45 @@ type AuditPruneResult struct {
 	Pruned int `json:"pruned"`
 	// Base is where the log now begins.
 	Base AuditBase `json:"base"`
-	// FilesRewritten counts the value log files rewritten afterwards to
-	// give the space back.
-	FilesRewritten int `json:"files_rewritten"`
+	// SegmentsRemoved counts the segment files deleted, all of whose
+	// entries were pruned; the space of the others comes back when the
+	// rest of their entries are.
+	SegmentsRemoved int `json:"segments_removed"`
 }
 
-// auditPruneBatch is how many entries one pruning transaction removes.
+// auditPruneBatch is how often PruneAudit reports progress, in entries.
 const auditPruneBatch = 1000
+
+// auditPruneCheckpoint is how many entries PruneAudit removes before it
+// records the base it reached, so that an interrupted prune keeps most of
+// its work.
+const auditPruneCheckpoint = 100_000
 
 // PruneAudit removes the entries of the audit log appended before cutoff,
 // oldest first, and makes the last one removed the log's base (see
 // AuditBase). It stops at the first entry appended at or after cutoff, so
-// an entry is never removed while an older one stays. Entries are removed
-// in transactions of up to a thousand, each of which moves the base with
-// it, so an interrupted prune leaves a log that verifies. cutoff may not lie
-// in the future. PruneAudit runs beside appends and readers; two prunes of
-// one store run one after the other.
+// an entry is never removed while an older one stays. The base is
+// recorded every auditPruneCheckpoint entries and at the end, so an
+// interrupted prune leaves a log that verifies. cutoff may not lie in the
+// future. PruneAudit runs beside appends and readers; two prunes of one
+// store run one after the other.
 //
-// progress, when set, is called after each transaction with the number of
-// entries removed so far.
+// Entries are removed from every answer at once; their space comes back a
+// segment at a time, as each segment all of whose entries were pruned is
+// deleted (AuditPruneResult.SegmentsRemoved). Segments span at most an
+// hour, or with Options.AuditRetention the interval at which it prunes,
+// and at most Options.AuditSegmentBytes.
+//
+// progress, when set, is called every thousand entries, and at the end,
+// with the number of entries removed so far.
 //
 // It verifies what it removes and refuses, with an error wrapping
 // ErrCorrupt that names the entry, to remove an entry whose contents do
 // not match its hash, that is stored under another sequence number, or that
 // does not chain to the entry before it.
 func (s *Store) PruneAudit(ctx context.Context, cutoff time.Time, progress func(pruned int)) (AuditPruneResult, error) {
-	if s.closed.Load() {
-		return AuditPruneResult{}, ErrClosed
+	if err := s.auditReady(); err != nil {
+		return AuditPruneResult{}, err
 	}
 	if s.opts.ReadOnly {
 		return AuditPruneResult{}, fmt.Errorf("prune audit log: %w", ErrReadOnly)
@@ -79,174 +89,97 @@ func (s *Store) PruneAudit(ctx context.Context, cutoff time.Time, progress func(
 		return AuditPruneResult{}, fmt.Errorf("prune audit log: the cutoff %s lies in the future (now %s): %w",
 			cutoff.UTC().Format(time.RFC3339), now.Format(time.RFC3339), ErrInvalid)
 	}
+	l := &s.audit
+	if l.baseErr != nil {
+		return AuditPruneResult{}, fmt.Errorf("prune audit log: %w", l.baseErr)
+	}
 	s.auditPruneMu.Lock()
 	defer s.auditPruneMu.Unlock()
-	var res AuditPruneResult
-	var err error
-	if res.Base, err = s.AuditBase(); err != nil {
-		return res, fmt.Errorf("prune audit log: %w", err)
+	if err := ctx.Err(); err != nil {
+		return AuditPruneResult{}, fmt.Errorf("prune audit log: %w", err)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("prune audit log: %w", err)
-		}
-		batch, err := s.auditPruneBatch(res.Base, cutoff)
-		if err != nil {
-			return res, fmt.Errorf("prune audit log: %w", err)
-		}
-		if len(batch.seqs) == 0 {
-			if batch.bad != nil {
-				return res, fmt.Errorf("prune audit log: %w", batch.bad)
+	res := AuditPruneResult{Base: *l.base.Load()}
+	saved := res.Base
+	prev := cmpHash(res.Base.Hash)
+	var stop error
+	err := l.seg.Scan(res.Base.Seq+1, ^uint64(0), false, func(r auditseg.Record) bool {
+		if res.Pruned%256 == 255 {
+			if stop = ctx.Err(); stop != nil {
+				return false
 			}
-			break
 		}
-		if err := s.auditDB.Update(func(txn *badger.Txn) error {
-			for i, seq := range batch.seqs {
-				if err := txn.Delete(auditEntryKey(seq)); err != nil {
-					return err
-				}
-				for _, org := range batch.orgs[i] {
-					if err := txn.Delete(s.auditIdx.key(org, seq)); err != nil {
-						return err
-					}
-				}
+		if r.Seq != res.Base.Seq+1 {
+			stop = fmt.Errorf("audit entry %d is missing (run verband audit verify): %w", res.Base.Seq+1, ErrCorrupt)
+			return false
+		}
+		e, hash, p := checkAuditEntry(r.Seq, prev, r.Data)
+		if p != nil {
+			stop = fmt.Errorf("audit %s (run verband audit verify): %w", p, ErrCorrupt)
+			return false
+		}
+		if !e.Time.Before(cutoff) {
+			return false
+		}
+		prev = hash
+		res.Base = AuditBase{Seq: r.Seq, Hash: hash, Time: e.Time}
+		res.Pruned++
+		if res.Pruned%auditPruneCheckpoint == 0 {
+			if stop = s.moveAuditBase(res.Base, &res); stop != nil {
+				return false
 			}
-			return txn.Set(auditBaseKey(), encodeAuditBase(batch.last))
-		}); err != nil {
-			return res, fmt.Errorf("prune audit log: remove entries %d to %d: %w", batch.seqs[0], batch.last.Seq, err)
+			saved = res.Base
 		}
-		res.Pruned += len(batch.seqs)
-		res.Base = batch.last
-		if progress != nil {
+		if progress != nil && res.Pruned%auditPruneBatch == 0 {
 			progress(res.Pruned)
 		}
-		if batch.bad != nil {
-			s.log.Error("pruned the audit log up to an entry that does not verify", "entries", res.Pruned, "base_seq", res.Base.Seq, "err", batch.bad)
-			return res, fmt.Errorf("prune audit log: pruned %d entries, then stopped: %w", res.Pruned, batch.bad)
-		}
-		if batch.done {
-			break
-		}
+		return true
+	})
+	if res.Base != saved {
+		err = errors.Join(err, s.moveAuditBase(res.Base, &res))
 	}
-	if res.Pruned == 0 {
-		return res, nil
+	if progress != nil && res.Pruned%auditPruneBatch != 0 {
+		progress(res.Pruned)
 	}
-	s.log.Info("pruned the audit log", "entries", res.Pruned, "base_seq", res.Base.Seq,
-		"base_hash", res.Base.Hash, "cutoff", cutoff.UTC().Format(time.RFC3339))
-	// The space of the removed entries comes back as Badger rewrites the
-	// value log files they filled; a file qualifies once compactions have
-	// counted it at least half garbage, so some space returns later.
-	n, err := collectValueLogOf(s.auditDB, nil)
-	res.FilesRewritten = n
-	if err != nil {
-		return res, fmt.Errorf("prune audit log: entries removed, but: %w", err)
+	if err = errors.Join(err, stop); err != nil {
+		if res.Pruned > 0 {
+			s.log.Error("pruned the audit log in part", "entries", res.Pruned, "base_seq", res.Base.Seq, "err", err)
+			return res, fmt.Errorf("prune audit log: pruned %d entries, then stopped: %w", res.Pruned, err)
+		}
+		return res, fmt.Errorf("prune audit log: %w", err)
+	}
+	if res.Pruned > 0 {
+		s.log.Info("pruned the audit log", "entries", res.Pruned, "base_seq", res.Base.Seq,
+			"base_hash", res.Base.Hash, "cutoff", cutoff.UTC().Format(time.RFC3339), "segments_removed", res.SegmentsRemoved)
 	}
 	return res, nil
 }
 
-// auditPrunable is one batch of entries to prune.
-type auditPrunable struct {
-	seqs []uint64
-	orgs [][]string
-	last AuditBase // the base once the batch is removed
-	done bool      // an entry at or after the cutoff ends the batch
-	bad  error     // the entry after the batch does not verify
-}
-
-// auditPruneBatch reads and verifies (as AuditVerify does) up to
-// auditPruneBatch entries after base that were appended before cutoff. The
-// batch ends before the first entry that does not verify, which it reports
-// in bad.
-func (s *Store) auditPruneBatch(base AuditBase, cutoff time.Time) (auditPrunable, error) {
-	b := auditPrunable{last: base}
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: auditEntryPrefix()})
-		defer it.Close()
-		prev := base.Hash
-		if base.Seq == 0 {
-			prev = zeroAuditHash
-		}
-		next := base.Seq + 1
-		for it.Seek(auditEntryKey(next)); it.Valid() && len(b.seqs) < auditPruneBatch; it.Next() {
-			seq, err := parseAuditEntryKey(it.Item().Key())
-			if err != nil {
-				return err
-			}
-			if seq != next {
-				b.bad = fmt.Errorf("entry %d is missing (run verband audit verify): %w", next, ErrCorrupt)
-				return nil
-			}
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return fmt.Errorf("read audit entry %d: %w", seq, err)
-			}
-			e, hash, p := checkAuditEntry(seq, prev, v)
-			if p != nil {
-				b.bad = fmt.Errorf("audit %s (run verband audit verify): %w", p, ErrCorrupt)
-				return nil
-			}
-			if !e.Time.Before(cutoff) {
-				b.done = true
-				return nil
-			}
-			prev = hash
-			b.seqs = append(b.seqs, seq)
-			b.orgs = append(b.orgs, e.Orgs)
-			b.last = AuditBase{Seq: seq, Hash: prev, Time: e.Time}
-			next++
-		}
-		if !it.Valid() {
-			b.done = true // the end of the log
-		}
-		return nil
-	})
-	return b, err
-}
-
-// readAuditBase returns the base of the log, zero when it was never pruned.
-func readAuditBase(txn *badger.Txn) (AuditBase, error) {
-	item, err := txn.Get(auditBaseKey())
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return AuditBase{}, nil
+// moveAuditBase records base as the log's base, durably, and then deletes
+// the segments it leaves wholly pruned.
+func (s *Store) moveAuditBase(base AuditBase, res *AuditPruneResult) error {
+	l := &s.audit
+	if err := writeAuditBaseFile(l.dir, base); err != nil {
+		return err
 	}
+	l.base.Store(&base)
+	n, err := l.seg.DropBefore(base.Seq + 1)
+	res.SegmentsRemoved += n
 	if err != nil {
-		return AuditBase{}, fmt.Errorf("read audit log base: %w", err)
+		return fmt.Errorf("entries pruned up to %d, but: %w", base.Seq, err)
 	}
-	v, err := item.ValueCopy(nil)
-	if err != nil {
-		return AuditBase{}, fmt.Errorf("read audit log base: %w", err)
-	}
-	if len(v) != 8+auditHashLen+8 {
-		return AuditBase{}, fmt.Errorf("audit log base of %d bytes: %w", len(v), ErrCorrupt)
-	}
-	return AuditBase{
-		Seq:  binary.BigEndian.Uint64(v),
-		Hash: hex.EncodeToString(v[8 : 8+auditHashLen]),
-		Time: time.Unix(0, int64(binary.BigEndian.Uint64(v[8+auditHashLen:]))).UTC(),
-	}, nil
-}
-
-// encodeAuditBase is the value of the base key.
-func encodeAuditBase(b AuditBase) []byte {
-	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+auditHashLen+8), b.Seq)
-	h, _ := hex.DecodeString(b.Hash)
-	v = append(v, h...)
-	return binary.BigEndian.AppendUint64(v, uint64(b.Time.UnixNano()))
+	return nil
 }
 
 // AuditBase returns where the audit log begins: the last entry pruned, or
 // the zero AuditBase when the log was never pruned.
 func (s *Store) AuditBase() (AuditBase, error) {
-	if s.closed.Load() {
-		return AuditBase{}, ErrClosed
+	if err := s.auditReady(); err != nil {
+		return AuditBase{}, err
 	}
-	var b AuditBase
-	err := s.auditDB.View(func(txn *badger.Txn) error {
-		var err error
-		b, err = readAuditBase(txn)
-		return err
-	})
-	return b, err
+	if err := s.audit.baseErr; err != nil {
+		return AuditBase{}, err
+	}
+	return *s.audit.base.Load(), nil
 }
 
 // pruneAuditNow is the periodic work of Options.AuditRetention: it prunes

@@ -1,8 +1,6 @@
 package graph
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,15 +10,16 @@ import (
 // this file and in record.go. Open refuses a store written with another
 // version rather than misread it, except the ones before, which it
 // upgrades; and so an older build refuses a store this one upgraded.
-const FormatVersion uint32 = 3
+const FormatVersion uint32 = 4
 
-// The formats before FormatVersion. Format 1 kept the audit log in the
-// graph database; format 2 moved it into a database of its own
-// (auditdb.go); format 3 indexes it by bucket before organization (see
-// the audit keys below).
+// The formats before FormatVersion differ only in where the audit log is
+// kept. Format 1 kept it in the graph database; format 2 moved it into a
+// Badger database of its own; format 3 indexed it there by bucket before
+// organization; format 4 keeps it in segment files (auditstore.go), into
+// which opening a store of an older format for writing converts it
+// (auditmigrate.go).
 const (
-	formatAuditInGraph   uint32 = 1
-	formatAuditFlatIndex uint32 = 2
+	formatAuditInGraph uint32 = 1
 )
 
 // Every key starts with a one-byte keyspace tag. IDs are fixed-width
@@ -397,40 +396,21 @@ func parseAccountNameKey(sub byte, k []byte) (string, error) {
 	return string(k[2:]), nil
 }
 
-// Audit log keys (audit.go) live under one tag, tagAudit, with a one-byte
-// sub-space after it:
+// Audit log keys of formats 1 to 3, which kept the log in Badger; only the
+// conversion to segments (auditmigrate.go) reads them. They live under one
+// tag, tagAudit, with a one-byte sub-space after it:
 //
-//	'l'  l | 'b'                                     base: seq(8) hash(32) time(8, unix ns)
-//	                                                 of the last entry pruned
-//	'l'  l | 'e' | seq(8)                            canonical entry: version(1) hash(32) body
-//	'l'  l | 'h'                                     head: seq(8) hash(32) of the last entry
-//	'l'  l | 'i' | ^bucket(4) | len(2) | org | seq(8) empty: the entries that concern org
+//	'l'  l | 'b'             base: seq(8) hash(32) time(8, unix ns) of the last entry pruned
+//	'l'  l | 'e' | seq(8)    canonical entry: version(1) hash(32) body
+//	'l'  l | 'h'             head: seq(8) hash(32) of the last entry
 //
-// Sequence numbers start at 1 and have no gaps; the head is written in the
-// transaction that writes the entries it names. A pruned log (auditprune.go)
-// starts after its base, which is written in the transaction that deletes
-// the entries up to it.
-//
-// The organization index leads with the bucket of the sequence number
-// (seq >> auditBucketBits), complemented, so that the current bucket sorts
-// first among the buckets, right after the head. The keys an append writes
-// then span only the tail of the entries, the head and the current bucket,
-// and a new table of the LSM tree overlaps no older data beyond them.
-// Format 2 indexed by organization alone (l | 'o' | len | org | seq): every
-// new table spanned the whole index of each organization from the newest
-// entry to the newest index key, and each compaction rewrote that index
-// whole. With 11.6 million entries, such a compaction under load took both
-// cores of the reference machine for three seconds. Reading one
-// organization's entries now seeks once per bucket of 65,536 entries.
+// The organization indexes under l | 'i' (format 3) and l | 'o' (formats
+// 1 and 2) are not read: segments index the entries anew.
 const (
-	tagAudit         byte = 'l'
-	subAuditBase     byte = 'b'
-	subAuditEntry    byte = 'e'
-	subAuditHead     byte = 'h'
-	subAuditIndex    byte = 'i'
-	subAuditOrgFlat  byte = 'o' // format 2 and before
-	auditBucketBits       = 16
-	auditBucketBytes      = 4
+	tagAudit      byte = 'l'
+	subAuditBase  byte = 'b'
+	subAuditEntry byte = 'e'
+	subAuditHead  byte = 'h'
 )
 
 // auditBaseKey is l | b.
@@ -454,73 +434,6 @@ func parseAuditEntryKey(k []byte) (uint64, error) {
 
 // auditHeadKey is l | h.
 func auditHeadKey() []byte { return []byte{tagAudit, subAuditHead} }
-
-// auditIndex is a layout of the organization index: bucketed (l | i), or
-// the flat one of format 2 and before (l | o), which a store opened
-// read-only still reads.
-type auditIndex struct {
-	flat bool
-	// bits is the bucket width in bits when not auditBucketBits; tests
-	// narrow it to fill many buckets with a few entries.
-	bits uint8
-}
-
-// bucket is the bucket of sequence number seq.
-func (x auditIndex) bucket(seq uint64) uint32 {
-	if x.flat {
-		return 0
-	}
-	return uint32(seq >> cmp.Or(x.bits, auditBucketBits))
-}
-
-// space is the prefix of every key of the index.
-func (x auditIndex) space() []byte {
-	if x.flat {
-		return []byte{tagAudit, subAuditOrgFlat}
-	}
-	return []byte{tagAudit, subAuditIndex}
-}
-
-// prefix is the prefix of org's keys in bucket b; org is cut to
-// maxVarPart bytes.
-func (x auditIndex) prefix(org string, b uint32) []byte {
-	if len(org) > maxVarPart {
-		org = org[:maxVarPart]
-	}
-	k := make([]byte, 0, 2+auditBucketBytes+2+len(org)+8)
-	k = append(k, x.space()...)
-	if !x.flat {
-		k = binary.BigEndian.AppendUint32(k, ^b)
-	}
-	k = binary.BigEndian.AppendUint16(k, uint16(len(org)))
-	return append(k, org...)
-}
-
-// key is the key that indexes entry seq under org.
-func (x auditIndex) key(org string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(x.prefix(org, x.bucket(seq)), seq)
-}
-
-// parse returns the organization and sequence number of an index key,
-// checking that a bucketed key lies in the bucket of its sequence number.
-func (x auditIndex) parse(k []byte) (string, uint64, error) {
-	head := len(x.space())
-	if !x.flat {
-		head += auditBucketBytes
-	}
-	if len(k) < head+2+8 || !bytes.HasPrefix(k, x.space()) {
-		return "", 0, fmt.Errorf("audit org key %x: %w", k, errBadKey)
-	}
-	n := int(binary.BigEndian.Uint16(k[head:]))
-	if len(k) != head+2+n+8 {
-		return "", 0, fmt.Errorf("audit org key %x: length %d: %w", k, n, errBadKey)
-	}
-	org, seq := string(k[head+2:head+2+n]), binary.BigEndian.Uint64(k[head+2+n:])
-	if b := ^binary.BigEndian.Uint32(k[2:]); !x.flat && b != x.bucket(seq) {
-		return "", 0, fmt.Errorf("audit org key %x: entry %d in bucket %d: %w", k, seq, b, errBadKey)
-	}
-	return org, seq, nil
-}
 
 // Run keys (runs.go) hold the opaque results of scheduled jobs, such as the
 // cluster snapshots of each audience, under one tag:

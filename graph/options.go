@@ -90,21 +90,21 @@ type Options struct {
 	// Close does not wait for it: it has the documents written at once.
 	// Default 1s (the text index's default).
 	SearchPersistInterval time.Duration
-	// AuditFlushInterval is how often the audit log (its own database
-	// under <dir>/audit) is written to disk. An audit append returns once
-	// its entry is committed, which survives a crash of the process; a
-	// crash of the machine may lose the entries of the last interval (or,
-	// when the log's memtable was just rotated, those not yet flushed from
-	// it, a few hundred milliseconds' worth). Zero or negative makes every
-	// append wait for its own flush, which costs a light request about
-	// 0.6 ms and the API about a sixth of its throughput. Without
-	// SyncWrites the audit log, like the graph, is durable at Close.
-	// Each flush costs the process about 0.6 ms of CPU and holds back the
-	// appends that come meanwhile: at 3,000 requests/s a 10 ms interval
-	// cost the API 7-12% of its throughput against 50-100 ms. Default
-	// 50 ms, well inside the windows of the asynchronous commit modes of
+	// AuditFlushInterval is how often the audit log (segment files under
+	// <dir>/auditlog) is written to disk. An audit append returns once its
+	// entry is written to the operating system, which survives a crash of
+	// the process; a crash of the machine may lose the entries of the last
+	// interval. Zero or negative makes every append wait for a flush
+	// (appends that wait together share one), which costs a light request
+	// a disk flush. Without SyncWrites the audit log, like the graph, is
+	// durable at Close. Appends go on while a flush runs. Default 50 ms,
+	// well inside the windows of the asynchronous commit modes of
 	// PostgreSQL (up to 600 ms) and MySQL (1 s).
 	AuditFlushInterval time.Duration
+	// AuditSegmentBytes is the size of the audit log's segment files: the
+	// next entry past it starts a new one. Pruning frees disk a segment at
+	// a time. Default (0) 64 MiB.
+	AuditSegmentBytes int64
 	// AuditRetention, when positive, is how long audit log entries are
 	// kept: the store prunes older entries every hour (or every tenth of
 	// the retention, when that is shorter), as PruneAudit does. Each

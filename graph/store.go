@@ -70,18 +70,9 @@ type Store struct {
 	// multiDocs is raised once the search index may hold a document of a
 	// node whose contributions differ, which searches must check again.
 	multiDocs atomic.Bool
-	audit     auditLog // the append side of the audit log (audit.go)
-	// auditDB holds the audit log (auditdb.go); auditFlush, when set,
-	// writes it to disk periodically.
-	auditDB    *badger.DB
-	auditFlush *auditFlusher
-	// auditIdx is the layout of the audit log's organization index: flat
-	// only in a store of an older format opened read-only.
-	auditIdx auditIndex
-	// auditPruneMu serializes PruneAudit; auditPrune, when set, applies
-	// Options.AuditRetention periodically (auditprune.go).
+	audit     auditLog // the audit log (auditstore.go)
+	// auditPruneMu serializes PruneAudit (auditprune.go).
 	auditPruneMu sync.Mutex
-	auditPrune   *periodic
 	// format is the format version the store was opened with.
 	format uint32
 }
@@ -164,7 +155,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	if err := s.openAuditDB(key); err != nil {
+	if err := s.openAudit(key); err != nil {
 		return nil, errors.Join(err, s.closeBadger())
 	}
 	if !opts.ReadOnly {
@@ -422,7 +413,7 @@ func (s *Store) Close() error {
 
 func (s *Store) closeBadger() error {
 	var errs []error
-	if err := s.closeAuditDB(); err != nil {
+	if err := s.closeAudit(); err != nil {
 		errs = append(errs, err)
 	}
 	if s.seq != nil {

@@ -398,11 +398,16 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	graphtest.Load(t, s, graphtest.Fixture(t))
+	if _, err := s.AppendAudit(context.Background(), graph.AuditEntry{Viewer: graph.AuditViewer{Org: "org-a"}, Operation: "graphql:Q",
+		IDs: []string{ids.Malware}, Orgs: []string{"org-secret"}, Outcome: graph.AuditOK}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// No file of the graph or the audit log holds a STIX id in clear.
-	for _, sub := range []string{"badger", "audit"} {
+	// No file of the graph or the audit log holds a STIX id, nor the audit
+	// log an organization, in clear.
+	for _, sub := range []string{"badger", "auditlog"} {
 		files, err := filepath.Glob(filepath.Join(dir, sub, "*"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("files of %s: %v, %v", sub, files, err)
@@ -412,8 +417,8 @@ func TestEncryptionAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(b, []byte(ids.Malware)) {
-				t.Errorf("%s holds %s in clear", f, ids.Malware)
+			if bytes.Contains(b, []byte(ids.Malware)) || bytes.Contains(b, []byte("org-secret")) {
+				t.Errorf("%s holds %s or an organization in clear", f, ids.Malware)
 			}
 		}
 	}

@@ -5,15 +5,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/verband-cti/verband/graph/graphtest"
 )
@@ -104,25 +101,25 @@ func TestAuditCommands(t *testing.T) {
 		t.Errorf("verify --json: %s %v", r.stdout, err)
 	}
 
-	// Remove entry 2 behind the store's back: verify names it and fails.
-	// The test writes Badger directly, as someone with access to the data
-	// directory could; the key is graph's audit entry key, l | e | seq, in
-	// the audit database.
-	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, "audit")).WithLogger(nil))
+	// Damage entry 2 behind the store's back: verify names it and fails.
+	// The test edits the segment file directly, as someone with access to
+	// the data directory could: a record is framed as its length (4
+	// bytes), a checksum (4), the body and the length again (4).
+	seg := filepath.Join(dir, "auditlog", "00000000000000000001.seg")
+	raw, err = os.ReadFile(seg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *badger.Txn) error {
-		return txn.Delete(binary.BigEndian.AppendUint64([]byte{'l', 'e'}, 2))
-	})
-	if err := errors.Join(err, db.Close()); err != nil {
+	second := 12 + binary.BigEndian.Uint32(raw)
+	raw[second+20] ^= 0xff
+	if err := os.WriteFile(seg, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r = verband(t, dir, "audit", "verify")
 	if r.code != 1 {
 		t.Fatalf("verify after tampering: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	contains(t, "verify after tampering", r.stdout, "NOT intact", "entry 2: missing: entry 2 is missing")
+	contains(t, "verify after tampering", r.stdout, "NOT intact", "entry 2: corrupt: segment 00000000000000000001.seg does not read")
 	contains(t, "verify after tampering", r.stderr, "the first bad entry is 2")
 }
 

@@ -49,6 +49,12 @@ type Options struct {
 	SegmentAge time.Duration
 	// Key, when set, seals every payload (see the package comment).
 	Key []byte
+	// Synced is the sequence number of the last record known to have
+	// reached the disk (its owner records it after each Sync). A record up
+	// to it that does not read is damage, not a tail torn by a crash: Open
+	// keeps the segment whole and marks the log damaged instead of cutting
+	// it.
+	Synced uint64
 	// ReadOnly opens the log for reading: Open neither creates the
 	// directory nor cuts a torn tail (reads stop before it), and Append
 	// fails with ErrReadOnly.
@@ -77,6 +83,7 @@ type Log struct {
 	age      int64 // Options.SegmentAge in nanoseconds; 0 for none
 	seal     *sealer
 	readOnly bool
+	synced   uint64 // Options.Synced
 	// damaged says why the last segment cannot take more records: it
 	// holds a whole record that is out of order or does not decode (see
 	// Damaged). It is set by Open only.
@@ -105,7 +112,7 @@ func Open(dir string, opts Options) (*Log, Recovery, error) {
 	if err != nil {
 		return nil, rec, fmt.Errorf("open audit segments in %s: %w", dir, err)
 	}
-	l := &Log{dir: dir, max: opts.SegmentBytes, age: int64(opts.SegmentAge), seal: s, readOnly: opts.ReadOnly}
+	l := &Log{dir: dir, max: opts.SegmentBytes, age: int64(opts.SegmentAge), seal: s, readOnly: opts.ReadOnly, synced: opts.Synced}
 	if l.max <= 0 {
 		l.max = DefaultSegmentBytes
 	}
@@ -187,6 +194,9 @@ func (l *Log) recoverTail(last segment) (Recovery, error) {
 		if errors.Is(err, errSeqMismatch) {
 			// A whole record with another number: the segment is misnamed
 			// or was pieced together.
+			return l.markDamaged(last, r.want, st.Size(), err)
+		}
+		if err != nil && r.want <= l.synced {
 			return l.markDamaged(last, r.want, st.Size(), err)
 		}
 		if err != nil {

@@ -17,9 +17,12 @@ var ErrIndex = errors.New("audit segment index does not match its records")
 // Found is one thing Walk finds on disk: a record, or why the segment
 // cannot be read further, or that its index does not match it.
 type Found struct {
-	// Segment and Offset locate the record (Offset is -1 for an index).
+	// Segment and Offset locate the record (Offset is -1 for an index);
+	// First is the sequence number the segment's name gives its first
+	// record.
 	Segment string
 	Offset  int64
+	First   uint64
 	// Record is the record read, when Err is nil.
 	Record Record
 	// Err says why the frame at Offset does not read (Walk then goes on
@@ -58,7 +61,7 @@ func (l *Log) Walk(fn func(Found) bool) error {
 		if x == nil || i == len(segs)-1 {
 			continue
 		}
-		if err := l.checkIndex(seg, x); err != nil && !fn(Found{Segment: seg.name, Offset: -1, Err: err}) {
+		if err := l.checkIndex(seg, x); err != nil && !fn(Found{Segment: seg.name, Offset: -1, First: seg.first, Err: err}) {
 			return nil
 		}
 	}
@@ -86,10 +89,10 @@ func (l *Log) walkSegment(seg segment, limit int64, fn func(Found) bool) (bool, 
 			rec, err = decodeBody(body, l.seal)
 		}
 		if err != nil {
-			return fn(Found{Segment: seg.name, Offset: off, Err: err}), nil, nil
+			return fn(Found{Segment: seg.name, Offset: off, First: seg.first, Err: err}), nil, nil
 		}
 		x.add(rec.Seq, off, rec.Time.UnixNano(), rec.Orgs)
-		if !fn(Found{Segment: seg.name, Offset: off, Record: rec}) {
+		if !fn(Found{Segment: seg.name, Offset: off, First: seg.first, Record: rec}) {
 			return false, nil, nil
 		}
 	}

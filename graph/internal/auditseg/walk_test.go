@@ -114,3 +114,31 @@ func TestReadOnlyOpenChangesNothing(t *testing.T) {
 		t.Error("a read-only open created the directory")
 	}
 }
+
+// TestSyncedRecordsAreNeverCut: a record that does not read in the last
+// segment is cut as a torn tail only past what the owner knows was synced;
+// before that it is damage, and the segment is kept whole.
+func TestSyncedRecordsAreNeverCut(t *testing.T) {
+	for _, c := range []struct {
+		synced  uint64
+		damaged bool
+	}{{0, false}, {1, false}, {2, true}, {5, true}} {
+		dir := t.TempDir()
+		l, _ := open(t, dir, Options{})
+		appendN(t, l, 1, 5)
+		l.Close()
+		name := filepath.Join(dir, segmentName(1))
+		raw, _ := os.ReadFile(name)
+		raw[frameLen(int(raw[3]))+12] ^= 0xff // the body of record 2
+		os.WriteFile(name, raw, 0o600)
+		l, rec := open(t, dir, Options{Synced: c.synced})
+		after, _ := os.ReadFile(name)
+		if got := l.Damaged() != nil; got != c.damaged {
+			t.Errorf("synced %d: damaged = %v, want %v", c.synced, l.Damaged(), c.damaged)
+		}
+		if whole := len(after) == len(raw); whole != c.damaged {
+			t.Errorf("synced %d: segment kept whole = %v (recovery %+v), want %v", c.synced, whole, rec, c.damaged)
+		}
+		l.Close()
+	}
+}
