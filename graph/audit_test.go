@@ -685,6 +685,47 @@ func TestAuditConvertsFromBadger(t *testing.T) {
 	}
 }
 
+// TestAuditConversionFinishesAfterACrash: a crash after the format
+// changed, before the old log was removed, leaves the audit database and,
+// from format 1, audit keys in the graph database; the next open removes
+// both and keeps the converted log.
+func TestAuditConversionFinishesAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	old, opts := legacyStore(t, dir, formatAuditInGraph, AuditBase{}, 3)
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put back what the removal would have removed.
+	writeLegacyAudit(t, s.db, AuditBase{}, 3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := badger.Open(badger.DefaultOptions(filepath.Join(dir, legacyAuditDirName)).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeLegacyAudit(t, db, AuditBase{}, 2)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAuditStore(t, dir, true)
+	if _, err := os.Stat(filepath.Join(dir, legacyAuditDirName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old audit database was not removed: %v", err)
+	}
+	if err := s.db.View(func(txn *badger.Txn) error {
+		if hasKeys(txn, []byte{tagAudit}) {
+			t.Error("audit keys left in the graph database")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 3 || rep.HeadHash != old[2].Hash {
+		t.Errorf("report: %+v", rep)
+	}
+}
+
 // TestAuditConversionRefusesAGap: an old log with an entry missing cannot
 // be held by segments; the store does not open for writing, and the old
 // log stays as it was, with the store's format.

@@ -61,17 +61,21 @@
 // ids came back, how it ended, which organizations it concerns) to an
 // append-only log in the store. Entries are RFC 8785 canonical JSON,
 // each hashed with SHA-256 over its contents and the previous entry's hash;
-// a head key written with them records the last one. Store.AuditVerify
-// finds entries altered, removed, moved or cut from the tail, and
+// a head file records the last one flushed. Store.AuditVerify finds
+// entries altered, removed, moved or cut from the tail, and
 // Store.AuditEntries reads them, by organization and time. audit.go
 // documents the format and the hash recipe an oversight body follows. The
-// log is a Badger database of its own under <dir>/audit: an append returns
-// once its entry is committed, and the log is written to disk every
+// log is kept in segment files of its own under <dir>/auditlog (package
+// internal/auditseg), not in Badger, whose work on it stalled the API
+// (auditstore.go says why): an append returns once its entry is written
+// to the operating system, and the log is flushed to disk every
 // Options.AuditFlushInterval, so that a request does not wait for a disk
-// flush (auditdb.go says why; an interval of 0 restores that wait).
-// Store.PruneAudit removes the oldest entries, and Options.AuditRetention
-// does so hourly; the entries kept chain to the last one removed, the
-// log's base, from which AuditVerify checks them (auditprune.go).
+// flush (an interval of 0 restores that wait). Stores of formats 1 to 3,
+// which kept it in Badger, are converted on their first writable open
+// (auditmigrate.go). Store.PruneAudit removes the oldest entries, and
+// Options.AuditRetention does so hourly; the entries kept chain to the
+// last one removed, the log's base, from which AuditVerify checks them
+// (auditprune.go).
 //
 // Concurrency. A Store is safe for concurrent use. Reads run in parallel on
 // snapshots. Writes are serialized by the store (one writer at a time), which

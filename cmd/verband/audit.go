@@ -64,8 +64,10 @@ Prune checks every entry it removes and refuses to remove one that does not
 verify: it stops there, exits 1 and names the entry, so that the evidence
 stays for "audit verify". The prune is itself recorded in the log.
 
-The disk space of the entries comes back as the audit database rewrites its
-files; some of it only after later compactions.`,
+The entries are gone from every answer at once. Their disk space comes back
+a segment file at a time: a segment is deleted once all of its entries are
+pruned (segments span at most an hour, or the retention's pruning interval,
+and at most 64 MiB). "segments_removed" in the --json result counts them.`,
 		Example: `  verband audit export --until 2025-01-01 -o audit-2024.jsonl && verband audit prune --before 2025-01-01
   verband audit prune --older-than 365d --json`,
 		Args: noArgs,

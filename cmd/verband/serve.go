@@ -144,7 +144,7 @@ and --tls-key to serve others.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Addr, "addr", query.DefaultAddr, "address to listen on")
 	f.Var(&auditRetention, "audit-retention", "remove audit log entries older than this age every hour, such as 365d (default: keep them; see verband audit prune)")
-	f.DurationVar(&auditFlush, "audit-flush-interval", graph.DefaultOptions().AuditFlushInterval, "how often the audit log is written to disk; 0 makes every request wait for its entry's own flush (a power failure then loses no entry, at about 0.6 ms a request)")
+	f.DurationVar(&auditFlush, "audit-flush-interval", graph.DefaultOptions().AuditFlushInterval, "how often the audit log is written to disk; 0 makes every request wait for a flush of its entry (a power failure then loses no entry; requests that wait together share a flush)")
 	f.StringVar(&opts.TLSCertFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
 	f.StringVar(&opts.TLSKeyFile, "tls-key", "", "TLS private key file (PEM)")
 	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 0, "how long to wait for requests in flight when stopping (default 10s)")

@@ -1,6 +1,6 @@
 // Package auditseg is an append-only log of numbered records in segment
-// files, written with pwrite and flushed with fsync. It is meant to
-// hold the store's audit log outside Badger.
+// files, written with pwrite and flushed with fsync. It holds the store's
+// audit log outside Badger (graph/auditstore.go).
 //
 // Why a log of its own: every API request appends an audit entry, and at
 // 3,000 requests/s on two cores the audit database's Badger work (its
@@ -46,10 +46,10 @@
 // with the bounds of their times, so that Find reads only the records of
 // one organization, and skips the segments outside a time window.
 //
-// Status: the package is complete for appending, reading by sequence
-// number, organization and time in both directions, dropping old segments
-// and recovering the tail. The store does not use it yet: moving the audit
-// log into it (its head, base, pruning, verification and the migration of
-// existing logs out of Badger) is the next step, described in the issue
-// note.
+// Walk reads every record as it lies on disk, in or out of order, and
+// checks each sealed segment's index against its records: it is the
+// reader of the store's audit verification. Options.Synced tells Open up
+// to which record the log is known to be on disk, so that damage there is
+// never mistaken for a torn tail and cut; Open then keeps the segment
+// whole and marks the log damaged (Damaged), which refuses appends.
 package auditseg
