@@ -663,17 +663,7 @@ func TestAuditConvertsFromBadger(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("org-b's entries after the conversion: %v, want %v", got, want)
 			}
-			if _, err := os.Stat(filepath.Join(dir, legacyAuditDirName)); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("the old audit database is still there: %v", err)
-			}
-			if err := s.db.View(func(txn *badger.Txn) error {
-				if hasKeys(txn, []byte{tagAudit}) {
-					t.Error("audit keys left in the graph database")
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			checkNoLegacyAudit(t, s)
 			next := appendN(t, s, 1)[0]
 			if next.Seq != old[6].Seq+1 || next.Prev != old[6].Hash {
 				t.Errorf("entry appended after the conversion: seq %d prev %s, want %d after %s", next.Seq, next.Prev, old[6].Seq+1, old[6].Hash)
@@ -710,8 +700,18 @@ func TestAuditConversionFinishesAfterACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openAuditStore(t, dir, true)
-	if _, err := os.Stat(filepath.Join(dir, legacyAuditDirName)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the old audit database was not removed: %v", err)
+	checkNoLegacyAudit(t, s)
+	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 3 || rep.HeadHash != old[2].Hash {
+		t.Errorf("report: %+v", rep)
+	}
+}
+
+// checkNoLegacyAudit fails t when s holds anything of an old audit log:
+// the audit database or audit keys in the graph database.
+func checkNoLegacyAudit(t *testing.T, s *Store) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(s.dir, legacyAuditDirName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the old audit database is still there: %v", err)
 	}
 	if err := s.db.View(func(txn *badger.Txn) error {
 		if hasKeys(txn, []byte{tagAudit}) {
@@ -720,9 +720,6 @@ func TestAuditConversionFinishesAfterACrash(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
-	}
-	if rep := verifyReport(t, s); !rep.OK() || rep.Entries != 3 || rep.HeadHash != old[2].Hash {
-		t.Errorf("report: %+v", rep)
 	}
 }
 

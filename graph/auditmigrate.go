@@ -55,7 +55,7 @@ func (s *Store) migrateAudit(key []byte) error {
 		err = os.Rename(tmp, final)
 	}
 	if err == nil {
-		err = syncDir(s.dir)
+		err = auditseg.SyncDir(s.dir)
 	}
 	if err != nil {
 		os.RemoveAll(tmp)

@@ -406,21 +406,7 @@ func writeFileSynced(name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Dir(name))
-}
-
-// syncDir makes the creation, renaming and removal of files in dir
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return auditseg.SyncDir(filepath.Dir(name))
 }
 
 // flushAuditOnce flushes with sync when entries are waiting; the flusher

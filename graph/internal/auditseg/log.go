@@ -459,15 +459,16 @@ func (l *Log) syncFiles(f *os.File, dirty bool, sealed []*os.File, newFile bool)
 		}
 	}
 	if newFile {
-		if err := syncDir(l.dir); err != nil {
+		if err := SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync audit segment directory: %w", err)
 		}
 	}
 	return nil
 }
 
-// syncDir makes the creation and removal of files in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes the creation, renaming and removal of files in dir
+// durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
