@@ -537,7 +537,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 // did, and returns them.
 func writeLegacyAudit(t *testing.T, db *badger.DB, base AuditBase, n int) []AuditEntry {
 	t.Helper()
-	prev := cmpHash(base.Hash)
+	prev := hashOrZero(base.Hash)
 	var out []AuditEntry
 	if err := db.Update(func(txn *badger.Txn) error {
 		for i := range n {

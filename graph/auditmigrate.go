@@ -144,7 +144,7 @@ func (s *Store) copyLegacyAudit(db *badger.DB, dir string, key []byte) (int, err
 	}
 	if err == nil && (hasHead || n == 0) {
 		if !hasHead {
-			head = auditHead{seq: base.Seq, hash: cmpHash(base.Hash)}
+			head = auditHead{seq: base.Seq, hash: hashOrZero(base.Hash)}
 		}
 		l.head, err = os.OpenFile(filepath.Join(dir, auditHeadFile), os.O_RDWR|os.O_CREATE, 0o600)
 		if err == nil {

@@ -100,7 +100,7 @@ func (s *Store) PruneAudit(ctx context.Context, cutoff time.Time, progress func(
 	}
 	res := AuditPruneResult{Base: *l.base.Load()}
 	saved := res.Base
-	prev := cmpHash(res.Base.Hash)
+	prev := hashOrZero(res.Base.Hash)
 	var stop error
 	err := l.seg.Scan(res.Base.Seq+1, ^uint64(0), false, func(r auditseg.Record) bool {
 		if res.Pruned%256 == 255 {

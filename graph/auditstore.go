@@ -183,7 +183,7 @@ func (s *Store) loadAudit() error {
 	} else {
 		l.base.Store(&base)
 	}
-	l.seq, l.hash = base.Seq, cmpHash(base.Hash)
+	l.seq, l.hash = base.Seq, hashOrZero(base.Hash)
 	if next := l.seg.Next(); next > 0 {
 		l.seq = next - 1
 		if err := l.seg.Scan(l.seq, l.seq, false, func(r auditseg.Record) bool {
@@ -214,8 +214,9 @@ func (s *Store) loadAudit() error {
 	return nil
 }
 
-// cmpHash returns hash, or the prev of entry 1 when it is empty.
-func cmpHash(hash string) string {
+// hashOrZero returns hash, or the prev of entry 1 (64 zeros) when it is
+// empty.
+func hashOrZero(hash string) string {
 	if hash == "" {
 		return zeroAuditHash
 	}
