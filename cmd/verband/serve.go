@@ -77,6 +77,12 @@ and --tls-key to serve others.`,
 			if err != nil {
 				return err
 			}
+			if schedule != "" {
+				// Refuse a bad schedule before opening the store or the port.
+				if err := clusterjob.CheckSchedule(schedule); err != nil {
+					return usageError{fmt.Errorf("serve: --cluster-schedule: %w", err)}
+				}
+			}
 			sopts, err := a.openOptions()
 			if err != nil {
 				return err

@@ -15,6 +15,23 @@ type Scheduler struct {
 	done chan struct{}
 }
 
+// parseSchedule parses spec as Schedule takes it.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("cluster schedule %q: %w: %w", spec, err, ErrConfig)
+	}
+	return sched, nil
+}
+
+// CheckSchedule returns an error wrapping ErrConfig when spec is not a
+// schedule Schedule takes, so that a command can refuse it before it
+// starts anything.
+func CheckSchedule(spec string) error {
+	_, err := parseSchedule(spec)
+	return err
+}
+
 // Schedule starts running job on spec, a standard five-field cron
 // expression ("minute hour day-of-month month day-of-week", such as
 // "0 6 * * *" for 06:00 every day) or a descriptor ("@daily", "@every 6h"),
@@ -29,9 +46,9 @@ func Schedule(ctx context.Context, spec string, job *Job, log *slog.Logger) (*Sc
 	if err := job.Validate(); err != nil {
 		return nil, fmt.Errorf("cluster schedule: %w", err)
 	}
-	sched, err := cron.ParseStandard(spec)
+	sched, err := parseSchedule(spec)
 	if err != nil {
-		return nil, fmt.Errorf("cluster schedule %q: %w: %w", spec, err, ErrConfig)
+		return nil, err
 	}
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLogger{log})), cron.WithLogger(cronLogger{log}))
 	c.Schedule(sched, cron.FuncJob(func() {
