@@ -244,13 +244,21 @@ func decodeAuditBody(body []byte) (AuditEntry, error) {
 	return e, nil
 }
 
-// encodeAuditValue is the stored value of an entry: version, hash, body.
-func encodeAuditValue(hash [auditHashLen]byte, body []byte) []byte {
-	v := make([]byte, 0, 1+auditHashLen+len(body))
-	v = append(v, auditEntryVersion)
-	v = append(v, hash[:]...)
-	return append(v, body...)
+// appendAuditValue appends the stored value of e (version, hash, body) to
+// b, and returns it with the hash.
+func appendAuditValue(b []byte, e *AuditEntry) ([]byte, [auditHashLen]byte) {
+	start := len(b) + 1 + auditHashLen
+	b = append(b, auditEntryVersion)
+	b = append(b, make([]byte, auditHashLen)...) // the hash, once known
+	b = appendAuditJSON(b, e, false)
+	hash := sha256.Sum256(b[start:])
+	copy(b[start-auditHashLen:], hash[:])
+	return b, hash
 }
+
+// maxKeptAuditBuffer is the largest value buffer an append keeps for the
+// next.
+const maxKeptAuditBuffer = 1 << 20
 
 // splitAuditValue returns the stored hash and body of an entry value.
 func splitAuditValue(v []byte) (hash [auditHashLen]byte, body []byte, err error) {
@@ -500,9 +508,12 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, erro
 		return AuditEntry{}, fmt.Errorf("append audit entry: %w", l.refused)
 	}
 	e.Seq, e.Prev, e.Time = l.seq+1, l.hash, auditClock()
-	body := appendAuditJSON(nil, &e, false)
-	hash := sha256.Sum256(body)
-	err := l.seg.Append(auditseg.Record{Seq: e.Seq, Time: e.Time, Orgs: e.Orgs, Data: encodeAuditValue(hash, body)})
+	var hash [auditHashLen]byte
+	l.buf, hash = appendAuditValue(l.buf[:0], &e)
+	err := l.seg.Append(auditseg.Record{Seq: e.Seq, Time: e.Time, Orgs: e.Orgs, Data: l.buf})
+	if cap(l.buf) > maxKeptAuditBuffer {
+		l.buf = nil // an entry with many ids; do not keep its buffer
+	}
 	if err == nil {
 		e.Hash = hex.EncodeToString(hash[:])
 		l.seq, l.hash = e.Seq, e.Hash

@@ -247,6 +247,15 @@ func rewrite(seq uint64, rehash bool, edit func(body []byte) []byte) func(t *tes
 	})
 }
 
+// encodeAuditValue is the stored value of an entry with hash as its
+// stored hash, whatever body hashes to.
+func encodeAuditValue(hash [auditHashLen]byte, body []byte) []byte {
+	v := make([]byte, 0, 1+auditHashLen+len(body))
+	v = append(v, auditEntryVersion)
+	v = append(v, hash[:]...)
+	return append(v, body...)
+}
+
 // removeFiles removes the segment files (and indexes) of entries seqs.
 func removeFiles(seqs ...uint64) func(t *testing.T, dir string) {
 	return func(t *testing.T, dir string) {

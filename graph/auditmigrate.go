@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -79,17 +80,8 @@ func (s *Store) migrateAudit(key []byte) error {
 // database when a store of format 1 still holds it there, else the audit
 // database, when there is one (nil when there is none).
 func (s *Store) legacyAuditDB(key []byte) (*badger.DB, func() error, error) {
-	if s.format == formatAuditInGraph {
-		inGraph := false
-		if err := s.db.View(func(txn *badger.Txn) error {
-			inGraph = hasKeys(txn, []byte{tagAudit})
-			return nil
-		}); err != nil {
-			return nil, nil, err
-		}
-		if inGraph {
-			return s.db, func() error { return nil }, nil
-		}
+	if s.format == formatAuditInGraph && s.hasLegacyAuditKeys() {
+		return s.db, func() error { return nil }, nil
 	}
 	dir := filepath.Join(s.dir, legacyAuditDirName)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -201,7 +193,7 @@ func legacyAuditHead(txn *badger.Txn) (auditHead, bool, error) {
 	if len(v) != 8+auditHashLen {
 		return auditHead{}, false, fmt.Errorf("old audit head of %d bytes: %w", len(v), ErrCorrupt)
 	}
-	return auditHead{seq: binary.BigEndian.Uint64(v), hash: fmt.Sprintf("%x", v[8:])}, true, nil
+	return auditHead{seq: binary.BigEndian.Uint64(v), hash: hex.EncodeToString(v[8:])}, true, nil
 }
 
 // legacyAuditBase reads the base key of an old audit log.
@@ -226,6 +218,17 @@ func legacyValue(txn *badger.Txn, key []byte) ([]byte, bool, error) {
 	return v, true, err
 }
 
+// hasLegacyAuditKeys reports whether the graph database holds audit keys
+// of format 1.
+func (s *Store) hasLegacyAuditKeys() bool {
+	found := false
+	s.db.View(func(txn *badger.Txn) error { // on an open database, View fails only with fn's error
+		found = hasKeys(txn, []byte{tagAudit})
+		return nil
+	})
+	return found
+}
+
 // removeLegacyAudit removes what a conversion left of the old audit log:
 // the audit database, and the keys of format 1 in the graph database.
 func (s *Store) removeLegacyAudit() error {
@@ -236,14 +239,7 @@ func (s *Store) removeLegacyAudit() error {
 		}
 		s.log.Info("removed the old audit database, converted to segments", "dir", dir)
 	}
-	inGraph := false
-	if err := s.db.View(func(txn *badger.Txn) error {
-		inGraph = hasKeys(txn, []byte{tagAudit})
-		return nil
-	}); err != nil {
-		return fmt.Errorf("look for old audit keys: %w", err)
-	}
-	if inGraph {
+	if s.hasLegacyAuditKeys() {
 		if err := s.db.DropPrefix([]byte{tagAudit}); err != nil {
 			return fmt.Errorf("remove the converted audit keys from the graph database: %w", err)
 		}

@@ -80,6 +80,7 @@ type auditLog struct {
 	seq     uint64     // the last entry appended, or the base
 	hash    string     // its hash
 	refused error      // why appends are refused, set at open (ErrCorrupt)
+	buf     []byte     // the value being appended, kept for the next
 
 	syncMu sync.Mutex // one flush at a time
 	synced uint64     // the last entry HEAD records
@@ -144,7 +145,7 @@ func (s *Store) openAudit(key []byte) error {
 	}
 	// The head names the last entry flushed: anything up to it that does
 	// not read is damage, not a torn tail to cut.
-	head, _, _ := readAuditHeadFile(l.dir)
+	head, hasHead, headErr := readAuditHeadFile(l.dir)
 	seg, rec, err := auditseg.Open(l.dir, auditseg.Options{
 		Synced:       head.seq,
 		Key:          key,
@@ -160,9 +161,7 @@ func (s *Store) openAudit(key []byte) error {
 		s.log.Warn("cut the torn tail of the audit log: the end of an entry that a crash left half-written",
 			"segment", rec.Segment, "offset", rec.Offset, "bytes", rec.Dropped, "reason", rec.Reason)
 	}
-	if err := s.loadAudit(); err != nil {
-		return errors.Join(err, seg.Close())
-	}
+	s.loadAudit(head, hasHead, headErr)
 	if s.opts.ReadOnly {
 		return nil
 	}
@@ -172,9 +171,9 @@ func (s *Store) openAudit(key []byte) error {
 	return nil
 }
 
-// loadAudit reads the base, the head and the last entry, and decides
-// whether the log may take appends.
-func (s *Store) loadAudit() error {
+// loadAudit reads the base and the last entry and, with the head Open
+// read, decides whether the log may take appends.
+func (s *Store) loadAudit(head headRecord, hasHead bool, headErr error) {
 	l := &s.audit
 	base, err := readAuditBaseFile(l.dir)
 	if err != nil {
@@ -184,34 +183,45 @@ func (s *Store) loadAudit() error {
 		l.base.Store(&base)
 	}
 	l.seq, l.hash = base.Seq, hashOrZero(base.Hash)
+	l.synced, l.count = head.seq, head.count
+	var lastErr error
 	if next := l.seg.Next(); next > 0 {
 		l.seq = next - 1
-		if err := l.seg.Scan(l.seq, l.seq, false, func(r auditseg.Record) bool {
-			var hash [auditHashLen]byte
-			if hash, _, err = splitAuditValue(r.Data); err == nil {
-				l.hash = hex.EncodeToString(hash[:])
-			}
-			return false
-		}); err != nil || l.hash == "" {
-			l.refused = fmt.Errorf("the last audit entry %d does not read (run verband audit verify): %w", l.seq, errors.Join(err, ErrCorrupt))
+		if l.hash, err = lastAuditHash(l.seg, l.seq); err != nil {
+			lastErr = fmt.Errorf("the last audit entry %d does not read (run verband audit verify): %w", l.seq, errors.Join(err, ErrCorrupt))
 		}
 	}
-	head, ok, err := readAuditHeadFile(l.dir)
-	l.synced, l.count = head.seq, head.count
 	switch {
-	case err != nil:
-		l.refused = fmt.Errorf("the audit log's head does not read (run verband audit verify): %w", err)
+	case headErr != nil:
+		l.refused = fmt.Errorf("the audit log's head does not read (run verband audit verify): %w", headErr)
 	case l.seg.Damaged() != nil:
 		l.refused = fmt.Errorf("run verband audit verify: %w", l.seg.Damaged())
-	case !ok && l.seq > base.Seq:
+	case !hasHead && l.seq > base.Seq:
 		l.refused = fmt.Errorf("the audit log holds entries up to %d but its head is missing (run verband audit verify): %w", l.seq, ErrCorrupt)
-	case ok && head.seq > l.seq:
+	case hasHead && head.seq > l.seq:
 		l.refused = fmt.Errorf("the audit log ends at entry %d but its head names entry %d: entries were cut (run verband audit verify): %w", l.seq, head.seq, ErrCorrupt)
+	default:
+		l.refused = lastErr
 	}
 	if l.refused != nil && !s.opts.ReadOnly {
 		s.log.Error("the audit log refuses appends, and so every audited request fails", "err", l.refused)
 	}
-	return nil
+}
+
+// lastAuditHash returns the stored hash of entry seq, the log's last.
+func lastAuditHash(seg *auditseg.Log, seq uint64) (string, error) {
+	var hash [auditHashLen]byte
+	err := fmt.Errorf("entry %d not found", seq)
+	if serr := seg.Scan(seq, seq, false, func(r auditseg.Record) bool {
+		hash, _, err = splitAuditValue(r.Data)
+		return false
+	}); serr != nil {
+		return "", serr
+	}
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(hash[:]), nil
 }
 
 // hashOrZero returns hash, or the prev of entry 1 (64 zeros) when it is

@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/graphtest"
+	"github.com/verband-cti/verband/internal/crashtest"
 	"github.com/verband-cti/verband/schema"
 )
 
@@ -140,56 +139,25 @@ func TestCrashSafety(t *testing.T) {
 	acked, audited := -1, map[int]bool{}
 	kills := 0
 	for round := 0; round < 24; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		sync := "on"
 		if round%2 == 1 {
 			sync = "off"
 		}
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashStartEnv+"="+strconv.Itoa(acked+1), crashSyncEnv+"="+sync)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
+		env := []string{crashDirEnv + "=" + dir, crashStartEnv + "=" + strconv.Itoa(acked+1), crashSyncEnv + "=" + sync}
 		// Kill at a random moment: while opening, replaying the search
-		// index, or in the middle of the load.
-		deadline := time.After(time.Duration(20+rng.IntN(300)) * time.Millisecond)
-	wait:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break wait
-				}
-				if !crashLine(l, &acked, audited) {
-					t.Errorf("child: %s", l)
-				}
-			case <-deadline:
-				break wait
+		// index, or in the middle of the load. Acks printed just before
+		// the kill count too.
+		killed, stderr := crashtest.Run(t, "TestCrashChild", env, time.Duration(20+rng.IntN(300))*time.Millisecond, func(l string, killed bool) {
+			if !crashLine(l, &acked, audited) && !killed {
+				t.Errorf("child: %s", l)
 			}
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+		})
+		if killed {
 			kills++
-		}
-		_ = cmd.Wait()
-		for l := range lines { // acks printed just before the kill count too
-			crashLine(l, &acked, audited)
 		}
 		verifyAfterCrash(t, dir, acked, audited)
 		if t.Failed() {
-			t.Fatalf("after kill %d (acked through chunk %d); child's stderr:\n%s", kills, acked, stderr.String())
+			t.Fatalf("after kill %d (acked through chunk %d); child's stderr:\n%s", kills, acked, stderr)
 		}
 	}
 	if kills < 20 || acked < 5 {

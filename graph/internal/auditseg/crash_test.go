@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verband-cti/verband/internal/crashtest"
 )
 
 // The crash test appends in a child process (this test binary, re-executed
@@ -74,56 +75,22 @@ func TestCrashSafety(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 9))
 	var acked uint64
 	for round := range 24 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		deadline := time.After(time.Duration(30+rng.IntN(200)) * time.Millisecond)
 		var failure string
-	wait:
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					break wait
-				}
-				if n, ok := strings.CutPrefix(l, "ack "); ok {
-					if acked, err = strconv.ParseUint(n, 10, 64); err != nil {
-						t.Fatal(err)
-					}
-				} else {
-					failure += l + "\n"
-				}
-			case <-deadline:
-				break wait
-			}
-		}
-		cmd.Process.Kill()
-		for l := range lines {
-			if n, ok := strings.CutPrefix(l, "ack "); ok {
-				acked, _ = strconv.ParseUint(n, 10, 64)
-			} else {
+		_, stderr := crashtest.Run(t, "TestCrashChild", []string{crashDirEnv + "=" + dir}, time.Duration(30+rng.IntN(200))*time.Millisecond, func(l string, killed bool) {
+			n, ok := strings.CutPrefix(l, "ack ")
+			if !ok {
 				failure += l + "\n"
+				return
 			}
-		}
-		cmd.Wait()
+			got, err := strconv.ParseUint(n, 10, 64)
+			if err == nil {
+				acked = got
+			} else if !killed {
+				t.Fatal(err)
+			}
+		})
 		if failure != "" {
-			t.Fatalf("round %d: the child failed:\n%s%s", round, failure, stderr.String())
+			t.Fatalf("round %d: the child failed:\n%s%s", round, failure, stderr)
 		}
 
 		l, r, err := Open(dir, Options{SegmentBytes: crashSegLen})

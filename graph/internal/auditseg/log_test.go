@@ -26,6 +26,18 @@ func rec(seq uint64) Record {
 	}
 }
 
+// appendBatch appends the records from to to in one call.
+func appendBatch(t *testing.T, l *Log, from, to uint64) {
+	t.Helper()
+	var batch []Record
+	for s := from; s <= to; s++ {
+		batch = append(batch, rec(s))
+	}
+	if err := l.Append(batch...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // appendN appends the records from to to one call at a time.
 func appendN(t *testing.T, l *Log, from, to uint64) {
 	t.Helper()
@@ -85,14 +97,7 @@ func TestAppendScanAcrossSegments(t *testing.T) {
 				t.Fatalf("empty log: next %d first %d", l.Next(), l.First())
 			}
 			appendN(t, l, 5, 300)
-			// A batch that crosses segment boundaries.
-			var batch []Record
-			for s := uint64(301); s <= 420; s++ {
-				batch = append(batch, rec(s))
-			}
-			if err := l.Append(batch...); err != nil {
-				t.Fatal(err)
-			}
+			appendBatch(t, l, 301, 420) // crosses segment boundaries
 			segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 			if len(segs) < 5 {
 				t.Fatalf("%d segments for 416 records of 4 KiB segments; want several", len(segs))
@@ -577,13 +582,7 @@ func TestSegmentAge(t *testing.T) {
 	opts := Options{SegmentAge: 50 * time.Millisecond} // rec's records are a millisecond apart
 	l, _ := open(t, dir, opts)
 	appendN(t, l, 1, 100)
-	var batch []Record
-	for s := uint64(101); s <= 300; s++ {
-		batch = append(batch, rec(s))
-	}
-	if err := l.Append(batch...); err != nil {
-		t.Fatal(err)
-	}
+	appendBatch(t, l, 101, 300)
 	l.Close()
 	l, _ = open(t, dir, opts)
 	defer l.Close()
