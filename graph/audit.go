@@ -567,19 +567,13 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 	if err := s.auditReady(); err != nil {
 		return err
 	}
-	lo, hi := f.After+1, ^uint64(0)
-	if f.Before != 0 {
-		hi = f.Before - 1
+	sf, ok := s.auditSegFilter(f)
+	if !ok {
+		return nil
 	}
-	if f.After == ^uint64(0) || lo > hi {
-		return nil // no sequence number is in range
-	}
-	// Entries up to the base were pruned, though the segment of the first
-	// entry kept may still hold some.
-	lo = max(lo, s.audit.base.Load().Seq+1)
 	var stop error
 	read, sent := 0, 0
-	err := s.audit.seg.Find(auditseg.Filter{Lo: lo, Hi: hi, Org: f.Org, Since: f.Since, Until: f.Until, Reverse: f.Newest}, func(r auditseg.Record) bool {
+	err := s.audit.seg.Find(sf, func(r auditseg.Record) bool {
 		if read++; read%256 == 0 {
 			if stop = ctx.Err(); stop != nil {
 				return false
@@ -597,6 +591,40 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter, fn func(AuditEn
 		return fmt.Errorf("read audit log: %w", err)
 	}
 	return nil
+}
+
+// AuditCount returns how many entries AuditEntries would pass on for f,
+// f.Limit aside. It counts from the indexes of the log's segments, and
+// reads only the segments that the edge of f's time window cuts.
+func (s *Store) AuditCount(f AuditFilter) (int, error) {
+	if err := s.auditReady(); err != nil {
+		return 0, err
+	}
+	sf, ok := s.auditSegFilter(f)
+	if !ok {
+		return 0, nil
+	}
+	n, err := s.audit.seg.Count(sf)
+	if err != nil {
+		return 0, fmt.Errorf("count audit log entries: %w", err)
+	}
+	return n, nil
+}
+
+// auditSegFilter returns the segment filter of f, and false when no
+// sequence number is in its range.
+func (s *Store) auditSegFilter(f AuditFilter) (auditseg.Filter, bool) {
+	lo, hi := f.After+1, ^uint64(0)
+	if f.Before != 0 {
+		hi = f.Before - 1
+	}
+	if f.After == ^uint64(0) || lo > hi {
+		return auditseg.Filter{}, false
+	}
+	// Entries up to the base were pruned, though the segment of the first
+	// entry kept may still hold some.
+	lo = max(lo, s.audit.base.Load().Seq+1)
+	return auditseg.Filter{Lo: lo, Hi: hi, Org: f.Org, Since: f.Since, Until: f.Until, Reverse: f.Newest}, true
 }
 
 // AuditProblemKind is what is wrong with the audit log at an entry.

@@ -786,8 +786,9 @@ func closeAsFormat(t *testing.T, s *Store, format uint32) {
 }
 
 // TestAuditEntriesAcrossSegments spreads the log over many segments (of
-// three or four entries) and checks every kind of filter against the
-// entries filtered one by one, before and after a prune: an auditor must
+// three or four entries) and checks every kind of filter, and the count of
+// what it keeps, against the entries filtered one by one, before and after
+// a prune: an auditor must
 // see the same entries of an organization however the log is cut.
 func TestAuditEntriesAcrossSegments(t *testing.T) {
 	base := fakeAuditClock(t)
@@ -834,6 +835,9 @@ func TestAuditEntriesAcrossSegments(t *testing.T) {
 						(f.Since.IsZero() || !e.Time.Before(f.Since)) && (f.Until.IsZero() || e.Time.Before(f.Until)) {
 						want = append(want, e.Seq)
 					}
+				}
+				if n, err := s.AuditCount(f); err != nil || n != len(want) {
+					t.Errorf("%s: %+v: count %d, %v; want %d", stage, f, n, err, len(want))
 				}
 				if f.Newest {
 					slices.Reverse(want)

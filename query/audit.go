@@ -219,6 +219,15 @@ type auditLogArgs struct {
 type auditConnection struct {
 	Edges    []*auditEdge
 	PageInfo *pageInfo
+	store    *graph.Store
+	filter   graph.AuditFilter // the whole list: no cursor, no limit
+}
+
+// TotalCount counts the whole list only when asked: it reads the indexes
+// of the log's segments.
+func (c *auditConnection) TotalCount() (int32, error) {
+	n, err := c.store.AuditCount(c.filter)
+	return clampInt32(int64(n)), err
 }
 
 // auditEdge is the AuditEntryEdge type.
@@ -246,6 +255,8 @@ func (q *queryResolver) AuditLog(ctx context.Context, args auditLogArgs) (*audit
 	if args.Until != nil {
 		f.Until = args.Until.Time
 	}
+	whole := f
+	whole.Limit = 0
 	parts, err := decodeCursor(args.After, "a", 1)
 	if err != nil {
 		return nil, err
@@ -273,7 +284,7 @@ func (q *queryResolver) AuditLog(ctx context.Context, args auditLogArgs) (*audit
 	}
 	hasNext := len(entries) > first
 	entries = entries[:min(len(entries), first)]
-	c := &auditConnection{Edges: make([]*auditEdge, len(entries))}
+	c := &auditConnection{Edges: make([]*auditEdge, len(entries)), store: r.api.store, filter: whole}
 	cursors := make([]string, len(entries))
 	for i := range entries {
 		cursors[i] = encodeCursor("a", strconv.FormatUint(entries[i].Seq, 10))

@@ -166,7 +166,7 @@ func TestAuditRecordsFailedAuthentication(t *testing.T) {
 // auditLogQuery lists the caller's audit log, oldest first.
 const auditLogQuery = `query Log($after: String) { auditLog(first: 50, newestFirst: false, after: $after) {
 	edges { cursor node { seq operation organizations viewer { user organization role tokenId } ids idCount prev hash arguments } }
-	pageInfo { hasNextPage endCursor } } }`
+	pageInfo { hasNextPage endCursor } totalCount } }`
 
 type logPage struct {
 	Data struct {
@@ -185,6 +185,7 @@ type logPage struct {
 				HasNextPage bool
 				EndCursor   string
 			}
+			TotalCount int
 		}
 	}
 	Errors []struct {
@@ -247,13 +248,16 @@ func TestAuditLogQuery(t *testing.T) {
 		if !sawReader {
 			t.Errorf("%s does not see the request of %s: %+v", c.admin, c.reader, p.Data.AuditLog.Edges)
 		}
+		if l := p.Data.AuditLog; l.PageInfo.HasNextPage || l.TotalCount != len(l.Edges) {
+			t.Errorf("%s: totalCount %d of a list of %d entries on one page", c.admin, l.TotalCount, len(l.Edges))
+		}
 		if sawForbidden != (c.org == "org-a") {
 			t.Errorf("%s: sees the forbidden auditLog request of u-reader-a: %v", c.admin, sawForbidden)
 		}
 	}
 
 	// Paging: newest first, one at a time, with decreasing sequence numbers.
-	pageQuery := `query Page($after: String) { auditLog(first: 1, after: $after) { edges { cursor node { seq } } pageInfo { hasNextPage endCursor } } }`
+	pageQuery := `query Page($after: String) { auditLog(first: 1, after: $after) { edges { cursor node { seq } } pageInfo { hasNextPage endCursor } totalCount } }`
 	first := readLog(t, base, tokens["admin-a"].secret, pageQuery, nil)
 	second := readLog(t, base, tokens["admin-a"].secret, pageQuery, map[string]any{"after": first.Data.AuditLog.PageInfo.EndCursor})
 	seq := func(p logPage) int {
@@ -265,6 +269,11 @@ func TestAuditLogQuery(t *testing.T) {
 	}
 	if !first.Data.AuditLog.PageInfo.HasNextPage || seq(second) == 0 || seq(second) >= seq(first) {
 		t.Errorf("pages %+v then %+v", first.Data.AuditLog, second.Data.AuditLog)
+	}
+	// The count is of the whole list, not the page: the second page's
+	// count takes in the request for the first.
+	if n := first.Data.AuditLog.TotalCount; n < 2 || second.Data.AuditLog.TotalCount != n+1 {
+		t.Errorf("totalCount %d on the first page and %d on the second", n, second.Data.AuditLog.TotalCount)
 	}
 }
 

@@ -495,8 +495,12 @@ func TestFindByOrganizationAndTime(t *testing.T) {
 						}
 						got = append(got, r.Seq)
 					}
-					if want := brute(1, to, f); !slices.Equal(got, want) {
+					want := brute(1, to, f)
+					if !slices.Equal(got, want) {
 						t.Fatalf("%s: %+v:\n got %v\nwant %v", stage, f, got, want)
+					}
+					if n, err := l.Count(f); err != nil || n != len(want) {
+						t.Fatalf("%s: %+v: count %d, %v; want %d", stage, f, n, err, len(want))
 					}
 				}
 			}
