@@ -250,3 +250,48 @@ func writeCert(t *testing.T, certFile, keyFile string) *x509.CertPool {
 	pool.AddCert(cert)
 	return pool
 }
+
+// TestServerShutsDownGracefully: when Run's context ends, a request under
+// way is answered before Run returns, and the server takes no new ones.
+func TestServerShutsDownGracefully(t *testing.T) {
+	s := graphtest.Open(t)
+	srv := query.NewServer(s, query.ServerOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	started := make(chan struct{})
+	srv.Handle("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "done")
+	}), false)
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	type answer struct {
+		body string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(srv.URL() + "/slow")
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- answer{string(b), err}
+	}()
+	<-started
+	cancel()
+	if a := <-got; a.err != nil || a.body != "done" {
+		t.Errorf("the request under way at shutdown: %q, %v; want it answered", a.body, a.err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if _, err := http.Get(srv.URL() + "/healthz"); err == nil {
+		t.Error("the server answered a request after it shut down")
+	}
+}
