@@ -657,6 +657,60 @@ func TestOlderSearchIndexIsRebuilt(t *testing.T) {
 	}
 }
 
+// TestSearchIndexSpansBatches loads more nodes than several of the
+// indexer's batches hold, in bulk chunks that do not line up with them,
+// and checks that the index holds every node, through the indexer catching
+// up and again after a rebuild: a node at a batch's edge must not be
+// skipped or indexed twice.
+func TestSearchIndexSpansBatches(t *testing.T) {
+	const n = 12_345
+	s := graphtest.Open(t)
+	bulk := s.NewBulk(graph.System(), graph.BulkOptions{ChunkObjects: 1_500})
+	for i := range n {
+		o := graphtest.Object(t, map[string]any{
+			"type": "malware", "spec_version": "2.1",
+			"id":      fmt.Sprintf("malware--00000000-0000-4000-8000-%012d", i),
+			"created": "2024-01-01T00:00:00Z", "modified": "2024-01-01T00:00:00Z",
+			"name": fmt.Sprintf("family%05d", i), "is_family": true,
+		})
+		if err := bulk.Put(o, graph.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bulk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	check := func(when string) {
+		t.Helper()
+		if err := s.WaitIndexed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.IndexStatus(); st.Docs != n {
+			t.Errorf("%s: the index holds %d documents, want %d", when, st.Docs, n)
+		}
+		for _, i := range []int{0, 3_999, 4_000, 4_001, 7_999, 8_000, n / 2, n - 1} {
+			name := fmt.Sprintf("family%05d", i)
+			res, err := s.Search(ctx, graph.System(), graph.SearchQuery{Text: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Hits) != 1 {
+				t.Errorf("%s: search %s: %d hits, want 1", when, name, len(res.Hits))
+			}
+		}
+	}
+	check("indexed")
+	last := 0
+	if err := s.Reindex(ctx, func(done int) { last = done }); err != nil {
+		t.Fatal(err)
+	}
+	if last != n {
+		t.Errorf("reindex reported %d objects done at the end, want %d", last, n)
+	}
+	check("rebuilt")
+}
+
 // TestCompressedTablesStayReadable checks the upgrade from compressed
 // tables: a store whose tables an earlier version compressed opens with a
 // block cache for them and reads everything, while a store written
