@@ -337,9 +337,10 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}
 }
 
-// TestAuditRefusesToOverwrite: a log whose head is missing, or whose tail
-// was cut, takes no more entries, which would overwrite the evidence; it
-// still reads and verifies.
+// TestAuditRefusesToOverwrite: a log whose head is missing, whose tail was
+// cut or whose last segment is damaged takes no more entries, which would
+// overwrite the evidence, and says so with ErrCorrupt; it still reads and
+// verifies.
 func TestAuditRefusesToOverwrite(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -348,6 +349,16 @@ func TestAuditRefusesToOverwrite(t *testing.T) {
 	}{
 		{"head removed", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, auditHeadFile)) }, 3},
 		{"tail cut", removeFiles(3), 2},
+		{"last segment damaged", func(t *testing.T, dir string) {
+			b, err := os.ReadFile(segFile(dir, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(segFile(dir, 3), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := tamperStore(t)

@@ -195,7 +195,7 @@ func (s *Store) loadAudit(head headRecord, hasHead bool, headErr error) {
 	case headErr != nil:
 		l.refused = fmt.Errorf("the audit log's head does not read (run verband audit verify): %w", headErr)
 	case l.seg.Damaged() != nil:
-		l.refused = fmt.Errorf("run verband audit verify: %w", l.seg.Damaged())
+		l.refused = fmt.Errorf("run verband audit verify: %w: %w", l.seg.Damaged(), ErrCorrupt)
 	case !hasHead && l.seq > base.Seq:
 		l.refused = fmt.Errorf("the audit log holds entries up to %d but its head is missing (run verband audit verify): %w", l.seq, ErrCorrupt)
 	case hasHead && head.seq > l.seq:
