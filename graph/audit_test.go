@@ -256,6 +256,21 @@ func encodeAuditValue(hash [auditHashLen]byte, body []byte) []byte {
 	return append(v, body...)
 }
 
+// damageSegment flips a byte in the middle of the segment file of entry
+// seq, as a failing disk would.
+func damageSegment(seq uint64) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		b, err := os.ReadFile(segFile(dir, seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		if err := os.WriteFile(segFile(dir, seq), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // removeFiles removes the segment files (and indexes) of entries seqs.
 func removeFiles(seqs ...uint64) func(t *testing.T, dir string) {
 	return func(t *testing.T, dir string) {
@@ -306,16 +321,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		{"filed under one organization less", editRecord(6, func(r *auditseg.Record) { r.Orgs = nil }), 6, AuditIndex, "filed under organizations []"},
 		{"filed under another organization", editRecord(6, func(r *auditseg.Record) { r.Orgs = []string{"org-a"} }), 6, AuditIndex, `filed under organizations ["org-a"], but the entry concerns ["org-b"]`},
 		{"filed under another time", editRecord(6, func(r *auditseg.Record) { r.Time = r.Time.Add(time.Hour) }), 6, AuditIndex, "filed under time"},
-		{"damaged on disk", func(t *testing.T, dir string) {
-			b, err := os.ReadFile(segFile(dir, 7))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 0xff
-			if err := os.WriteFile(segFile(dir, 7), b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, 7, AuditCorrupt, "does not read from offset 0 on"},
+		{"damaged on disk", damageSegment(7), 7, AuditCorrupt, "does not read from offset 0 on"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -349,16 +355,7 @@ func TestAuditRefusesToOverwrite(t *testing.T) {
 	}{
 		{"head removed", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, auditHeadFile)) }, 3},
 		{"tail cut", removeFiles(3), 2},
-		{"last segment damaged", func(t *testing.T, dir string) {
-			b, err := os.ReadFile(segFile(dir, 3))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 0xff
-			if err := os.WriteFile(segFile(dir, 3), b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, 2},
+		{"last segment damaged", damageSegment(3), 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := tamperStore(t)
