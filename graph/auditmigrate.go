@@ -15,6 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/verband-cti/verband/graph/internal/auditseg"
+	"github.com/verband-cti/verband/internal/fsutil"
 )
 
 // Converting the audit log of a store of format 1 to 3, which kept it in
@@ -56,7 +57,7 @@ func (s *Store) migrateAudit(key []byte) error {
 		err = os.Rename(tmp, final)
 	}
 	if err == nil {
-		err = auditseg.SyncDir(s.dir)
+		err = fsutil.SyncDir(s.dir)
 	}
 	if err != nil {
 		os.RemoveAll(tmp)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/verband-cti/verband/graph/internal/auditseg"
+	"github.com/verband-cti/verband/internal/fsutil"
 )
 
 // The audit log lives in segment files of its own (package auditseg)
@@ -389,35 +390,10 @@ func readAuditBaseFile(dir string) (AuditBase, error) {
 func writeAuditBaseFile(dir string, b AuditBase) error {
 	v := append([]byte(baseMagic), encodeAuditBase(b)...)
 	v = binary.BigEndian.AppendUint32(v, crc32.Checksum(v, crcTable))
-	if err := writeFileSynced(filepath.Join(dir, auditBaseFile), v); err != nil {
+	if err := fsutil.WriteFileSynced(filepath.Join(dir, auditBaseFile), v); err != nil {
 		return fmt.Errorf("write audit log base: %w", err)
 	}
 	return nil
-}
-
-// writeFileSynced writes name through a temporary file that it syncs and
-// renames into place, then syncs the directory.
-func writeFileSynced(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return auditseg.SyncDir(filepath.Dir(name))
 }
 
 // flushAuditOnce flushes with sync when entries are waiting; the flusher

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/verband-cti/verband/internal/fsutil"
 )
 
 // DefaultSegmentBytes is the size at which a segment is sealed and the
@@ -459,25 +461,11 @@ func (l *Log) syncFiles(f *os.File, dirty bool, sealed []*os.File, newFile bool)
 		}
 	}
 	if newFile {
-		if err := SyncDir(l.dir); err != nil {
+		if err := fsutil.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync audit segment directory: %w", err)
 		}
 	}
 	return nil
-}
-
-// SyncDir makes the creation, renaming and removal of files in dir
-// durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // DropBefore removes the segments all of whose records have sequence

@@ -84,13 +84,19 @@ func countIn(x *segIndex, org string, lo, hi uint64) int {
 	if org == "" {
 		return int(hi - lo + 1)
 	}
-	refs := x.orgs[org]
-	from, _ := slices.BinarySearchFunc(refs, lo, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
+	from, to := refRange(x.orgs[org], lo, hi)
+	return max(to-from, 0)
+}
+
+// refRange returns the positions from (included) to (excluded) of the
+// refs, ascending by sequence number, whose records are lo to hi.
+func refRange(refs []ref, lo, hi uint64) (from, to int) {
+	from, _ = slices.BinarySearchFunc(refs, lo, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
 	to, found := slices.BinarySearchFunc(refs, hi, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
 	if found {
 		to++
 	}
-	return max(to-from, 0)
+	return from, to
 }
 
 // find is Find; with counted set it is Count, which adds to *counted the
@@ -175,11 +181,7 @@ func (l *Log) find(f Filter, fn func(Record) bool, counted *int) error {
 // readRefs passes on the records of one segment that refs locate and
 // whose sequence numbers lie in f's bounds, in f's order.
 func (l *Log) readRefs(seg segment, refs []ref, f Filter, fn func(Record) bool) (bool, error) {
-	from, _ := slices.BinarySearchFunc(refs, f.Lo, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
-	to, found := slices.BinarySearchFunc(refs, f.Hi, func(r ref, seq uint64) int { return cmp.Compare(r.seq, seq) })
-	if found {
-		to++
-	}
+	from, to := refRange(refs, f.Lo, f.Hi)
 	if from >= to {
 		return true, nil
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/verband-cti/verband/internal/fsutil"
 )
 
 // formatVersion is the on-disk format of this package: the mapping, the
@@ -232,41 +234,14 @@ func readMeta(dir string) (meta, error) {
 	return m, nil
 }
 
-// writeMeta writes the meta file through a synced temporary file and a
-// rename, then syncs the directory.
+// writeMeta replaces the meta file durably (see fsutil.WriteFileSynced).
 func writeMeta(dir string, m meta) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", metaFile, err)
 	}
-	tmp := filepath.Join(dir, metaFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := fsutil.WriteFileSynced(filepath.Join(dir, metaFile), b); err != nil {
 		return fmt.Errorf("write %s: %w", metaFile, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", metaFile, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, metaFile)); err != nil {
-		return fmt.Errorf("rename %s: %w", metaFile, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
 	}
 	return nil
 }
