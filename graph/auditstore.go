@@ -209,11 +209,14 @@ func (s *Store) loadAudit(head headRecord, hasHead bool, headErr error) {
 	}
 }
 
-// lastAuditHash returns the stored hash of entry seq, the log's last.
+// lastAuditHash returns the stored hash of entry seq, the log's last. It
+// reads backward, from the end of the last segment, so that it reads that
+// one entry and not the segment (up to AuditSegmentBytes) from its start,
+// which Open has just read to recover its tail.
 func lastAuditHash(seg *auditseg.Log, seq uint64) (string, error) {
 	var hash [auditHashLen]byte
 	err := fmt.Errorf("entry %d not found", seq)
-	if serr := seg.Scan(seq, seq, false, func(r auditseg.Record) bool {
+	if serr := seg.Scan(seq, seq, true, func(r auditseg.Record) bool {
 		hash, _, err = splitAuditValue(r.Data)
 		return false
 	}); serr != nil {
