@@ -489,9 +489,11 @@ func (c *leakCheck) edges(tx *graph.Tx) {
 	}
 }
 
-// expand checks Expand from a few visible objects: without a limit it
-// returns the model's breadth-first neighbourhood exactly; with one, a part
-// of it of at most limit nodes whose edges join returned nodes.
+// expand checks Walk from a few visible objects: unless the neighbourhood
+// holds more nodes than the limit, it returns the model's breadth-first
+// neighbourhood exactly and says it is whole; otherwise it says it was
+// truncated and returns a part of it of at most limit nodes whose edges
+// join returned nodes.
 func (c *leakCheck) expand(tx *graph.Tx) {
 	vis := c.w.VisibleObjects(c.v)
 	if len(vis) == 0 {
@@ -511,11 +513,16 @@ func (c *leakCheck) expand(tx *graph.Tx) {
 		}
 		skip := rapid.Bool().Draw(c.t, "expand skip authored")
 		what := fmt.Sprintf("Expand(%s, depth %d, %v, %v, skip authored %v, limit %d)", start, depth, dir, types, skip, limit)
-		nodes, edges, err := tx.Expand(c.ids[start], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: types, SkipAuthored: skip}, limit)
+		hood, err := tx.Walk(context.Background(), c.ids[start], graph.WalkOptions{Depth: depth, Limit: limit,
+			Query: graph.NeighbourQuery{Dir: dir, EdgeTypes: types, SkipAuthored: skip}})
 		if err != nil {
 			c.t.Fatalf("%s: %s: %v", c.v, what, err)
 		}
+		nodes, edges := hood.Nodes, hood.Edges
 		dist, wantEdges := c.w.Reach(c.v, start, depth, dir, types, skip)
+		if want := limit > 0 && len(dist) > limit; hood.Truncated != want {
+			c.t.Fatalf("%s: %s: truncated %v with %d nodes within reach; want %v", c.v, what, hood.Truncated, len(dist), want)
+		}
 		var want []graph.ID
 		for s := range dist {
 			want = append(want, c.ids[s])
@@ -525,7 +532,7 @@ func (c *leakCheck) expand(tx *graph.Tx) {
 			c.t.Fatalf("%s: %s does not start with the start: %v", c.v, what, nodes)
 		}
 		got := slices.Sorted(slices.Values(nodes))
-		if limit == 0 {
+		if !hood.Truncated {
 			c.sameIDs(what, got, want)
 			c.sameEdges(what, edges, wantEdges)
 			continue

@@ -413,7 +413,7 @@ type NeighbourQuery struct {
 	// SkipAuthored leaves out, when EdgeTypes is empty, the authorship
 	// edges arriving at the node (see IsAuthorship): the edges from
 	// everything the node, an identity, created. The scan seeks past them.
-	// Expand applies it to every node but the start: a walk then reaches
+	// Walk applies it to every node but the start: a walk then reaches
 	// the creator of an object, and an identity's own creations when it
 	// starts there, but it does not go on from a creator to everything
 	// else that creator wrote, which would fill a neighbourhood with
@@ -612,51 +612,4 @@ func (tx *Tx) counter(key []byte) (int64, error) {
 		return nil
 	})
 	return n, err
-}
-
-// Expand walks the visible neighbourhood of start breadth-first up to depth
-// hops, following edges that match q, and returns the nodes reached (start
-// first, then in order of discovery) and every edge walked, once each. It
-// stops adding nodes at limit (0 means no limit), so a hub cannot blow up an
-// answer: once it is reached the walk stops, and edges between returned
-// nodes that it had not walked yet are not returned.
-func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []Edge, error) {
-	if !tx.visible(start) {
-		return nil, nil, fmt.Errorf("node %d: %w", start, ErrNotFound)
-	}
-	seen := map[ID]struct{}{start: {}}
-	nodes := []ID{start}
-	var edges []Edge
-	walked := map[Edge]struct{}{}
-	frontier := []ID{start}
-	for d := 0; d < depth && len(frontier) > 0; d++ {
-		var next []ID
-		for _, id := range frontier {
-			q := q
-			q.SkipAuthored = q.SkipAuthored && id != start
-			err := tx.Neighbours(id, q, func(e Edge) bool {
-				o := e.Other(id)
-				if _, ok := seen[o]; !ok {
-					if limit > 0 && len(nodes) >= limit {
-						// Full: stop scanning, so a hub with thousands of
-						// edges costs no more than its first few.
-						return false
-					}
-					seen[o] = struct{}{}
-					nodes = append(nodes, o)
-					next = append(next, o)
-				}
-				if _, ok := walked[e]; !ok {
-					walked[e] = struct{}{}
-					edges = append(edges, e)
-				}
-				return true
-			})
-			if err != nil {
-				return nil, nil, err
-			}
-		}
-		frontier = next
-	}
-	return nodes, edges, nil
 }

@@ -79,7 +79,8 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 				return (args.Since == nil || !m.Before(args.Since.Time)) && (args.Until == nil || m.Before(args.Until.Time)), nil
 			}
 		}
-		order, edges, truncated, err = walk(ctx, tx, start, depth, nq, offset+first, keep)
+		n, err := tx.Walk(ctx, start, graph.WalkOptions{Depth: depth, Query: nq, Limit: offset + first, Keep: keep})
+		order, edges, truncated = n.Nodes, n.Edges, n.Truncated
 		return err
 	})
 	if err != nil {

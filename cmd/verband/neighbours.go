@@ -83,6 +83,7 @@ on through creators; --edge-type decides alone.
 
 			var nodes []neighbourNodeJSON
 			edges := []edgeJSON{}
+			truncated := false
 			err = store.View(graph.System(), func(tx *graph.Tx) error {
 				ids, err := resolve(tx, argv[0])
 				if err != nil {
@@ -97,10 +98,13 @@ on through creators; --edge-type decides alone.
 					}
 					return fmt.Errorf("%q names %d objects; pick one: %s", argv[0], len(ids), strings.Join(alts, ", "))
 				}
-				ns, es, err := tx.Expand(ids[0], depth, graph.NeighbourQuery{Dir: dir, EdgeTypes: edgeTypes, SkipAuthored: !throughCreators}, limit)
+				hood, err := tx.Walk(cmd.Context(), ids[0], graph.WalkOptions{Depth: depth, Limit: limit,
+					Query: graph.NeighbourQuery{Dir: dir, EdgeTypes: edgeTypes, SkipAuthored: !throughCreators}})
 				if err != nil {
-					return fmt.Errorf("expand: %w", err)
+					return fmt.Errorf("walk: %w", err)
 				}
+				ns, es := hood.Nodes, hood.Edges
+				truncated = hood.Truncated
 				hops := hopCounts(ids[0], ns, es)
 				byID := map[graph.ID]*graph.Node{}
 				for _, id := range ns {
@@ -135,9 +139,9 @@ on through creators; --edge-type decides alone.
 					LimitHit  bool                `json:"limit_reached"`
 					Nodes     []neighbourNodeJSON `json:"nodes"`
 					Edges     []edgeJSON          `json:"edges"`
-				}{nodes[0].StixID, depth, dir.String(), limit, len(nodes) >= limit, nodes, edges})
+				}{nodes[0].StixID, depth, dir.String(), limit, truncated, nodes, edges})
 			}
-			return printNeighbours(a, nodes, edges, depth, dir, limit)
+			return printNeighbours(a, nodes, edges, depth, dir, limit, truncated)
 		},
 	}
 	f := cmd.Flags()
@@ -173,13 +177,13 @@ func hopCounts(start graph.ID, nodes []graph.ID, edges []graph.Edge) map[graph.I
 	return hops
 }
 
-func printNeighbours(a *app, nodes []neighbourNodeJSON, edges []edgeJSON, depth int, dir graph.Direction, limit int) error {
+func printNeighbours(a *app, nodes []neighbourNodeJSON, edges []edgeJSON, depth int, dir graph.Direction, limit int, truncated bool) error {
 	start := nodes[0]
 	fmt.Fprintf(a.stdout, "%s (%s, %s): %d %s and %d %s within %d %s, direction %s",
 		start.Name, start.Type, start.StixID, len(nodes)-1, plural(len(nodes)-1, "neighbour"),
 		len(edges), plural(len(edges), "edge"), depth, plural(depth, "hop"), dir)
-	if len(nodes) >= limit {
-		fmt.Fprintf(a.stdout, " (limit of %d nodes reached; raise --limit for more)", limit)
+	if truncated {
+		fmt.Fprintf(a.stdout, " (limit of %d nodes reached, more within %d hops; raise --limit for more)", limit, depth)
 	}
 	fmt.Fprintln(a.stdout)
 	if len(edges) == 0 {

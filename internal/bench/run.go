@@ -479,11 +479,11 @@ func expand(ctx context.Context, s *graph.Store, starts []start, depth, limit in
 			return Latency{}, nil, ctx.Err()
 		}
 		id := st.id
-		var n, e int
+		var hood graph.Neighbourhood
 		t0 := time.Now()
 		err := s.View(viewer, func(tx *graph.Tx) error {
-			ns, es, err := tx.Expand(id, depth, graph.NeighbourQuery{}, limit)
-			n, e = len(ns), len(es)
+			var err error
+			hood, err = tx.Walk(ctx, id, graph.WalkOptions{Depth: depth, Limit: limit})
 			return err
 		})
 		times = append(times, time.Since(t0))
@@ -491,9 +491,9 @@ func expand(ctx context.Context, s *graph.Store, starts []start, depth, limit in
 		if err != nil {
 			return Latency{}, nil, fmt.Errorf("expand node %d to depth %d: %w", id, depth, err)
 		}
-		nodes += n
-		edges += e
-		if n >= limit {
+		nodes += len(hood.Nodes)
+		edges += len(hood.Edges)
+		if hood.Truncated {
 			limited++
 		}
 		if done != nil && (i+1)%100 == 0 {

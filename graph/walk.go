@@ -1,0 +1,119 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+)
+
+// WalkOptions tune Walk.
+type WalkOptions struct {
+	// Depth is the most hops walked from the start.
+	Depth int
+	// Query selects the edges followed. Its SkipAuthored applies to every
+	// node but the start (see NeighbourQuery.SkipAuthored).
+	Query NeighbourQuery
+	// Limit is the most nodes returned, the start included; 0 means no
+	// limit. Once a node beyond it is reached the walk stops, so that a
+	// hub with thousands of edges costs no more than its first few.
+	Limit int
+	// Keep, when set, is asked about each node reached, once: a node it
+	// rejects is neither returned nor walked through, and the edges to it
+	// are left out. The start is always kept.
+	Keep func(ID) (bool, error)
+}
+
+// Neighbourhood is what a Walk reached.
+type Neighbourhood struct {
+	// Nodes are the nodes reached, the start first, then in the order
+	// found: every node at one hop before any at two.
+	Nodes []ID
+	// Edges are the edges walked between returned nodes, once each.
+	Edges []Edge
+	// Truncated reports that the walk stopped at Limit: at least one more
+	// node within Depth was reached and left out, with the edges the walk
+	// had not taken yet.
+	Truncated bool
+}
+
+// Walk walks the visible neighbourhood of start breadth-first, up to
+// opts.Depth hops over the edges that match opts.Query. Every walk of the
+// store (the CLI's, the API's neighbourhood query, the benchmarks') is
+// this one, so a rule about which edges a walk takes is written once.
+// It checks ctx before each hop and every thousand or so edges.
+func (tx *Tx) Walk(ctx context.Context, start ID, opts WalkOptions) (Neighbourhood, error) {
+	if !tx.visible(start) {
+		return Neighbourhood{}, fmt.Errorf("node %d: %w", start, ErrNotFound)
+	}
+	seen := map[ID]bool{start: true} // false: reached, rejected by Keep
+	out := Neighbourhood{Nodes: []ID{start}}
+	walked := map[Edge]struct{}{}
+	frontier := []ID{start}
+	var ferr error
+	steps := 0
+	for d := 0; d < opts.Depth && len(frontier) > 0 && !out.Truncated; d++ {
+		if err := ctx.Err(); err != nil {
+			return Neighbourhood{}, err
+		}
+		var next []ID
+		for _, id := range frontier {
+			q := opts.Query
+			q.SkipAuthored = q.SkipAuthored && id != start
+			err := tx.Neighbours(id, q, func(e Edge) bool {
+				if steps++; steps%1024 == 0 {
+					if ferr = ctx.Err(); ferr != nil {
+						return false
+					}
+				}
+				o := e.Other(id)
+				kept, ok := seen[o]
+				if !ok {
+					if opts.Keep != nil {
+						if kept, ferr = opts.Keep(o); ferr != nil {
+							return false
+						}
+					} else {
+						kept = true
+					}
+					if kept && opts.Limit > 0 && len(out.Nodes) >= opts.Limit {
+						out.Truncated = true
+						return false
+					}
+					seen[o] = kept
+					if kept {
+						out.Nodes = append(out.Nodes, o)
+						next = append(next, o)
+					}
+				}
+				if !kept {
+					return true
+				}
+				if _, ok := walked[e]; !ok {
+					walked[e] = struct{}{}
+					out.Edges = append(out.Edges, e)
+				}
+				return true
+			})
+			if err == nil {
+				err = ferr
+			}
+			if err != nil {
+				// Neighbours names the step already; Keep's errors and
+				// ctx's are the caller's own.
+				return Neighbourhood{}, err
+			}
+			if out.Truncated {
+				break
+			}
+		}
+		frontier = next
+	}
+	return out, nil
+}
+
+// Expand is Walk without a context or Keep, for callers that need only the
+// nodes and edges: the visible neighbourhood of start within depth hops
+// over the edges that match q, at most limit nodes (0: no limit).
+func (tx *Tx) Expand(start ID, depth int, q NeighbourQuery, limit int) ([]ID, []Edge, error) {
+	n, err := tx.Walk(context.Background(), start, WalkOptions{Depth: depth, Query: q, Limit: limit})
+	return n.Nodes, n.Edges, err
+}
