@@ -74,8 +74,8 @@ type Enforcement struct {
 	SearchText    Comparison `json:"search_text"`
 	SearchWord    Comparison `json:"search_word"`
 	Degree        Comparison `json:"degree"`
-	// Overhead is the largest overhead of the reads the core benchmark
-	// times (2-hop neighbourhoods, keyword and text searches), and
+	// Overhead is the largest overhead of the reads an analyst makes
+	// (2-hop neighbourhoods, keyword, text and one-word searches), and
 	// OverheadOf names that read. Degree is left out: the core benchmark
 	// does not time it, and its ratio measures counters against scans. The
 	// target is at most TargetEnforcementOverhead.

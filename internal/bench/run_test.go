@@ -103,8 +103,8 @@ func checkEnforcement(t *testing.T, e Enforcement, n int64) {
 		t.Errorf("enforcement: 2-hop nodes %.1f vs %.1f, degree %.1f vs %.1f: nothing hidden",
 			e.TwoHop.ViewerItems, e.TwoHop.SystemItems, e.Degree.ViewerItems, e.Degree.SystemItems)
 	}
-	worst := map[string]float64{"two_hop": e.TwoHop.Overhead, "search_keyword": e.SearchKeyword.Overhead, "search_text": e.SearchText.Overhead}
-	if w, ok := worst[e.OverheadOf]; !ok || e.Overhead != w || w < max(e.TwoHop.Overhead, e.SearchKeyword.Overhead, e.SearchText.Overhead) {
+	worst := map[string]float64{"two_hop": e.TwoHop.Overhead, "search_keyword": e.SearchKeyword.Overhead, "search_text": e.SearchText.Overhead, "search_word": e.SearchWord.Overhead}
+	if w, ok := worst[e.OverheadOf]; !ok || e.Overhead != w || w < max(e.TwoHop.Overhead, e.SearchKeyword.Overhead, e.SearchText.Overhead, e.SearchWord.Overhead) {
 		t.Errorf("enforcement overhead %v of %q, want the largest of %v", e.Overhead, e.OverheadOf, worst)
 	}
 	if s := e.Summary(); !strings.Contains(s, "enforcement overhead") || !strings.Contains(s, e.Viewer) {
