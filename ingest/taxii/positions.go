@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/verband-cti/verband/internal/fsutil"
 )
 
 // PositionsFile is the name of the positions file in a store's data
@@ -101,8 +103,10 @@ func (f *FilePositions) All() ([]Position, error) {
 	return f.read()
 }
 
-// Save implements Positions: the file is written to a temporary file in
-// the same directory, synced, and renamed over the old one.
+// Save implements Positions: the file is replaced durably (written to a
+// temporary file in the same directory, synced, renamed over the old one,
+// and the directory synced), so that after a power failure the position
+// is the old one or the new one, and a pull resumes at or before it.
 func (f *FilePositions) Save(p Position) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -120,19 +124,7 @@ func (f *FilePositions) Save(p Position) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
 		return fmt.Errorf("save TAXII position: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".taxii-positions-*")
-	if err != nil {
-		return fmt.Errorf("save TAXII position: %w", err)
-	}
-	_, werr := tmp.Write(append(raw, '\n'))
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save TAXII position: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.path); err != nil {
-		os.Remove(tmp.Name())
+	if err := fsutil.WriteFileSynced(f.path, append(raw, '\n')); err != nil {
 		return fmt.Errorf("save TAXII position: %w", err)
 	}
 	return nil
