@@ -157,6 +157,29 @@ func TestCLI(t *testing.T) {
 	if len(nb.Edges) != 3 || uses != 2 {
 		t.Errorf("neighbours --json edges = %+v", nb.Edges)
 	}
+	// The limit is reached only when it left a node out: the actor has
+	// exactly three neighbours, so four nodes is the whole neighbourhood.
+	for _, tc := range []struct {
+		limit string
+		nodes int
+		cut   bool
+	}{{"4", 4, false}, {"3", 3, true}} {
+		r = ok(t, dir, "--json", "neighbours", "--limit", tc.limit, actorID)
+		var lim struct {
+			LimitReached bool `json:"limit_reached"`
+			Nodes        []struct{ StixID string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &lim); err != nil {
+			t.Fatalf("neighbours --json --limit %s: %v\n%s", tc.limit, err, r.stdout)
+		}
+		if len(lim.Nodes) != tc.nodes || lim.LimitReached != tc.cut {
+			t.Errorf("neighbours --limit %s: %d nodes, limit_reached %v; want %d, %v", tc.limit, len(lim.Nodes), lim.LimitReached, tc.nodes, tc.cut)
+		}
+		r = ok(t, dir, "neighbours", "--limit", tc.limit, actorID)
+		if got := strings.Contains(r.stdout, "limit of "+tc.limit+" nodes reached, more lie within 1 hop"); got != tc.cut {
+			t.Errorf("neighbours --limit %s says the limit was reached: %v\n%s", tc.limit, got, r.stdout)
+		}
+	}
 	r = ok(t, dir, "neighbours", "--depth", "2", "--edge-type", "uses", "--direction", "out", actorID)
 	contains(t, "neighbours output", r.stdout, "Adversary Bravo (threat-actor", "2 neighbours and 2 edges within 2 hops, direction out", "uses", "Phishing [attack-pattern]")
 	if strings.Contains(r.stdout, "attributed-to") {

@@ -183,7 +183,7 @@ func printNeighbours(a *app, nodes []neighbourNodeJSON, edges []edgeJSON, depth 
 		start.Name, start.Type, start.StixID, len(nodes)-1, plural(len(nodes)-1, "neighbour"),
 		len(edges), plural(len(edges), "edge"), depth, plural(depth, "hop"), dir)
 	if truncated {
-		fmt.Fprintf(a.stdout, " (limit of %d nodes reached, more within %d hops; raise --limit for more)", limit, depth)
+		fmt.Fprintf(a.stdout, " (limit of %d nodes reached, more lie within %d %s; raise --limit for more)", limit, depth, plural(depth, "hop"))
 	}
 	fmt.Fprintln(a.stdout)
 	if len(edges) == 0 {
