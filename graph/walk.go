@@ -13,8 +13,12 @@ type WalkOptions struct {
 	// node but the start (see NeighbourQuery.SkipAuthored).
 	Query NeighbourQuery
 	// Limit is the most nodes returned, the start included; 0 means no
-	// limit. Once a node beyond it is reached the walk stops, so that a
-	// hub with thousands of edges costs no more than its first few.
+	// limit. Once the walk holds Limit nodes, the scan of a node's edges
+	// stops at the first edge to a node beyond it, so that a hub with
+	// thousands of edges costs no more than its first few; the nodes left
+	// in the frontier are still scanned up to that point, so that the
+	// links among the nodes returned are not only those of the nodes
+	// walked before the limit was reached.
 	Limit int
 	// Keep, when set, is asked about each node reached, once: a node it
 	// rejects is neither returned nor walked through, and the edges to it
@@ -29,9 +33,9 @@ type Neighbourhood struct {
 	Nodes []ID
 	// Edges are the edges walked between returned nodes, once each.
 	Edges []Edge
-	// Truncated reports that the walk stopped at Limit: at least one more
-	// node within Depth was reached and left out, with the edges the walk
-	// had not taken yet.
+	// Truncated reports that Limit cut the walk: at least one more node
+	// within Depth was reached and left out, and so were the edges after
+	// it in the scans it ended.
 	Truncated bool
 }
 
@@ -50,7 +54,7 @@ func (tx *Tx) Walk(ctx context.Context, start ID, opts WalkOptions) (Neighbourho
 	frontier := []ID{start}
 	var ferr error
 	steps := 0
-	for d := 0; d < opts.Depth && len(frontier) > 0 && !out.Truncated; d++ {
+	for d := 0; d < opts.Depth && len(frontier) > 0; d++ {
 		if err := ctx.Err(); err != nil {
 			return Neighbourhood{}, err
 		}
@@ -100,9 +104,6 @@ func (tx *Tx) Walk(ctx context.Context, start ID, opts WalkOptions) (Neighbourho
 				// Neighbours names the step already; Keep's errors and
 				// ctx's are the caller's own.
 				return Neighbourhood{}, err
-			}
-			if out.Truncated {
-				break
 			}
 		}
 		frontier = next

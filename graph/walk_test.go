@@ -12,10 +12,11 @@ import (
 )
 
 // TestWalkKeepAndLimit checks what Walk's Keep and Limit do on a small
-// graph, a chain a–b–c beside a–d–e: a node Keep rejects is left out with
-// its edges and not walked through, and it does not count towards the
-// limit; the walk says it was truncated exactly when a kept node was left
-// out.
+// graph, a chain a–b–c beside a–d–e, with d–b: a node Keep rejects is
+// left out with its edges and not walked through, and it does not count
+// towards the limit; the walk says it was truncated exactly when a kept
+// node was left out; and once the limit is reached, the rest of the
+// frontier still gives its edges among the nodes returned.
 func TestWalkKeepAndLimit(t *testing.T) {
 	s := graphtest.Open(t)
 	name := func(i int) string { return fmt.Sprintf("infrastructure--00000000-0000-4000-8000-%012d", i) }
@@ -33,7 +34,7 @@ func TestWalkKeepAndLimit(t *testing.T) {
 	for i := range 5 {
 		graphtest.Put(t, s, meta, graphtest.Object(t, node(i)))
 	}
-	for j, l := range [][2]int{{a, b}, {b, c}, {a, d}, {d, e}} {
+	for j, l := range [][2]int{{a, b}, {b, c}, {a, d}, {d, e}, {d, b}} {
 		graphtest.Put(t, s, meta, graphtest.Object(t, link(j, l[0], l[1])))
 	}
 
@@ -51,13 +52,15 @@ func TestWalkKeepAndLimit(t *testing.T) {
 			edges     int
 			truncated bool
 		}{
-			{"everything", graph.WalkOptions{Depth: 2}, []int{a, b, d, c, e}, 4, false},
+			{"everything", graph.WalkOptions{Depth: 2}, []int{a, b, d, c, e}, 5, false},
 			{"b rejected", graph.WalkOptions{Depth: 2, Keep: notB}, []int{a, d, e}, 2, false},
 			{"limit 3, b rejected", graph.WalkOptions{Depth: 2, Keep: notB, Limit: 3}, []int{a, d, e}, 2, false},
 			{"limit 2, b rejected", graph.WalkOptions{Depth: 2, Keep: notB, Limit: 2}, []int{a, d}, 1, true},
-			{"limit 5", graph.WalkOptions{Depth: 2, Limit: 5}, []int{a, b, d, c, e}, 4, false},
-			{"limit 4", graph.WalkOptions{Depth: 2, Limit: 4}, []int{a, b, d, c}, 3, true},
-			{"limit 4, e rejected", graph.WalkOptions{Depth: 2, Keep: notE, Limit: 4}, []int{a, b, d, c}, 3, false},
+			{"limit 5", graph.WalkOptions{Depth: 2, Limit: 5}, []int{a, b, d, c, e}, 5, false},
+			// b's scan ends at c; d's still gives d–b before it ends at e.
+			{"limit 3", graph.WalkOptions{Depth: 2, Limit: 3}, []int{a, b, d}, 3, true},
+			{"limit 4", graph.WalkOptions{Depth: 2, Limit: 4}, []int{a, b, d, c}, 4, true},
+			{"limit 4, e rejected", graph.WalkOptions{Depth: 2, Keep: notE, Limit: 4}, []int{a, b, d, c}, 4, false},
 		}
 		for _, tc := range cases {
 			hood, err := tx.Walk(context.Background(), id[a], tc.opts)
