@@ -48,7 +48,14 @@ func (tx *Tx) Walk(ctx context.Context, start ID, opts WalkOptions) (Neighbourho
 	if !tx.visible(start) {
 		return Neighbourhood{}, fmt.Errorf("node %d: %w", start, ErrNotFound)
 	}
-	seen := map[ID]bool{start: true} // false: reached, rejected by Keep
+	// seen says what became of each node reached: kept, rejected by Keep,
+	// or kept but left out by the limit (so Keep is asked once).
+	const (
+		kept = iota + 1
+		rejected
+		beyond
+	)
+	seen := map[ID]int8{start: kept}
 	out := Neighbourhood{Nodes: []ID{start}}
 	walked := map[Edge]struct{}{}
 	frontier := []ID{start}
@@ -69,27 +76,34 @@ func (tx *Tx) Walk(ctx context.Context, start ID, opts WalkOptions) (Neighbourho
 					}
 				}
 				o := e.Other(id)
-				kept, ok := seen[o]
+				state, ok := seen[o]
 				if !ok {
+					state = kept
 					if opts.Keep != nil {
-						if kept, ferr = opts.Keep(o); ferr != nil {
+						ok, err := opts.Keep(o)
+						if err != nil {
+							ferr = err
 							return false
 						}
-					} else {
-						kept = true
+						if !ok {
+							state = rejected
+						}
 					}
-					if kept && opts.Limit > 0 && len(out.Nodes) >= opts.Limit {
-						out.Truncated = true
-						return false
+					if state == kept && opts.Limit > 0 && len(out.Nodes) >= opts.Limit {
+						state = beyond
 					}
-					seen[o] = kept
-					if kept {
+					seen[o] = state
+					if state == kept {
 						out.Nodes = append(out.Nodes, o)
 						next = append(next, o)
 					}
 				}
-				if !kept {
+				switch state {
+				case rejected:
 					return true
+				case beyond:
+					out.Truncated = true
+					return false
 				}
 				if _, ok := walked[e]; !ok {
 					walked[e] = struct{}{}

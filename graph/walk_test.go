@@ -12,7 +12,7 @@ import (
 )
 
 // TestWalkKeepAndLimit checks what Walk's Keep and Limit do on a small
-// graph, a chain a–b–c beside a–d–e, with d–b: a node Keep rejects is
+// graph, a chain a–b–c beside a–d–e, with d–b and c–e: a node Keep rejects is
 // left out with its edges and not walked through, and it does not count
 // towards the limit; the walk says it was truncated exactly when a kept
 // node was left out; and once the limit is reached, the rest of the
@@ -34,7 +34,7 @@ func TestWalkKeepAndLimit(t *testing.T) {
 	for i := range 5 {
 		graphtest.Put(t, s, meta, graphtest.Object(t, node(i)))
 	}
-	for j, l := range [][2]int{{a, b}, {b, c}, {a, d}, {d, e}, {d, b}} {
+	for j, l := range [][2]int{{a, b}, {b, c}, {a, d}, {d, e}, {d, b}, {c, e}} {
 		graphtest.Put(t, s, meta, graphtest.Object(t, link(j, l[0], l[1])))
 	}
 
@@ -79,6 +79,19 @@ func TestWalkKeepAndLimit(t *testing.T) {
 				if !slices.Contains(hood.Nodes, e.From) || !slices.Contains(hood.Nodes, e.To) {
 					t.Errorf("%s: edge %v leaves the nodes returned", tc.what, e)
 				}
+			}
+		}
+
+		// With a limit of 4, e is beyond it when d's scan reaches it, and
+		// c's scan, on the third hop, reaches it again: Keep is asked once.
+		asked := map[graph.ID]int{}
+		count := func(n graph.ID) (bool, error) { asked[n]++; return true, nil }
+		if _, err := tx.Walk(context.Background(), id[a], graph.WalkOptions{Depth: 3, Limit: 4, Keep: count}); err != nil {
+			t.Fatal(err)
+		}
+		for n, k := range asked {
+			if k > 1 {
+				t.Errorf("Keep asked %d times about node %d", k, n)
 			}
 		}
 
