@@ -55,9 +55,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	nq := edgeKey{dir: directionArg(args.Direction), types: types}.query()
 	nq.SkipAuthored = !args.ThroughCreators
 	var keep func(graph.ID) (bool, error)
-	var order []graph.ID
-	var edges []graph.Edge
-	var truncated bool
+	var hood graph.Neighbourhood
 	err = r.view(ctx, func(tx *graph.Tx) error {
 		start, err := r.resolveID(tx, "id", string(args.ID))
 		if err != nil {
@@ -79,13 +77,13 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 				return (args.Since == nil || !m.Before(args.Since.Time)) && (args.Until == nil || m.Before(args.Until.Time)), nil
 			}
 		}
-		n, err := tx.Walk(ctx, start, graph.WalkOptions{Depth: depth, Query: nq, Limit: offset + first, Keep: keep})
-		order, edges, truncated = n.Nodes, n.Edges, n.Truncated
+		hood, err = tx.Walk(ctx, start, graph.WalkOptions{Depth: depth, Query: nq, Limit: offset + first, Keep: keep})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	order := hood.Nodes
 	end := min(offset+first, len(order))
 	page := order[min(offset, end):end]
 	inSet := map[graph.ID]int{}
@@ -93,7 +91,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 		inSet[id] = i
 	}
 	var links []graph.Edge
-	for _, e := range edges {
+	for _, e := range hood.Edges {
 		i, ok1 := inSet[e.From]
 		j, ok2 := inSet[e.To]
 		if ok1 && ok2 && max(i, j) >= offset {
@@ -129,7 +127,7 @@ func (q *queryResolver) Neighbours(ctx context.Context, args struct {
 	}
 	total := int64(len(order))
 	out.Nodes = newObjectConnection(members, func(_ int, o *objectResolver) string { return offsetCursor(inSet[o.n.ID]) },
-		offset > 0, truncated || len(order) > end, func(context.Context) (int64, error) { return total, nil })
+		offset > 0, hood.Truncated || len(order) > end, func(context.Context) (int64, error) { return total, nil })
 	vias := newGroup(nil)
 	lc := &linkConnection{Edges: []*linkEdge{}, TotalCount: clampInt32(int64(len(links)))}
 	var cursors []string

@@ -83,7 +83,7 @@ on through creators; --edge-type decides alone.
 
 			var nodes []neighbourNodeJSON
 			edges := []edgeJSON{}
-			truncated := false
+			var hood graph.Neighbourhood
 			err = store.View(graph.System(), func(tx *graph.Tx) error {
 				ids, err := resolve(tx, argv[0])
 				if err != nil {
@@ -98,13 +98,12 @@ on through creators; --edge-type decides alone.
 					}
 					return fmt.Errorf("%q names %d objects; pick one: %s", argv[0], len(ids), strings.Join(alts, ", "))
 				}
-				hood, err := tx.Walk(cmd.Context(), ids[0], graph.WalkOptions{Depth: depth, Limit: limit,
+				hood, err = tx.Walk(cmd.Context(), ids[0], graph.WalkOptions{Depth: depth, Limit: limit,
 					Query: graph.NeighbourQuery{Dir: dir, EdgeTypes: edgeTypes, SkipAuthored: !throughCreators}})
 				if err != nil {
 					return fmt.Errorf("walk: %w", err)
 				}
 				ns, es := hood.Nodes, hood.Edges
-				truncated = hood.Truncated
 				hops := hopCounts(ids[0], ns, es)
 				byID := map[graph.ID]*graph.Node{}
 				for _, id := range ns {
@@ -139,9 +138,9 @@ on through creators; --edge-type decides alone.
 					LimitHit  bool                `json:"limit_reached"`
 					Nodes     []neighbourNodeJSON `json:"nodes"`
 					Edges     []edgeJSON          `json:"edges"`
-				}{nodes[0].StixID, depth, dir.String(), limit, truncated, nodes, edges})
+				}{nodes[0].StixID, depth, dir.String(), limit, hood.Truncated, nodes, edges})
 			}
-			return printNeighbours(a, nodes, edges, depth, dir, limit, truncated)
+			return printNeighbours(a, nodes, edges, depth, dir, limit, hood.Truncated)
 		},
 	}
 	f := cmd.Flags()
