@@ -1,5 +1,6 @@
-// Package refdata loads MISP reference data: warninglists, galaxies and
-// taxonomies. It owns no storage; callers decide what to keep and where.
+// Package refdata loads reference data: MISP warninglists, galaxies and
+// taxonomies, and lists of shared parent domains. It owns no storage;
+// callers decide what to keep and where.
 //
 // The main types:
 //
@@ -16,6 +17,11 @@
 //     vulnerability (STIXType), keeping the cluster's own uuid as its id, so
 //     a MITRE ATT&CK cluster lands on MITRE's own object; Galaxies.Source
 //     yields every cluster and their relations for the ingest pipeline.
+//   - SharedParents holds domains under which a provider hands out
+//     subdomains to anyone (dynamic DNS, tunnels, free hosting), which the
+//     correlation engine treats as public suffixes: BuiltinSharedParents,
+//     Verband's own list (sharedparents.txt, whose header says how it was
+//     made), and LoadSharedParents for the operator's.
 //   - Vocabulary holds MISP taxonomies (LoadTaxonomies) as the tags they
 //     define, with descriptions, for validating tags and describing labels.
 //

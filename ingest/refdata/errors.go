@@ -19,10 +19,12 @@ var (
 	// lacks "name", "type" or "list").
 	ErrNotWarninglist = errors.New("not a MISP warninglist")
 
-	// ErrBadEntry reports a warninglist entry that its list type cannot use:
-	// a cidr entry that is not an IP address or prefix, a regex that does not
-	// compile, a hostname that is not a domain name.
-	ErrBadEntry = errors.New("bad warninglist entry")
+	// ErrBadEntry reports a list entry that its list cannot use: in a
+	// warninglist, a cidr entry that is not an IP address or prefix, a regex
+	// that does not compile, a hostname that is not a domain name; in a list
+	// of shared parent domains, a line that is no domain name or is a
+	// top-level domain.
+	ErrBadEntry = errors.New("bad list entry")
 
 	// ErrNotTaxonomy reports JSON that is not a MISP taxonomy (it has no
 	// "namespace").
