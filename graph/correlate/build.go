@@ -599,7 +599,7 @@ func (b *builder) memberKeys(id graph.ID) ([]memberKey, []Suppression) {
 	// from again (deriveValue already follows its own chains).
 	n := len(best)
 	for i := 0; i < n; i++ {
-		for _, d := range deriveValue(best[i].key) {
+		for _, d := range deriveValue(best[i].key, b.opts.SharedParent) {
 			add(d.key, d.rule, best[i].mk.factor*d.rule.Factor())
 		}
 	}

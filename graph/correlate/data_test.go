@@ -139,14 +139,19 @@ func dropLicenses(files []string) []string {
 }
 
 // TestSharedData correlates the real corpus as an analyst of an
-// organization sees it: each ESET campaign's containers must be related,
-// above every other Maltrail family, to the family that tracks the same
-// actor, and no warninglisted value may be evidence of any link.
+// organization sees it, with the warninglists and the built-in shared
+// parents as the server uses them: each ESET campaign's containers must be
+// related, above every other Maltrail family, to the family that tracks
+// the same actor, no warninglisted value may be evidence of any link, and
+// no dynamic DNS or free hosting domain on the shared-parents list may
+// link customers of its provider.
 func TestSharedData(t *testing.T) {
 	s, wl := loadSharedData(t)
 	listed := wl.Listed
 	opts := correlate.DefaultOptions()
 	opts.Warninglisted = listed
+	shared := refdata.BuiltinSharedParents()
+	opts.SharedParent = shared.Has
 	analyst := graph.Viewer{Org: "ncsc", User: "analyst"}
 	p := build(t, s, analyst, opts)
 	st := p.Stats()
@@ -220,6 +225,9 @@ func TestSharedData(t *testing.T) {
 			if list, ok := listed(ev.Kind, ev.Value); ok {
 				t.Errorf("%s links %s and %s although it is on %q", ev.Key, p.Container(l.A).Name, p.Container(l.B).Name, list)
 			}
+			if ev.Kind == "domain-name" && shared.Has(ev.Value) {
+				t.Errorf("%s links %s and %s although it is a shared parent", ev.Key, p.Container(l.A).Name, p.Container(l.B).Name)
+			}
 			for _, m := range append(slices.Clone(ev.Here), ev.There...) {
 				members[m] = true
 			}
@@ -255,6 +263,25 @@ func TestSharedData(t *testing.T) {
 	}
 	t.Logf("%d pieces of evidence and %d member objects checked against the warninglists", checked, len(members))
 	checkSharedClusters(t, s, analyst, p, campaign, family, listed)
+
+	// Lazarus shares dynamic DNS providers (linkpc.net, publicvm.com,
+	// mooo.com, …) with a dozen commodity RAT families; through them alone
+	// it would share their cluster.
+	res, err := cluster.Compute(context.Background(), p, cluster.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterOf := map[string]int32{}
+	for i := int32(0); i < int32(p.Len()); i++ {
+		if f := family(p.Container(i)); f != "" && res.Of[i] >= 0 {
+			clusterOf[f] = res.Of[i]
+		}
+	}
+	for _, rat := range []string{"luminositylinkrat", "nanocore", "quasarrat", "remcos", "netwire", "adwind"} {
+		if c, ok := clusterOf["apt_lazarus"]; ok && clusterOf[rat] == c {
+			t.Errorf("apt_lazarus shares cluster %d with the commodity RAT family %s", c, rat)
+		}
+	}
 }
 
 // checkSharedClusters runs the cluster report over the shared data's

@@ -66,9 +66,18 @@
 //	resolves-to        a domain's resolves_to_refs / resolves-to    0.8
 //	email-domain       an e-mail address's domain                   0.5
 //	registered-domain  a subdomain's registered domain (public      0.5
-//	                   suffix list, golang.org/x/net/publicsuffix)
+//	                   suffix list, golang.org/x/net/publicsuffix,
+//	                   and Options.SharedParent)
 //	ip-in-cidr         a CIDR block, named by some container, that   0.5
 //	                   holds an address
+//
+// Shared parents (Options.SharedParent) are domains under which a
+// provider hands out subdomains to anyone: dynamic DNS, tunnels, free
+// hosting. The registered-domain rule treats them as public suffixes, so
+// customers of one provider do not link through its domain. Without them,
+// on the shared corpus, domains such as linkpc.net, publicvm.com and
+// mooo.com put Lazarus' Maltrail list in one cluster with commodity RAT
+// families (LuminosityLink, NanoCore, …), and made half the links.
 //
 // Rules chain (a URL gives its host and the host's registered domain) and
 // a chain keeps the product of its factors. Graph steps (pattern,

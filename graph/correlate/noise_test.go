@@ -3,6 +3,7 @@ package correlate_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/verband-cti/verband/graph"
@@ -123,4 +124,43 @@ func TestNoise(t *testing.T) {
 			t.Error("8.8.8.8 is not searchable")
 		}
 	})
+}
+
+// TestSharedParents checks that customers of one dynamic DNS provider do
+// not link through the provider's domain once it is a shared parent, while
+// two subdomains of one customer's name still link through that name, and
+// that without the list the provider's domain is what links them.
+func TestSharedParents(t *testing.T) {
+	s := graphtest.Open(t)
+	// Containers 1 and 2: different customers of linkpc.net (and of
+	// mooo.com). Containers 3 and 4: two hosts under one customer's name.
+	a, b := value(t, "domain-name", "c2-alpha.linkpc.net"), value(t, "domain-name", "update.mooo.com")
+	c, d := value(t, "domain-name", "c2-bravo.linkpc.net"), value(t, "url", "http://files.mooo.com/x.exe")
+	e, f := value(t, "domain-name", "mail.kit.linkpc.net"), value(t, "domain-name", "gate.kit.linkpc.net")
+	c1, c2, c3, c4 := container(t, 1, a, b), container(t, 2, c, d), container(t, 3, e), container(t, 4, f)
+	graphtest.Put(t, s, green, a, b, c, d, e, f, c1, c2, c3, c4)
+
+	opts := correlate.DefaultOptions()
+	opts.SharedParent = refdata.BuiltinSharedParents().Has
+	p := build(t, s, viewerA, opts)
+	if r := related(t, s, p, c1.ID); len(r) != 0 {
+		t.Errorf("container 1 relates to %+v; customers of one provider should not link", r)
+	}
+	r := related(t, s, p, c3.ID)
+	ev := r[c4.ID].Evidence
+	if len(r) != 1 || len(ev) != 1 || ev[0].Value != "kit.linkpc.net" || ev[0].Rule != correlate.RuleRegisteredDomain {
+		t.Errorf("container 3 relates to %+v; want container 4 through kit.linkpc.net", r)
+	}
+
+	// Without the list, linkpc.net and mooo.com link every customer.
+	p = build(t, s, viewerA, correlate.DefaultOptions())
+	r = related(t, s, p, c1.ID)
+	var values []string
+	for _, e := range r[c2.ID].Evidence {
+		values = append(values, e.Value)
+	}
+	slices.Sort(values)
+	if !slices.Equal(values, []string{"linkpc.net", "mooo.com"}) {
+		t.Errorf("without shared parents container 1 links container 2 through %v; want linkpc.net and mooo.com", values)
+	}
 }

@@ -25,13 +25,26 @@ type Options struct {
 	// MISP warninglists; its Match answers this question), since this
 	// package reads no files.
 	Warninglisted func(typ, value string) (list string, ok bool)
+	// SharedParent, when set, reports whether a domain name is a shared
+	// parent: a domain under which a service hands out subdomains to
+	// anyone (dynamic DNS, tunnels, free hosting), as linkpc.net or
+	// mooo.com. The registered-domain rule treats shared parents as public
+	// suffixes, so subdomains of different customers do not link through
+	// the provider ("a.linkpc.net" and "b.linkpc.net" do not;
+	// "x.a.linkpc.net" and "y.a.linkpc.net" do, through "a.linkpc.net").
+	// The Public Suffix List's private section already covers the
+	// providers it lists (duckdns.org, ddns.net, …). Package
+	// ingest/refdata loads lists of them (BuiltinSharedParents, whose Has
+	// answers this question).
+	SharedParent func(domain string) bool
 	// MaxSources caps the member objects kept per container and value as
 	// evidence sources. Zero or less means DefaultMaxSources.
 	MaxSources int
 }
 
 // DefaultOptions returns the documented defaults: the document-frequency
-// cap DefaultMaxDF and no warninglist.
+// cap DefaultMaxDF, no warninglist and no shared parents beyond the Public
+// Suffix List.
 func DefaultOptions() Options {
 	return Options{MaxDF: DefaultMaxDF, MaxSources: DefaultMaxSources}
 }

@@ -100,15 +100,16 @@ type derived struct {
 
 // deriveValue returns the keys one value leads to by the rules that need
 // nothing but the value: a URL's host, an e-mail address's domain, and the
-// registered domain of a domain name, each followed by the registered
-// domain of the domain it gave. Rules that need the graph (resolves-to,
-// indicator patterns, infrastructure, samples) or every container
-// (ip-in-cidr, hash-equivalence) are applied by the builder.
-func deriveValue(k Key) []derived {
+// registered domain of a domain name (with shared, when not nil, naming
+// further public suffixes: see registeredDomain), each followed by the
+// registered domain of the domain it gave. Rules that need the graph
+// (resolves-to, indicator patterns, infrastructure, samples) or every
+// container (ip-in-cidr, hash-equivalence) are applied by the builder.
+func deriveValue(k Key, shared func(string) bool) []derived {
 	var out []derived
 	domain := func(d string, r Rule) {
 		out = append(out, derived{Key{"domain-name", d}, r})
-		if reg, ok := RegisteredDomain(d); ok {
+		if reg, ok := registeredDomain(d, shared); ok {
 			out = append(out, derived{Key{"domain-name", reg}, RuleRegisteredDomain})
 		}
 	}
@@ -127,7 +128,7 @@ func deriveValue(k Key) []derived {
 			domain(d, RuleEmailDomain)
 		}
 	case "domain-name":
-		if reg, ok := RegisteredDomain(k.Value); ok {
+		if reg, ok := registeredDomain(k.Value, shared); ok {
 			out = append(out, derived{Key{"domain-name", reg}, RuleRegisteredDomain})
 		}
 	}
@@ -175,9 +176,43 @@ func EmailDomain(addr string) (string, bool) {
 // one label: "www.example.co.uk" → "example.co.uk", "x.blogspot.com" stays
 // itself because blogspot.com is a suffix there). ok is false when the name
 // is itself a registered domain or a public suffix, or has no known suffix.
-func RegisteredDomain(d string) (string, bool) {
+func RegisteredDomain(d string) (string, bool) { return registeredDomain(d, nil) }
+
+// registeredDomain is RegisteredDomain with the domains shared reports
+// (Options.SharedParent) as public suffixes too: under a shared parent the
+// registered domain is the parent plus one label ("a.c2.linkpc.net" →
+// "c2.linkpc.net"), and a shared parent itself, like a public suffix, has
+// none. Of a public suffix and a shared parent that both end d, the longer
+// one counts.
+func registeredDomain(d string, shared func(string) bool) (string, bool) {
 	reg, err := publicsuffix.EffectiveTLDPlusOne(d)
-	if err != nil || reg == d {
+	if err != nil {
+		return "", false
+	}
+	if shared != nil {
+		if shared(d) {
+			return "", false
+		}
+		// The first suffix found from the left is the longest.
+		for label := 0; ; {
+			dot := strings.IndexByte(d[label:], '.')
+			if dot < 0 {
+				break
+			}
+			next := label + dot + 1
+			if len(d)-next < len(reg) {
+				// A parent shorter than the registered domain the
+				// suffix list gave would give no longer one.
+				break
+			}
+			if shared(d[next:]) {
+				reg = d[label:]
+				break
+			}
+			label = next
+		}
+	}
+	if reg == d {
 		return "", false
 	}
 	return reg, true

@@ -56,8 +56,40 @@ func TestRegisteredDomain(t *testing.T) {
 	}
 }
 
+func TestRegisteredDomainUnderSharedParents(t *testing.T) {
+	shared := func(d string) bool { return d == "linkpc.net" || d == "dyn.example.org" }
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"c2.linkpc.net", "", false},               // a customer's name is registered itself
+		{"linkpc.net", "", false},                  // so is the parent, like a suffix
+		{"a.c2.linkpc.net", "c2.linkpc.net", true}, // the customer's name links its subdomains
+		{"x.y.dyn.example.org", "y.dyn.example.org", true},
+		{"dyn.example.org", "", false},
+		{"www.example.org", "example.org", true}, // not under a shared parent: the suffix list
+		{"cdn.someone.blogspot.com", "someone.blogspot.com", true},
+		{"evil-linkpc.net", "", false}, // a suffix match is by whole labels
+		{"a.evil-linkpc.net", "evil-linkpc.net", true},
+	} {
+		got, ok := registeredDomain(c.in, shared)
+		if got != c.want || ok != c.ok {
+			t.Errorf("registeredDomain(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	// Without shared parents the provider is what links.
+	if got, ok := registeredDomain("c2.linkpc.net", nil); !ok || got != "linkpc.net" {
+		t.Errorf("registeredDomain without shared parents = %q, %v", got, ok)
+	}
+	got := deriveValue(Key{"url", "http://c2.linkpc.net/gate"}, shared)
+	want := []derived{{Key{"domain-name", "c2.linkpc.net"}, RuleURLDomain}}
+	if !slices.Equal(got, want) {
+		t.Errorf("deriveValue under a shared parent = %v; want %v", got, want)
+	}
+}
+
 func TestDeriveValue(t *testing.T) {
-	got := deriveValue(Key{"url", "http://c2.evil.example.com/x"})
+	got := deriveValue(Key{"url", "http://c2.evil.example.com/x"}, nil)
 	want := []derived{
 		{Key{"domain-name", "c2.evil.example.com"}, RuleURLDomain},
 		{Key{"domain-name", "example.com"}, RuleRegisteredDomain},
@@ -65,11 +97,11 @@ func TestDeriveValue(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("url: %v, want %v", got, want)
 	}
-	got = deriveValue(Key{"url", "http://192.0.2.9/x"})
+	got = deriveValue(Key{"url", "http://192.0.2.9/x"}, nil)
 	if want := []derived{{Key{"ipv4-addr", "192.0.2.9"}, RuleURLIP}}; !slices.Equal(got, want) {
 		t.Errorf("url with address: %v, want %v", got, want)
 	}
-	got = deriveValue(Key{"email-addr", "ops@mail.evil.example.org"})
+	got = deriveValue(Key{"email-addr", "ops@mail.evil.example.org"}, nil)
 	want = []derived{
 		{Key{"domain-name", "mail.evil.example.org"}, RuleEmailDomain},
 		{Key{"domain-name", "example.org"}, RuleRegisteredDomain},
@@ -77,7 +109,7 @@ func TestDeriveValue(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("email: %v, want %v", got, want)
 	}
-	if got := deriveValue(Key{"ipv4-addr", "192.0.2.9"}); got != nil {
+	if got := deriveValue(Key{"ipv4-addr", "192.0.2.9"}, nil); got != nil {
 		t.Errorf("address derives %v without the graph", got)
 	}
 }
