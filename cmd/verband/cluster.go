@@ -15,7 +15,6 @@ import (
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/cluster"
 	"github.com/verband-cti/verband/graph/correlate"
-	"github.com/verband-cti/verband/ingest/refdata"
 	"github.com/verband-cti/verband/internal/clusterjob"
 	"github.com/verband-cti/verband/internal/webhook"
 	"github.com/verband-cti/verband/ui/report"
@@ -110,7 +109,7 @@ that organization may see.`,
 
 func newClusterRunCmd(a *app) *cobra.Command {
 	var c clusterFlags
-	var warninglists []string
+	var lists correlationFlags
 	var maxDF int
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -123,7 +122,10 @@ least --min-score, split by seeded Louvain above --louvain-above containers,
 members ranked by PageRank, bridging values by betweenness), compares it
 with the audience's previous run (clusters keep their id while their members
 overlap by at least --min-overlap), and stores the new snapshot in the store,
-keeping the last --keep.
+keeping the last --keep. Values on the --warninglists and values held by more
+than --max-df containers link nothing; registered domains stop below shared
+parent domains such as linkpc.net (the built-in list and --shared-parents
+files), so customers of one dynamic DNS provider do not link through it.
 
 It writes <out>/<audience>/<run>.json (the report document) and <run>.html
 beside it (a self-contained page that draws each new or grown cluster and opens
@@ -144,12 +146,8 @@ schedule inside the server.`,
 				return err
 			}
 			corr := correlate.Options{MaxDF: maxDF}
-			if len(warninglists) > 0 {
-				wl, err := refdata.LoadWarninglists(warninglists...)
-				if err != nil {
-					return fmt.Errorf("cluster run: --warninglists: %w", err)
-				}
-				corr.Warninglisted = wl.Listed
+			if err := lists.apply("cluster run", &corr); err != nil {
+				return err
 			}
 			job, err := c.job("", corr, log, operator())
 			if err != nil {
@@ -176,7 +174,7 @@ schedule inside the server.`,
 	}
 	f := cmd.Flags()
 	c.add(f, "")
-	f.StringSliceVar(&warninglists, "warninglists", nil, "MISP warninglists (files, or folders of list.json files) whose values link no containers")
+	lists.add(f)
 	f.IntVar(&maxDF, "max-df", correlate.DefaultMaxDF, "values held by more containers than this link none of them")
 	return cmd
 }

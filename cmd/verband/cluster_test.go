@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,70 @@ func TestServeClusterSchedule(t *testing.T) {
 	contains(t, "serve log", srv.log.String(), "cluster reports scheduled", `msg="cluster run" run=`, "audience=org-b")
 	if r := verband(t, dir, "serve", "--cluster-schedule", "not a schedule"); r.code != 2 {
 		t.Errorf("serve with a bad schedule: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestClusterRunSharedParents checks the shared-parent flags: two list
+// files with subdomains of different customers of linkpc.net (on the
+// built-in list) and of a dynamic DNS service under example.net (on no
+// list) link through example.net only, until a file of the operator's
+// names dyn.example.net too; and a bad file fails naming its line.
+func TestClusterRunSharedParents(t *testing.T) {
+	feeds, tmp := t.TempDir(), t.TempDir()
+	write := func(dir, name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(feeds, "family_a.txt", "# Family A\nc2-alpha.linkpc.net\nupdate.dyn.example.net\n")
+	write(feeds, "family_b.txt", "# Family B\nc2-bravo.linkpc.net\ngate.dyn.example.net\n")
+	dir := t.TempDir() + "/data"
+	ok(t, dir, "ingest", feeds)
+	evidence := func(args ...string) []string {
+		t.Helper()
+		out := t.TempDir()
+		ok(t, dir, append([]string{"cluster", "run", "--instance", "--min-score", "0.01", "--out", out}, args...)...)
+		files, err := filepath.Glob(filepath.Join(out, "instance", "*.json"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("report files %q %v", files, err)
+		}
+		b, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Clusters []struct {
+				Links []struct{ Evidence []struct{ Value string } }
+			}
+		}
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		var values []string
+		for _, c := range rep.Clusters {
+			for _, l := range c.Links {
+				for _, e := range l.Evidence {
+					values = append(values, e.Value)
+				}
+			}
+		}
+		slices.Sort(values)
+		return values
+	}
+	if got := evidence(); !slices.Equal(got, []string{"example.net"}) {
+		t.Errorf("with the built-in list the families link through %v, want example.net only", got)
+	}
+	if got := evidence("--builtin-shared-parents=false"); !slices.Equal(got, []string{"example.net", "linkpc.net"}) {
+		t.Errorf("without the built-in list the families link through %v, want example.net and linkpc.net", got)
+	}
+	mine := write(tmp, "mine.txt", "# our dynamic DNS provider\ndyn.example.net\n")
+	if got := evidence("--shared-parents", mine); len(got) != 0 {
+		t.Errorf("with both lists the families link through %v, want nothing", got)
+	}
+	bad := write(tmp, "bad.txt", "ok.example\nnot a domain\n")
+	if r := verband(t, dir, "cluster", "run", "--instance", "--out", t.TempDir(), "--shared-parents", bad); r.code != 1 || !strings.Contains(r.stderr, bad+":2") {
+		t.Errorf("bad shared-parents file: exit %d, stderr %s; want 1 naming %s:2", r.code, r.stderr, bad)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/verband-cti/verband/graph"
 	"github.com/verband-cti/verband/graph/correlate"
-	"github.com/verband-cti/verband/ingest/refdata"
 	"github.com/verband-cti/verband/internal/clusterjob"
 	"github.com/verband-cti/verband/query"
 	taxiiserver "github.com/verband-cti/verband/query/taxii"
@@ -21,7 +20,7 @@ import (
 func newServeCmd(a *app) *cobra.Command {
 	var opts query.ServerOptions
 	lim := query.DefaultLimits()
-	var warninglists []string
+	var corr correlationFlags
 	var clusters clusterFlags
 	var schedule string
 	var auditFlush time.Duration
@@ -53,7 +52,12 @@ at once with an error of code LIMIT.
 Query.correlations ranks the containers related to a case, incident, report or
 grouping by the values they share. Values on the MISP warninglists named by
 --warninglists, and values held by more than --correlate-max-df containers,
-link nothing (they stay searchable).
+link nothing (they stay searchable). Registered domains stop below shared
+parent domains, under which a provider hands out subdomains to anyone
+(dynamic DNS such as linkpc.net, tunnels, free hosting): c2.linkpc.net and
+files.linkpc.net do not link through linkpc.net. Verband has a built-in list
+of them (--builtin-shared-parents=false leaves it out); --shared-parents adds
+files of your own, one domain per line.
 
 With --cluster-schedule (cron syntax: "minute hour day-of-month month
 day-of-week", or "@daily", "@every 6h"), the server also runs the cluster
@@ -96,12 +100,8 @@ and --tls-key to serve others.`,
 			defer closeStore(store, &err)
 			opts.Logger = log
 			opts.Limits = lim
-			if len(warninglists) > 0 {
-				wl, err := refdata.LoadWarninglists(warninglists...)
-				if err != nil {
-					return fmt.Errorf("serve: --warninglists: %w", err)
-				}
-				opts.Correlation.Warninglisted = wl.Listed
+			if err := corr.apply("serve", &opts.Correlation); err != nil {
+				return err
 			}
 			var job *clusterjob.Job
 			if schedule != "" {
@@ -165,7 +165,7 @@ and --tls-key to serve others.`,
 	f.IntVar(&lim.MaxPaths, "max-paths", lim.MaxPaths, "largest k of the paths query")
 	f.IntVar(&lim.MaxPathVisits, "max-path-visits", lim.MaxPathVisits, "most edges one paths query may examine")
 	f.IntVar(&lim.MaxScan, "max-scan", lim.MaxScan, "most objects a filtered listing or count may examine")
-	f.StringSliceVar(&warninglists, "warninglists", nil, "MISP warninglists (files, or folders of list.json files) whose values link no containers in correlations")
+	corr.add(f)
 	f.IntVar(&opts.Correlation.MaxDF, "correlate-max-df", correlate.DefaultMaxDF, "in correlations, values held by more containers than this link none of them")
 	f.StringVar(&schedule, "cluster-schedule", "", `run the cluster report on this cron schedule, such as "0 6 * * *" (see verband cluster run)`)
 	clusters.add(f, "cluster-")

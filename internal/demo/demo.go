@@ -323,7 +323,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	corr := correlate.Options{Warninglisted: wl.Listed}
+	// Nor do customers of one dynamic DNS provider through its domain.
+	corr := correlate.Options{Warninglisted: wl.Listed, SharedParent: refdata.BuiltinSharedParents().Has}
 	if containers {
 		if err := clusterDemo(ctx, store, corr, opts.Out); err != nil {
 			return err
