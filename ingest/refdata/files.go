@@ -2,6 +2,7 @@ package refdata
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,4 +53,23 @@ func jsonFiles(paths []string) ([]string, error) {
 func isSchemaFile(name string) bool {
 	n := strings.ToLower(name)
 	return n == "schema.json" || n == "_schema.json"
+}
+
+// readAll decodes each file with read, which gets the file's path as the
+// name to give in errors.
+func readAll[T any](files []string, read func(io.Reader, string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(files))
+	for _, p := range files {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		v, err := read(f, p)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

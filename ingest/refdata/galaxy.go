@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -405,18 +404,9 @@ func LoadGalaxies(paths ...string) (*Galaxies, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load galaxies: %w", err)
 	}
-	var gs []*Galaxy
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("load galaxies: %w", err)
-		}
-		g, err := ReadGalaxy(f, p)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load galaxies: %w", err)
-		}
-		gs = append(gs, g)
+	gs, err := readAll(files, ReadGalaxy)
+	if err != nil {
+		return nil, fmt.Errorf("load galaxies: %w", err)
 	}
 	return NewGalaxies(gs...), nil
 }

@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/verband-cti/verband/schema"
@@ -85,17 +84,12 @@ func ReadSharedParents(r io.Reader, name string) (*SharedParents, error) {
 // LoadSharedParents reads the lists in the named files and returns their
 // union.
 func LoadSharedParents(paths ...string) (*SharedParents, error) {
+	lists, err := readAll(paths, ReadSharedParents)
+	if err != nil {
+		return nil, fmt.Errorf("load shared parents: %w", err)
+	}
 	out := newSharedParents()
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("load shared parents: %w", err)
-		}
-		s, err := ReadSharedParents(f, p)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load shared parents: %w", err)
-		}
+	for _, s := range lists {
 		out.Add(s)
 	}
 	return out, nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,18 +113,9 @@ func LoadTaxonomies(paths ...string) (*Vocabulary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load taxonomies: %w", err)
 	}
-	var ts []*Taxonomy
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("load taxonomies: %w", err)
-		}
-		t, err := ReadTaxonomy(f, p)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load taxonomies: %w", err)
-		}
-		ts = append(ts, t)
+	ts, err := readAll(files, ReadTaxonomy)
+	if err != nil {
+		return nil, fmt.Errorf("load taxonomies: %w", err)
 	}
 	return NewVocabulary(ts...), nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"regexp"
 	"strings"
 
@@ -97,18 +96,9 @@ func LoadWarninglists(paths ...string) (*Warninglists, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load warninglists: %w", err)
 	}
-	var lists []*Warninglist
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("load warninglists: %w", err)
-		}
-		w, err := ReadWarninglist(f, p)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("load warninglists: %w", err)
-		}
-		lists = append(lists, w)
+	lists, err := readAll(files, ReadWarninglist)
+	if err != nil {
+		return nil, fmt.Errorf("load warninglists: %w", err)
 	}
 	return NewWarninglists(lists...)
 }
