@@ -262,15 +262,11 @@ func TestSharedData(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d pieces of evidence and %d member objects checked against the warninglists", checked, len(members))
-	checkSharedClusters(t, s, analyst, p, campaign, family, listed)
+	res := checkSharedClusters(t, s, analyst, p, campaign, family, listed)
 
 	// Lazarus shares dynamic DNS providers (linkpc.net, publicvm.com,
 	// mooo.com, …) with a dozen commodity RAT families; through them alone
 	// it would share their cluster.
-	res, err := cluster.Compute(context.Background(), p, cluster.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	clusterOf := map[string]int32{}
 	for i := int32(0); i < int32(p.Len()); i++ {
 		if f := family(p.Container(i)); f != "" && res.Of[i] >= 0 {
@@ -287,9 +283,10 @@ func TestSharedData(t *testing.T) {
 // checkSharedClusters runs the cluster report over the shared data's
 // projection (issue 6, point 7): each ESET campaign shares a cluster with
 // its Maltrail family, and no value on a warninglist is evidence of any
-// link the report shows, bridges or new links included.
+// link the report shows, bridges or new links included. It returns the
+// clusters, for further checks.
 func checkSharedClusters(t *testing.T, s *graph.Store, v graph.Viewer, p *correlate.Projection, campaign map[graph.ID]string,
-	family func(correlate.Container) string, listed func(typ, value string) (string, bool)) {
+	family func(correlate.Container) string, listed func(typ, value string) (string, bool)) *cluster.Result {
 	ctx := context.Background()
 	start := time.Now()
 	res, err := cluster.Compute(ctx, p, cluster.Options{Seed: 1})
@@ -337,4 +334,5 @@ func checkSharedClusters(t *testing.T, s *graph.Store, v graph.Viewer, p *correl
 			check("new link", e.Kind, e.Value)
 		}
 	}
+	return res
 }

@@ -190,26 +190,21 @@ func registeredDomain(d string, shared func(string) bool) (string, bool) {
 		return "", false
 	}
 	if shared != nil {
-		if shared(d) {
-			return "", false
-		}
-		// The first suffix found from the left is the longest.
-		for label := 0; ; {
+		// Walk d's suffixes from the longest, d itself first, while they
+		// are no shorter than reg: the first shared parent ends the walk.
+		for label, prev := 0, -1; len(d)-label >= len(reg); {
+			if shared(d[label:]) {
+				if prev < 0 {
+					return "", false // d is a shared parent itself
+				}
+				reg = d[prev:]
+				break
+			}
 			dot := strings.IndexByte(d[label:], '.')
 			if dot < 0 {
 				break
 			}
-			next := label + dot + 1
-			if len(d)-next < len(reg) {
-				// A parent shorter than the registered domain the
-				// suffix list gave would give no longer one.
-				break
-			}
-			if shared(d[next:]) {
-				reg = d[label:]
-				break
-			}
-			label = next
+			prev, label = label, label+dot+1
 		}
 	}
 	if reg == d {
